@@ -16,6 +16,19 @@ export {
   tryParseIdentityName,
 } from './names.js';
 export {
+  count,
+  countWithDimension,
+  flushOwnedMetrics,
+  LOG_FIELD,
+  METRIC,
+  METRICS_NAMESPACE,
+  type NhiLogger,
+  type NhiMetrics,
+  type Observability,
+  recordLatency,
+  resolveObservability,
+} from './observability.js';
+export {
   formatRecord,
   type IdentityRecord,
   type IdentityRecordInput,

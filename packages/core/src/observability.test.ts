@@ -1,0 +1,55 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { jest } from '@jest/globals';
+import {
+  count,
+  countWithDimension,
+  flushOwnedMetrics,
+  METRIC,
+  resolveObservability,
+} from './observability.js';
+
+/** Powertools writes EMF through its own Console on process.stdout: capture that. */
+const captureStdout = (lines: string[]) =>
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    return true;
+  });
+
+describe('observability', () => {
+  it('uses the caller logger and metrics and never flushes them', () => {
+    const logger = new Logger();
+    const metrics = new Metrics({ namespace: 'Test' });
+    const observability = resolveObservability({ logger, metrics });
+    expect(observability).toEqual({ logger, metrics, ownsMetrics: false });
+    count(metrics, METRIC.authSuccess);
+    flushOwnedMetrics(observability);
+    expect(metrics.hasStoredMetrics()).toBe(true);
+  });
+
+  it('creates one shared default pair lazily, in the NHI namespace, and flushes it', () => {
+    const lines: string[] = [];
+    const spy = captureStdout(lines);
+    const first = resolveObservability({});
+    expect(resolveObservability({}).metrics).toBe(first.metrics);
+    expect(first.ownsMetrics).toBe(true);
+    count(first.metrics, METRIC.authSuccess);
+    flushOwnedMetrics(first);
+    spy.mockRestore();
+    const emf = lines.map((line) => JSON.parse(line)).find((entry) => entry._aws);
+    expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe('NHI');
+    expect(emf[METRIC.authSuccess]).toBe(1);
+  });
+
+  it('emits a dimensioned count as its own EMF line', () => {
+    const metrics = new Metrics({ namespace: 'Test' });
+    const lines: string[] = [];
+    const spy = captureStdout(lines);
+    countWithDimension(metrics, METRIC.authFailure, 'Reason', 'bad_signature');
+    spy.mockRestore();
+    const emf = JSON.parse(lines[0] ?? '{}');
+    expect(emf.Reason).toBe('bad_signature');
+    expect(emf.AuthFailure).toBe(1);
+    expect(emf._aws.CloudWatchMetrics[0].Dimensions[0]).toContain('Reason');
+  });
+});

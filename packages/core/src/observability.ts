@@ -1,0 +1,104 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/** CloudWatch namespace of the metrics nhi-dns emits when it creates its own `Metrics`. */
+export const METRICS_NAMESPACE = 'NHI';
+
+/** Metric names (DESIGN §5). Dimension values always come from closed sets. */
+export const METRIC = {
+  /** Count, dimension `Outcome`: one per DNS lookup. */
+  dnsLookup: 'DnsLookup',
+  /** Milliseconds: latency of lookups that went to the network. */
+  dnsLookupLatency: 'DnsLookupLatency',
+  /** Count: one per accepted identity. */
+  authSuccess: 'AuthSuccess',
+  /** Count, dimension `Reason`: one per denial. */
+  authFailure: 'AuthFailure',
+  /** Count: one per secret fetched from Secrets Manager. */
+  secretFetch: 'SecretFetch',
+  /** Count, dimension `Code`: one per failed secret fetch. */
+  secretFetchError: 'SecretFetchError',
+  /** Milliseconds: latency of a Secrets Manager call. */
+  secretFetchLatency: 'SecretFetchLatency',
+} as const;
+
+/** Structured log field names (DESIGN §5). */
+export const LOG_FIELD = {
+  name: 'nhi.name',
+  kid: 'nhi.kid',
+  outcome: 'nhi.outcome',
+  reason: 'nhi.reason',
+  dnsLatencyMs: 'dns.latencyMs',
+  dnsAd: 'dns.ad',
+} as const;
+
+/** The part of a Powertools `Logger` nhi-dns uses; a real `Logger` fits. */
+export type NhiLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+/** The part of a Powertools `Metrics` nhi-dns uses; a real `Metrics` fits. */
+export type NhiMetrics = Pick<
+  Metrics,
+  'addMetric' | 'singleMetric' | 'publishStoredMetrics' | 'hasStoredMetrics'
+>;
+
+/** Logger and metrics of a middleware, and whether it must flush the metrics itself. */
+export interface Observability {
+  readonly logger: NhiLogger;
+  readonly metrics: NhiMetrics;
+  /** True when nhi-dns created `metrics` and so publishes them at the end of each invocation. */
+  readonly ownsMetrics: boolean;
+}
+
+let defaults: { logger: Logger; metrics: Metrics } | undefined;
+
+/**
+ * The logger and metrics a middleware should use: the caller's when given, else one shared
+ * pair created on first use (service name from `POWERTOOLS_SERVICE_NAME`, namespace `NHI`).
+ * Creating them lazily keeps imports free of side effects.
+ */
+export const resolveObservability = (options: {
+  logger?: NhiLogger;
+  metrics?: NhiMetrics;
+}): Observability => {
+  if (options.logger !== undefined && options.metrics !== undefined) {
+    return { logger: options.logger, metrics: options.metrics, ownsMetrics: false };
+  }
+  defaults ??= {
+    logger: new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'nhi-dns' }),
+    metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE }),
+  };
+  return {
+    logger: options.logger ?? defaults.logger,
+    metrics: options.metrics ?? defaults.metrics,
+    ownsMetrics: options.metrics === undefined,
+  };
+};
+
+/**
+ * Counts one event of `metric` under a single dimension. A dimension is per metric in EMF,
+ * so it goes out as its own EMF line (`singleMetric`) and never mixes with other metrics.
+ */
+export const countWithDimension = (
+  metrics: NhiMetrics,
+  metric: string,
+  dimension: string,
+  value: string,
+): void => {
+  metrics.singleMetric().addDimension(dimension, value).addMetric(metric, MetricUnit.Count, 1);
+};
+
+/** Records a count without dimensions in the invocation's metric buffer. */
+export const count = (metrics: NhiMetrics, metric: string): void => {
+  metrics.addMetric(metric, MetricUnit.Count, 1);
+};
+
+/** Records a latency in milliseconds in the invocation's metric buffer. */
+export const recordLatency = (metrics: NhiMetrics, metric: string, milliseconds: number): void => {
+  metrics.addMetric(metric, MetricUnit.Milliseconds, milliseconds);
+};
+
+/** Publishes buffered metrics when nhi-dns owns them (end of invocation); no-op otherwise. */
+export const flushOwnedMetrics = (observability: Observability): void => {
+  if (observability.ownsMetrics && observability.metrics.hasStoredMetrics()) {
+    observability.metrics.publishStoredMetrics();
+  }
+};
