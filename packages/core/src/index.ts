@@ -6,6 +6,17 @@ export {
   type NhiErrorOptions,
 } from './errors.js';
 export {
+  type DenialResponse,
+  denialResponse,
+  type HttpEventKind,
+  headerValues,
+  httpBody,
+  httpEventKind,
+  httpMethod,
+  httpUrl,
+} from './http-event.js';
+export { IdentityError, type IdentityErrorCause, statusForReason } from './identity-error.js';
+export {
   canonicalName,
   formatIdentityName,
   type IdentityName,

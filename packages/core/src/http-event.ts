@@ -1,0 +1,137 @@
+/**
+ * Reading the HTTP parts of Lambda events: API Gateway REST (v1) and HTTP (v2) APIs, Function
+ * URLs and ALB (single- and multi-value headers). Everything here treats the event as
+ * untrusted `unknown` input and never throws.
+ */
+
+/** Which HTTP front end delivered an event; `undefined` for direct invocations and queues. */
+export type HttpEventKind = 'apigw-v1' | 'apigw-v2' | 'alb' | 'alb-multi';
+
+type UnknownRecord = Record<string, unknown>;
+const isRecord = (value: unknown): value is UnknownRecord => typeof value === 'object' && value !== null;
+
+/** Detects the HTTP front end of an event. */
+export const httpEventKind = (event: unknown): HttpEventKind | undefined => {
+  if (!isRecord(event) || !isRecord(event.requestContext)) return undefined;
+  const context = event.requestContext;
+  if (isRecord(context.elb)) return isRecord(event.multiValueHeaders) ? 'alb-multi' : 'alb';
+  if (isRecord(context.http) && typeof event.version === 'string') return 'apigw-v2';
+  if (typeof event.httpMethod === 'string') return 'apigw-v1';
+  return undefined;
+};
+
+/**
+ * Every value of the header `name` (case-insensitive) across `headers` and
+ * `multiValueHeaders`, deduplicated by exact value. Several values let the caller detect
+ * header smuggling; API Gateway v2 joins repeated headers with commas, which a JWS never holds.
+ */
+export const headerValues = (event: unknown, name: string): string[] => {
+  if (!isRecord(event)) return [];
+  const wanted = name.toLowerCase();
+  const values = new Set<string>();
+  if (isRecord(event.headers)) {
+    for (const [key, value] of Object.entries(event.headers)) {
+      if (key.toLowerCase() === wanted && typeof value === 'string') values.add(value);
+    }
+  }
+  if (isRecord(event.multiValueHeaders)) {
+    for (const [key, list] of Object.entries(event.multiValueHeaders)) {
+      if (key.toLowerCase() !== wanted || !Array.isArray(list)) continue;
+      for (const value of list) if (typeof value === 'string') values.add(value);
+    }
+  }
+  return [...values];
+};
+
+/** HTTP method of an event, upper case, if it is an HTTP event. */
+export const httpMethod = (event: unknown): string | undefined => {
+  if (!isRecord(event)) return undefined;
+  if (typeof event.httpMethod === 'string') return event.httpMethod.toUpperCase();
+  const context = event.requestContext;
+  if (isRecord(context) && isRecord(context.http) && typeof context.http.method === 'string') {
+    return context.http.method.toUpperCase();
+  }
+  return undefined;
+};
+
+/**
+ * Request URL as the caller addressed it (`https://<host><path>`), for `htu` binding, if the
+ * event carries a host and a path. Query strings are not part of it.
+ */
+export const httpUrl = (event: unknown): string | undefined => {
+  if (!isRecord(event)) return undefined;
+  const host = headerValues(event, 'host')[0];
+  const context = isRecord(event.requestContext) ? event.requestContext : {};
+  const path =
+    typeof event.rawPath === 'string'
+      ? event.rawPath
+      : isRecord(context.http) && typeof context.http.path === 'string'
+        ? context.http.path
+        : typeof event.path === 'string'
+          ? event.path
+          : undefined;
+  if (host === undefined || path === undefined) return undefined;
+  return `https://${host}${path}`;
+};
+
+/** Body bytes of an HTTP event (base64-decoded when `isBase64Encoded`), or `undefined`. */
+export const httpBody = (event: unknown): Uint8Array | string | undefined => {
+  if (!isRecord(event) || typeof event.body !== 'string') return undefined;
+  return event.isBase64Encoded === true ? Buffer.from(event.body, 'base64') : event.body;
+};
+
+/** Headers of a denial response. */
+export interface DenialResponse {
+  statusCode: number;
+  statusDescription?: string;
+  headers?: Record<string, string>;
+  multiValueHeaders?: Record<string, string[]>;
+  body: string;
+  isBase64Encoded?: boolean;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  503: 'Service Unavailable',
+};
+
+/**
+ * The HTTP response of a denial, shaped for the event's front end (ALB needs a status
+ * description, and multi-value headers when the target group enabled them).
+ *
+ * @param retryAfterSeconds - value of `Retry-After` on 503 responses.
+ */
+export const denialResponse = (
+  kind: HttpEventKind,
+  statusCode: number,
+  reason: string,
+  retryAfterSeconds: number,
+): DenialResponse => {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' };
+  if (statusCode === 401) headers['WWW-Authenticate'] = 'NHI error="invalid_token"';
+  if (statusCode === 503) headers['Retry-After'] = String(retryAfterSeconds);
+  const body = JSON.stringify({ error: reason });
+  if (kind === 'alb-multi') {
+    const multiValueHeaders = Object.fromEntries(
+      Object.entries(headers).map(([key, value]) => [key, [value]]),
+    );
+    return {
+      statusCode,
+      statusDescription: `${statusCode} ${STATUS_TEXT[statusCode] ?? ''}`.trim(),
+      multiValueHeaders,
+      body,
+      isBase64Encoded: false,
+    };
+  }
+  if (kind === 'alb') {
+    return {
+      statusCode,
+      statusDescription: `${statusCode} ${STATUS_TEXT[statusCode] ?? ''}`.trim(),
+      headers,
+      body,
+      isBase64Encoded: false,
+    };
+  }
+  return { statusCode, headers, body };
+};
