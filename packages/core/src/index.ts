@@ -55,3 +55,4 @@ export {
   type RecordProblemCode,
   splitTxtStrings,
 } from './record.js';
+export { DEFAULT_RETRY_AFTER_SECONDS, type DenialDetails, deny } from './denial.js';

@@ -1,0 +1,55 @@
+import { type DenialReason, isDenialReason } from './errors.js';
+import { type DenialResponse, denialResponse, httpEventKind } from './http-event.js';
+import type { IdentityError } from './identity-error.js';
+import { countWithDimension, LOG_FIELD, METRIC, type Observability } from './observability.js';
+
+/** Seconds a caller should wait before retrying a 503 denial. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
+/** Context of a denial for the log line; never token, key or secret material. */
+export interface DenialDetails {
+  /** The claimed or own identity name, when known (logged, never a metric dimension). */
+  readonly name?: string;
+  readonly kid?: string;
+  /** Extra log fields (e.g. DNS latency). */
+  readonly fields?: Readonly<Record<string, unknown>>;
+}
+
+const describeCause = (data: unknown): string | undefined => {
+  if (data instanceof Error) {
+    const reason = (data as { reason?: unknown }).reason;
+    return `${data.name}${typeof reason === 'string' ? `(${reason})` : ''}: ${data.message}`;
+  }
+  return typeof data === 'string' ? data : undefined;
+};
+
+/**
+ * Ends a request as a denial, the one path shared by identity-resolve and identity-verify:
+ * logs a warning with the reason, counts `AuthFailure` by `Reason`, then returns the HTTP
+ * response for HTTP events or throws the {@link IdentityError} for other events.
+ *
+ * @throws {IdentityError} for events that are not HTTP events.
+ */
+export const deny = (
+  event: unknown,
+  error: IdentityError,
+  observability: Observability,
+  details: DenialDetails = {},
+  retryAfterSeconds = DEFAULT_RETRY_AFTER_SECONDS,
+): DenialResponse => {
+  const reason: DenialReason = isDenialReason(error.reason) ? error.reason : 'malformed_proof';
+  observability.logger.warn('identity denied', {
+    [LOG_FIELD.outcome]: 'denied',
+    [LOG_FIELD.reason]: reason,
+    [LOG_FIELD.name]: details.name,
+    [LOG_FIELD.kid]: details.kid,
+    'nhi.package': error.cause.package,
+    // Operators see what lay beneath (a DNS timeout, which check failed); callers never do.
+    'nhi.detail': describeCause(error.cause.data),
+    ...details.fields,
+  });
+  countWithDimension(observability.metrics, METRIC.authFailure, 'Reason', reason);
+  const kind = httpEventKind(event);
+  if (kind === undefined) throw error;
+  return denialResponse(kind, error.statusCode, reason, retryAfterSeconds);
+};
