@@ -1,20 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { jest } from '@jest/globals';
 import { deny } from './denial.js';
 import { IdentityError } from './identity-error.js';
-
-const capture = () => {
-  const lines: string[] = [];
-  // Powertools writes info/EMF to stdout and warnings/errors to stderr.
-  const spies = [process.stdout, process.stderr].map((stream) =>
-    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      return true;
-    }),
-  );
-  return { lines, restore: () => spies.forEach((spy) => spy.mockRestore()) };
-};
+import { captureOutput as capture } from './test-support/index.js';
 
 describe('deny', () => {
   const observability = () => ({

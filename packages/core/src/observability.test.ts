@@ -1,6 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { jest } from '@jest/globals';
 import {
   count,
   countWithDimension,
@@ -8,13 +7,7 @@ import {
   METRIC,
   resolveObservability,
 } from './observability.js';
-
-/** Powertools writes EMF through its own Console on process.stdout: capture that. */
-const captureStdout = (lines: string[]) =>
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(...String(chunk).split('\n').filter(Boolean));
-    return true;
-  });
+import { captureOutput } from './test-support/index.js';
 
 describe('observability', () => {
   it('uses the caller logger and metrics and never flushes them', () => {
@@ -29,13 +22,14 @@ describe('observability', () => {
 
   it('creates one shared default pair lazily, in the NHI namespace, and flushes it', () => {
     const lines: string[] = [];
-    const spy = captureStdout(lines);
+    const out = captureOutput();
     const first = resolveObservability({});
     expect(resolveObservability({}).metrics).toBe(first.metrics);
     expect(first.ownsMetrics).toBe(true);
     count(first.metrics, METRIC.authSuccess);
     flushOwnedMetrics(first);
-    spy.mockRestore();
+    out.restore();
+    lines.push(...out.lines);
     const emf = lines.map((line) => JSON.parse(line)).find((entry) => entry._aws);
     expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe('NHI');
     expect(emf[METRIC.authSuccess]).toBe(1);
@@ -44,9 +38,10 @@ describe('observability', () => {
   it('emits a dimensioned count as its own EMF line', () => {
     const metrics = new Metrics({ namespace: 'Test' });
     const lines: string[] = [];
-    const spy = captureStdout(lines);
+    const out = captureOutput();
     countWithDimension(metrics, METRIC.authFailure, 'Reason', 'bad_signature');
-    spy.mockRestore();
+    out.restore();
+    lines.push(...out.lines);
     const emf = JSON.parse(lines[0] ?? '{}');
     expect(emf.Reason).toBe('bad_signature');
     expect(emf.AuthFailure).toBe(1);

@@ -1,0 +1,1 @@
+export { type CapturedOutput, captureOutput } from './capture-output.js';
