@@ -1,3 +1,12 @@
+export { bodyHash } from './body-hash.js';
+export {
+  PROOF_AUTH_SCHEME,
+  PROOF_PAYLOAD_FIELD,
+  proofHeaders,
+  withProofHeader,
+  withProofPayload,
+} from './caller.js';
+export { DEFAULT_RETRY_AFTER_SECONDS, type DenialDetails, deny } from './denial.js';
 export {
   DENIAL_REASONS,
   type DenialReason,
@@ -16,6 +25,7 @@ export {
   httpUrl,
 } from './http-event.js';
 export { IdentityError, type IdentityErrorCause, statusForReason } from './identity-error.js';
+export { type ImportedRecordKeys, importRecordKeys, type VerificationKey } from './keys.js';
 export {
   canonicalName,
   formatIdentityName,
@@ -39,6 +49,27 @@ export {
   recordLatency,
   resolveObservability,
 } from './observability.js';
+export { compileAllowList, type IdentityMatcher } from './patterns.js';
+export {
+  type DecodedProof,
+  MAX_PROOF_BYTES,
+  PROOF_TYPE,
+  type ProofAlgorithm,
+  type ProofClaims,
+  ProofError,
+  type ProofHeader,
+} from './proof.js';
+export { decodeProof } from './proof-decode.js';
+export { DEFAULT_PROOF_LIFETIME, type SignProofOptions, signProof } from './proof-sign.js';
+export {
+  ALGORITHM_BY_KEY_TYPE,
+  DEFAULT_CLOCK_SKEW,
+  DEFAULT_MAX_LIFETIME,
+  MAX_JTI_LENGTH,
+  MIN_JTI_LENGTH,
+  type VerifyProofOptions,
+  verifyProof,
+} from './proof-verify.js';
 export {
   formatRecord,
   type IdentityRecord,
@@ -55,4 +86,6 @@ export {
   type RecordProblemCode,
   splitTxtStrings,
 } from './record.js';
-export { DEFAULT_RETRY_AFTER_SECONDS, type DenialDetails, deny } from './denial.js';
+export { DEFAULT_REPLAY_GRACE, type ReplayStore } from './replay.js';
+export { DynamoDbReplayStore, type DynamoDbReplayStoreOptions } from './replay-dynamodb.js';
+export { MemoryReplayStore, type MemoryReplayStoreOptions } from './replay-memory.js';

@@ -1,5 +1,3 @@
-import { jest } from '@jest/globals';
-
 /** Lines written to stdout and stderr while capturing, and a way to stop. */
 export interface CapturedOutput {
   /** Every non-empty line written so far. */
@@ -18,12 +16,17 @@ export interface CapturedOutput {
  */
 export const captureOutput = (): CapturedOutput => {
   const lines: string[] = [];
-  const spies = [process.stdout, process.stderr].map((stream) =>
-    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
+  // Plain patching rather than jest spies, so demos and benchmarks can use it too.
+  const streams = [process.stdout, process.stderr];
+  const originals = streams.map((stream) => stream.write);
+  for (const stream of streams) {
+    stream.write = ((chunk: string | Uint8Array) => {
+      lines.push(
+        ...(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()).split('\n').filter(Boolean),
+      );
       return true;
-    }),
-  );
+    }) as typeof stream.write;
+  }
   const json = () =>
     lines.flatMap((line) => {
       try {
@@ -38,7 +41,9 @@ export const captureOutput = (): CapturedOutput => {
     json,
     emf: () => json().filter((entry) => '_aws' in entry),
     restore: () => {
-      for (const spy of spies) spy.mockRestore();
+      streams.forEach((stream, i) => {
+        stream.write = originals[i] ?? stream.write;
+      });
     },
   };
 };

@@ -1,0 +1,54 @@
+import { NhiError } from './errors.js';
+
+/** Authorization scheme of a proof (DESIGN §3: `Authorization: NHI <jws>`). */
+export const PROOF_AUTH_SCHEME = 'NHI';
+/** Field of a direct-invocation payload that carries the proof (DESIGN §3). */
+export const PROOF_PAYLOAD_FIELD = 'nhiProof';
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** Refuses anything that is not a compact JWS, so no header can be injected (CR/LF, commas). */
+const checkToken = (token: string): string => {
+  if (typeof token !== 'string' || !COMPACT_JWS.test(token)) {
+    throw new NhiError('malformed_proof', 'token is not a compact JWS');
+  }
+  return token;
+};
+
+/**
+ * Headers that carry a proof: `{ authorization: 'NHI <token>' }`.
+ * @throws {NhiError} `malformed_proof` when `token` is not a compact JWS.
+ */
+export const proofHeaders = (token: string): { authorization: string } => ({
+  authorization: `${PROOF_AUTH_SCHEME} ${checkToken(token)}`,
+});
+
+/**
+ * Adds the proof to a `fetch` init, keeping every other header (any `Authorization` is
+ * replaced: a request carries one credential). The input is not modified.
+ *
+ * @example
+ * const token = await signProof({ privateKey, kid, iss, aud, method: 'POST', url, body });
+ * await fetch(url, withProofHeader({ method: 'POST', body }, token));
+ * @throws {NhiError} `malformed_proof` when `token` is not a compact JWS.
+ */
+export const withProofHeader = (init: RequestInit | undefined, token: string): RequestInit => {
+  const headers = new Headers(init?.headers);
+  headers.set('authorization', proofHeaders(token).authorization);
+  return { ...init, headers };
+};
+
+/**
+ * Adds the proof to a direct `Lambda.invoke` payload as `nhiProof` (a copy; the input is kept).
+ *
+ * @example
+ * const Payload = JSON.stringify(withProofPayload({ orderId }, token));
+ * await lambda.send(new InvokeCommand({ FunctionName, Payload }));
+ * @throws {NhiError} `malformed_proof` when `token` is not a compact JWS.
+ */
+export const withProofPayload = <T extends object>(payload: T, token: string): T & { nhiProof: string } => {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new TypeError('withProofPayload: payload must be a plain object');
+  }
+  return { ...payload, [PROOF_PAYLOAD_FIELD]: checkToken(token) } as T & { nhiProof: string };
+};

@@ -1,0 +1,81 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { IdentityRecord, KeyType } from './record.js';
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), followed by the 32 raw key bytes. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/**
+ * One key of a caller's identity record, ready for `verifyProof`: the `KeyObject` is created
+ * once per DNS answer, never per request.
+ */
+export interface VerificationKey {
+  /** `kid=` of the record. */
+  readonly kid: string;
+  /** `k=` of the record: fixes the only algorithm a proof may use with this key. */
+  readonly keyType: KeyType;
+  /** The public key; `undefined` when the record revokes the key. */
+  readonly keyObject: KeyObject | undefined;
+  /** True when the record publishes an empty `p=`. */
+  readonly revoked: boolean;
+  /** `exp=` of the record (Unix seconds): from that second on the key is unusable. */
+  readonly expiresAt?: number;
+  /** `x-NAME=` attributes of the record. */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** Result of {@link importRecordKeys}. */
+export interface ImportedRecordKeys {
+  /** Usable and revoked keys, by `kid`. */
+  readonly keys: Map<string, VerificationKey>;
+  /** Kids left out: Node could not import the key, or the kid appeared more than once. */
+  readonly rejected: string[];
+}
+
+const toKeyObject = (keyType: KeyType, publicKey: string): KeyObject => {
+  const der = Buffer.from(publicKey, 'base64');
+  const spki = keyType === 'ed25519' ? Buffer.concat([ED25519_SPKI_PREFIX, der]) : der;
+  const keyObject = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  const expected = keyType === 'ed25519' ? 'ed25519' : 'ec';
+  if (keyObject.asymmetricKeyType !== expected) throw new Error('key type mismatch');
+  if (keyType === 'p256' && keyObject.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new Error('not a P-256 key');
+  }
+  return keyObject;
+};
+
+/**
+ * Builds {@link VerificationKey}s from parsed records (see `parseRecordSet`). Never throws:
+ * a key Node cannot import (e.g. a P-256 point off the curve) is left out and its kid
+ * reported in `rejected`; so are kids that appear more than once (ambiguous, fail closed).
+ */
+export const importRecordKeys = (records: readonly IdentityRecord[]): ImportedRecordKeys => {
+  const keys = new Map<string, VerificationKey>();
+  const rejected: string[] = [];
+  const seen = new Set<string>();
+  for (const record of records) {
+    if (seen.has(record.kid)) {
+      if (keys.delete(record.kid)) rejected.push(record.kid);
+      continue;
+    }
+    seen.add(record.kid);
+    const revoked = record.publicKey === '';
+    let keyObject: KeyObject | undefined;
+    if (!revoked) {
+      try {
+        keyObject = toKeyObject(record.keyType, record.publicKey);
+      } catch {
+        rejected.push(record.kid);
+        continue;
+      }
+    }
+    keys.set(record.kid, {
+      kid: record.kid,
+      keyType: record.keyType,
+      keyObject,
+      revoked,
+      attributes: record.attributes,
+      ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }),
+    });
+  }
+  return { keys, rejected };
+};

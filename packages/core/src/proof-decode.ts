@@ -1,0 +1,78 @@
+import { decodeBase64url } from './base64url.js';
+import {
+  type DecodedProof,
+  MAX_PROOF_BYTES,
+  type ProofClaims,
+  ProofError,
+  type ProofHeader,
+} from './proof.js';
+
+/** Strict UTF-8, as `jose` decodes: invalid byte sequences are errors, not U+FFFD. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Proofs made by {@link decodeProof}; `verifyProof` refuses look-alike objects. */
+const decodedProofs = new WeakSet<DecodedProof>();
+
+/** True when `proof` was returned by {@link decodeProof} in this process. */
+export const isDecodedProof = (proof: unknown): boolean =>
+  typeof proof === 'object' && proof !== null && decodedProofs.has(proof as DecodedProof);
+
+const malformed = (message: string): ProofError => new ProofError('malformed_proof', message);
+
+/** Decodes one segment to a plain JSON object; `undefined` when it is anything else. */
+const decodeJsonObject = (segment: string): Record<string, unknown> | undefined => {
+  const bytes = decodeBase64url(segment);
+  if (bytes === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(bytes));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  return value as Record<string, unknown>;
+};
+
+/**
+ * Splits and decodes a compact JWS proof WITHOUT verifying it, to learn `iss` and `kid`
+ * (DESIGN §4.2). Nothing decoded here may be trusted before `verifyProof` succeeds.
+ *
+ * Checks, in order: size (before any parsing), three canonical base64url segments, header
+ * and claims are JSON objects, `alg`/`kid`/`typ` are strings and there is no `crit` header
+ * (no extension is understood, RFC 7515 §4.1.11), `iss` is a string.
+ *
+ * @throws {ProofError} `proof_too_large` over {@link MAX_PROOF_BYTES}, `malformed_proof` otherwise.
+ */
+export const decodeProof = (token: string): DecodedProof => {
+  if (typeof token !== 'string') throw malformed('proof must be a string');
+  // Characters, not bytes: a non-ASCII token is malformed anyway (base64url is ASCII).
+  if (token.length > MAX_PROOF_BYTES) throw new ProofError('proof_too_large', 'proof is larger than 8 KiB');
+  const firstDot = token.indexOf('.');
+  const secondDot = token.indexOf('.', firstDot + 1);
+  if (firstDot < 0 || secondDot < 0 || token.indexOf('.', secondDot + 1) >= 0) {
+    throw malformed('proof must be a compact JWS of three segments');
+  }
+  const header = decodeJsonObject(token.slice(0, firstDot));
+  if (header === undefined) throw malformed('proof header is not a base64url JSON object');
+  const claims = decodeJsonObject(token.slice(firstDot + 1, secondDot));
+  if (claims === undefined) throw malformed('proof claims are not a base64url JSON object');
+  const signature = decodeBase64url(token.slice(secondDot + 1));
+  if (signature === undefined) throw malformed('proof signature is not base64url');
+
+  if (typeof header.alg !== 'string' || header.alg === '') throw malformed('alg must be a string');
+  if (typeof header.kid !== 'string') throw malformed('kid must be a string');
+  if (typeof header.typ !== 'string') throw malformed('typ must be a string');
+  if (header.crit !== undefined) throw malformed('crit header extensions are not supported');
+  if (typeof claims.iss !== 'string') throw malformed('iss must be a string');
+  if (Array.isArray(claims.aud)) Object.freeze(claims.aud);
+
+  const proof: DecodedProof = Object.freeze({
+    header: Object.freeze(header) as unknown as ProofHeader,
+    claims: Object.freeze(claims) as ProofClaims,
+    token,
+    signingInput: Buffer.from(token.slice(0, secondDot), 'latin1'),
+    signature,
+  });
+  decodedProofs.add(proof);
+  return proof;
+};

@@ -1,0 +1,168 @@
+import { verify as cryptoVerify } from 'node:crypto';
+import { bodyHash } from './body-hash.js';
+import type { VerificationKey } from './keys.js';
+import { type DecodedProof, PROOF_TYPE, type ProofAlgorithm, type ProofClaims, ProofError } from './proof.js';
+import { isDecodedProof } from './proof-decode.js';
+import type { KeyType } from './record.js';
+
+/** Default of {@link VerifyProofOptions.maxLifetime}, seconds (DESIGN §3). */
+export const DEFAULT_MAX_LIFETIME = 300;
+/** Default of {@link VerifyProofOptions.clockSkew}, seconds (DESIGN §3). */
+export const DEFAULT_CLOCK_SKEW = 60;
+/** Shortest and longest `jti` accepted (DESIGN §3). */
+export const MIN_JTI_LENGTH = 16;
+export const MAX_JTI_LENGTH = 128;
+
+/** The one algorithm each record key type allows: the token never chooses (DESIGN §3). */
+export const ALGORITHM_BY_KEY_TYPE: Readonly<Record<KeyType, ProofAlgorithm>> = {
+  ed25519: 'EdDSA',
+  p256: 'ES256',
+};
+
+/** Both algorithms produce 64-byte signatures (Ed25519; ES256 as raw r||s, RFC 7518 §3.4). */
+const SIGNATURE_BYTES = 64;
+const ACCEPTED_TYPES: ReadonlySet<string> = new Set([PROOF_TYPE, `application/${PROOF_TYPE}`]);
+
+/** Options of {@link verifyProof}. */
+export interface VerifyProofOptions {
+  /** The caller's key selected by `header.kid` (the caller of this function reports `unknown_kid`). */
+  key: VerificationKey;
+  /** Canonical callee name: `aud` must equal it or be an array containing it. */
+  audience: string;
+  /** Current time, Unix seconds. Default `Math.floor(Date.now() / 1000)`. */
+  now?: number;
+  /** Longest accepted `exp - iat`, seconds. Default 300. */
+  maxLifetime?: number;
+  /** Tolerated clock difference with the caller, seconds. Default 60. */
+  clockSkew?: number;
+  /** Request body bytes (base64-decoded already); checked when the proof has `bh`. Absent = empty. */
+  body?: string | Uint8Array;
+  /** When true a proof without `bh` is `body_mismatch`. Default false. */
+  requireBodyHash?: boolean;
+  /** Request method; checked against `htm` when present (case-insensitive). */
+  method?: string;
+  /** Request URL; checked against `htu` when present (equal after `new URL()`, fragment dropped). */
+  url?: string;
+}
+
+function deny(reason: ProofError['reason'], message: string): never {
+  throw new ProofError(reason, message);
+}
+
+const isUnixSeconds = (value: unknown): value is number => Number.isSafeInteger(value);
+
+const isAudience = (aud: unknown): aud is string | string[] =>
+  typeof aud === 'string' ||
+  (Array.isArray(aud) && aud.length > 0 && aud.every((member) => typeof member === 'string'));
+
+const isOptionalString = (value: unknown): value is string | undefined =>
+  value === undefined || typeof value === 'string';
+
+/** `href` without the fragment (never sent on the wire), or `undefined` when not a URL. */
+const normaliseUrl = (url: string | undefined): string | undefined => {
+  if (url === undefined || !URL.canParse(url)) return undefined;
+  const parsed = new URL(url);
+  parsed.hash = '';
+  return parsed.href;
+};
+
+const checkSettings = (now: number, maxLifetime: number, clockSkew: number): void => {
+  // A bad setting is a programming error, but it must still deny rather than accept.
+  if (!isUnixSeconds(now) || !isUnixSeconds(maxLifetime) || !isUnixSeconds(clockSkew)) {
+    throw new TypeError('verifyProof: now, maxLifetime and clockSkew must be integers (seconds)');
+  }
+  if (maxLifetime <= 0 || clockSkew < 0) {
+    throw new TypeError('verifyProof: maxLifetime must be > 0 and clockSkew >= 0');
+  }
+};
+
+const verifySignature = (proof: DecodedProof, key: VerificationKey): boolean => {
+  const { keyObject } = key;
+  if (keyObject === undefined || proof.signature.length !== SIGNATURE_BYTES) return false;
+  try {
+    return key.keyType === 'ed25519'
+      ? cryptoVerify(null, proof.signingInput, keyObject, proof.signature)
+      : cryptoVerify(
+          'sha256',
+          proof.signingInput,
+          { key: keyObject, dsaEncoding: 'ieee-p1363' },
+          proof.signature,
+        );
+  } catch {
+    // e.g. a key whose type does not match keyType: never valid.
+    return false;
+  }
+};
+
+/**
+ * Verifies a decoded proof's signature and claims (DESIGN §3) with `node:crypto` and the
+ * record's `KeyObject`: one `crypto.verify`, no JSON re-parsing, no key import.
+ *
+ * Checks, in this order, each failing with its own reason: `revoked_key`, `expired_key`,
+ * `bad_typ`, `bad_alg` (the key type fixes the algorithm: EdDSA for ed25519, ES256 for
+ * p256), `bad_signature`, claim types (`malformed_proof`), `wrong_audience`,
+ * `not_yet_valid` (`iat` or `nbf` after now + skew), `expired` (`exp` ≤ now − skew),
+ * `lifetime_too_long`, `jti` length (`malformed_proof`), `body_mismatch`, then `htm`/`htu`
+ * (`wrong_audience`: they bind the request target).
+ * Replay is not checked here: claim the `jti` in a `ReplayStore` afterwards.
+ *
+ * @returns the verified claims.
+ * @throws {ProofError} with the reason of the first failed check.
+ * @throws {TypeError} for invalid `now`, `maxLifetime` or `clockSkew` options.
+ */
+export const verifyProof = (proof: DecodedProof, options: VerifyProofOptions): ProofClaims => {
+  const {
+    key,
+    audience,
+    now = Math.floor(Date.now() / 1000),
+    maxLifetime = DEFAULT_MAX_LIFETIME,
+    clockSkew = DEFAULT_CLOCK_SKEW,
+  } = options;
+  checkSettings(now, maxLifetime, clockSkew);
+  if (!isDecodedProof(proof)) deny('malformed_proof', 'proof was not produced by decodeProof');
+
+  if (key.revoked || key.keyObject === undefined) deny('revoked_key', 'key is revoked');
+  if (key.expiresAt !== undefined && key.expiresAt <= now) deny('expired_key', 'key is past its exp');
+  const { header, claims } = proof;
+  if (!ACCEPTED_TYPES.has(header.typ.toLowerCase())) deny('bad_typ', `typ must be ${PROOF_TYPE}`);
+  if (header.alg !== ALGORITHM_BY_KEY_TYPE[key.keyType]) {
+    deny('bad_alg', `alg must be ${ALGORITHM_BY_KEY_TYPE[key.keyType]} for a ${key.keyType} key`);
+  }
+  if (!verifySignature(proof, key)) deny('bad_signature', 'signature does not verify');
+
+  const { aud, iat, exp, nbf, jti, bh, htm, htu } = claims;
+  if (!isAudience(aud)) deny('malformed_proof', 'aud must be a string or a non-empty array of strings');
+  if (!isUnixSeconds(iat) || !isUnixSeconds(exp) || (nbf !== undefined && !isUnixSeconds(nbf))) {
+    deny('malformed_proof', 'iat, exp and nbf must be integer Unix seconds');
+  }
+  if (typeof jti !== 'string') deny('malformed_proof', 'jti must be a string');
+  if (!isOptionalString(bh) || !isOptionalString(htm) || !isOptionalString(htu)) {
+    deny('malformed_proof', 'bh, htm and htu must be strings');
+  }
+  if (typeof aud === 'string' ? aud !== audience : !aud.includes(audience)) {
+    deny('wrong_audience', 'aud does not name this function');
+  }
+  if (iat > now + clockSkew || (nbf !== undefined && nbf > now + clockSkew)) {
+    deny('not_yet_valid', 'proof is issued in the future');
+  }
+  if (exp <= now - clockSkew) deny('expired', 'proof is expired');
+  if (exp - iat > maxLifetime) deny('lifetime_too_long', `proof lifetime exceeds ${maxLifetime} s`);
+  if (jti.length < MIN_JTI_LENGTH || jti.length > MAX_JTI_LENGTH) {
+    deny('malformed_proof', `jti must be ${MIN_JTI_LENGTH}..${MAX_JTI_LENGTH} characters`);
+  }
+  if (bh === undefined) {
+    if (options.requireBodyHash === true) deny('body_mismatch', 'proof must carry bh');
+  } else if (bh !== bodyHash(options.body ?? '')) {
+    deny('body_mismatch', 'bh does not match the request body');
+  }
+  if (htm !== undefined && htm.toUpperCase() !== options.method?.toUpperCase()) {
+    deny('wrong_audience', 'htm does not match the request method');
+  }
+  if (htu !== undefined) {
+    const expected = normaliseUrl(options.url);
+    if (expected === undefined || normaliseUrl(htu) !== expected) {
+      deny('wrong_audience', 'htu does not match the request URL');
+    }
+  }
+  return claims as ProofClaims;
+};

@@ -1,0 +1,97 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { NhiError } from './errors.js';
+import { assertClaimArguments, DEFAULT_REPLAY_GRACE, type ReplayStore } from './replay.js';
+
+/** Options of {@link DynamoDbReplayStore}. */
+export interface DynamoDbReplayStoreOptions {
+  /** The client to use; created by the application (none is created here). */
+  client: DynamoDBClient;
+  /** Table with a string partition key named `keyAttribute` and TTL enabled on `ttlAttribute`. */
+  tableName: string;
+  /** Partition key attribute name. Default `jti`. */
+  keyAttribute?: string;
+  /** Numeric TTL attribute name (Unix seconds). Default `expiresAt`. */
+  ttlAttribute?: string;
+  /** Seconds an item is kept past the proof's `exp`: set it to the verifier's `clockSkew`. Default 60. */
+  clockSkew?: number;
+}
+
+/**
+ * `@aws-sdk/client-dynamodb` is an optional peer: load it on first use only, so that importing
+ * `@nhi-dns/core` neither needs it installed nor pays for loading it.
+ */
+let sdk: Promise<typeof import('@aws-sdk/client-dynamodb')> | undefined;
+const loadSdk = (): Promise<typeof import('@aws-sdk/client-dynamodb')> => {
+  sdk ??= import('@aws-sdk/client-dynamodb');
+  return sdk;
+};
+
+const CONDITION_FAILED = 'ConditionalCheckFailedException';
+
+/**
+ * Replay store shared by every instance of a function (DESIGN §3): one conditional
+ * `PutItem` per proof (`attribute_not_exists` on the key), with a TTL attribute so DynamoDB
+ * deletes the item after `exp + clockSkew`. A failed condition is a replay; any other error
+ * is thrown as `NhiError('replay_store_unavailable')` so the verifier denies (fail closed).
+ *
+ * The item key is `<issuer>#<jti>`: one caller cannot burn another caller's jtis.
+ */
+export class DynamoDbReplayStore implements ReplayStore {
+  readonly #client: DynamoDBClient;
+  readonly #tableName: string;
+  readonly #keyAttribute: string;
+  readonly #ttlAttribute: string;
+  readonly #graceSeconds: number;
+
+  constructor(options: DynamoDbReplayStoreOptions) {
+    const { client, tableName, keyAttribute = 'jti', ttlAttribute = 'expiresAt' } = options;
+    const clockSkew = options.clockSkew ?? DEFAULT_REPLAY_GRACE;
+    if (typeof client?.send !== 'function') throw new TypeError('DynamoDbReplayStore: client is required');
+    for (const [name, value] of [
+      ['tableName', tableName],
+      ['keyAttribute', keyAttribute],
+      ['ttlAttribute', ttlAttribute],
+    ] as const) {
+      if (typeof value !== 'string' || value === '') {
+        throw new TypeError(`DynamoDbReplayStore: ${name} must be a non-empty string`);
+      }
+    }
+    if (keyAttribute === ttlAttribute) {
+      throw new TypeError('DynamoDbReplayStore: keyAttribute and ttlAttribute must differ');
+    }
+    if (!Number.isSafeInteger(clockSkew) || clockSkew < 0) {
+      throw new TypeError('DynamoDbReplayStore: clockSkew must be a non-negative integer');
+    }
+    this.#client = client;
+    this.#tableName = tableName;
+    this.#keyAttribute = keyAttribute;
+    this.#ttlAttribute = ttlAttribute;
+    this.#graceSeconds = clockSkew;
+  }
+
+  /** {@inheritDoc ReplayStore.claim} */
+  async claim(jti: string, issuer: string, expiresAt: number): Promise<boolean> {
+    assertClaimArguments(jti, issuer, expiresAt);
+    const { PutItemCommand } = await loadSdk();
+    const command = new PutItemCommand({
+      TableName: this.#tableName,
+      Item: {
+        [this.#keyAttribute]: { S: `${issuer}#${jti}` },
+        [this.#ttlAttribute]: { N: String(expiresAt + this.#graceSeconds) },
+      },
+      // Attribute names go through placeholders: `jti` or `ttl` could be reserved words.
+      ConditionExpression: 'attribute_not_exists(#key)',
+      ExpressionAttributeNames: { '#key': this.#keyAttribute },
+    });
+    try {
+      await this.#client.send(command);
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === CONDITION_FAILED) return false;
+      const kind = error instanceof Error ? error.name : 'unknown error';
+      throw new NhiError('replay_store_unavailable', `DynamoDB replay store failed (${kind})`, {
+        cause: error,
+      });
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Remembers proof ids (`jti`) until their proof can no longer be accepted, so each proof is
+ * accepted at most once (DESIGN §3).
+ */
+export interface ReplayStore {
+  /**
+   * Records `jti` of `issuer` until `expiresAt` (the proof's `exp`, Unix seconds).
+   * @returns true when the jti was unseen (and is now recorded), false when it is a replay.
+   * @throws when the store cannot answer: the verifier then denies (fail closed).
+   */
+  claim(jti: string, issuer: string, expiresAt: number): boolean | Promise<boolean>;
+}
+
+/**
+ * Default seconds a jti is kept past `exp`. A verifier accepts a proof until `exp + clockSkew`,
+ * so a store that forgot the jti at `exp` would let it be replayed for another `clockSkew`.
+ */
+export const DEFAULT_REPLAY_GRACE = 60;
+
+/** Checks the arguments of {@link ReplayStore.claim}; bad ones are programming errors. */
+export const assertClaimArguments = (jti: unknown, issuer: unknown, expiresAt: unknown): void => {
+  if (typeof jti !== 'string' || jti === '' || typeof issuer !== 'string' || issuer === '') {
+    throw new TypeError('ReplayStore.claim: jti and issuer must be non-empty strings');
+  }
+  if (!Number.isSafeInteger(expiresAt)) {
+    throw new TypeError('ReplayStore.claim: expiresAt must be integer Unix seconds');
+  }
+};
