@@ -1,1 +1,10 @@
-export {};
+import { identityVerify } from './identity-verify.js';
+
+export {
+  type IdentityVerifyContext,
+  type IdentityVerifyOptions,
+  identityVerify,
+  type VerifiedIdentity,
+} from './identity-verify.js';
+export type { SelfExpectation } from './self-check.js';
+export default identityVerify;

@@ -1,0 +1,234 @@
+import type { MiddlewareObj, Request } from '@middy/core';
+import {
+  type DecodedProof,
+  decodeProof,
+  deny,
+  flushOwnedMetrics,
+  IdentityError,
+  NhiError,
+  type NhiLogger,
+  type NhiMetrics,
+  type Observability,
+  parseZone,
+  type RecordProblem,
+  resolveObservability,
+  tryParseIdentityName,
+  type VerificationKey,
+} from '@nhi-dns/core';
+import { createResolver, type Resolver, type ResolverOptions, type TxtResult } from '@nhi-dns/resolver';
+import { ParsedIdentityCache } from './key-cache.js';
+import { reportLookup } from './lookup-telemetry.js';
+import { defaultGetProof, type GetProof, PACKAGE_NAME } from './proof-source.js';
+
+/** Where a resolved record came from. */
+export type RecordSource = 'cache' | 'network' | 'stale';
+
+/** An identity record resolved from DNS, put on `request.context.nhi` (or `nhiSelf`). */
+export interface ResolvedIdentity {
+  /** Canonical identity name, e.g. `billing.prod.auth.example.com`. */
+  readonly name: string;
+  readonly service: string;
+  readonly environment: string;
+  /** Valid keys by `kid` (revoked and expired keys included, for precise reasons). */
+  readonly keys: ReadonlyMap<string, VerificationKey>;
+  /** Attributes every key of the record agrees on. */
+  readonly attributes: Readonly<Record<string, string>>;
+  /** DNSSEC: the resolver set the AD bit on the answer. */
+  readonly ad: boolean;
+  /** Seconds the answer stays fresh in the cache. */
+  readonly ttl: number;
+  readonly source: RecordSource;
+  /** RRs of the RRset that were rejected. */
+  readonly problems: readonly RecordProblem[];
+  /** The caller's proof, decoded but NOT verified (caller mode only). */
+  readonly proof?: DecodedProof;
+}
+
+/** What this middleware adds to the Lambda context. */
+export interface IdentityResolveContext {
+  /** The claimed caller's record (caller mode). */
+  nhi?: ResolvedIdentity;
+  /** The function's own record (self mode). */
+  nhiSelf?: ResolvedIdentity;
+}
+
+/** Options of {@link identityResolve}. */
+export interface IdentityResolveOptions {
+  /** Zone identities live in, e.g. `auth.example.com`. Required. */
+  zone: string;
+  /** `caller` (default): resolve the record of the caller named by the proof's `iss`. `self`: resolve this function's own record (kill switch). */
+  mode?: 'caller' | 'self';
+  /** This function's identity name; required in self mode. */
+  self?: string;
+  /** A resolver, or options to create one. Default: one resolver shared by every middleware in the process, servers from `/etc/resolv.conf`. */
+  resolver?: Resolver | ResolverOptions;
+  /** Ask for DNSSEC (DO bit) so that the AD bit is reported. Default `true`. */
+  dnssec?: boolean;
+  /** Finds the proof in an event. Default: `Authorization: NHI <jws>` for HTTP events, `event.nhiProof` otherwise. */
+  getProof?: GetProof;
+  /** Self mode: resolve the own record at cold start, overlapping the init phase. Default `true`. */
+  prefetch?: boolean;
+  /** Milliseconds kept back from the Lambda's remaining time when setting the DNS deadline. Default 500. */
+  deadlineMargin?: number;
+  /** `Retry-After` seconds on 503 denials. Default 5. */
+  retryAfter?: number;
+  /** Powertools Logger; default one shared logger (service from `POWERTOOLS_SERVICE_NAME`). */
+  logger?: NhiLogger;
+  /** Powertools Metrics; default one shared instance in namespace `NHI`, flushed after each invocation. */
+  metrics?: NhiMetrics;
+}
+
+let sharedResolver: Resolver | undefined;
+
+const resolverFrom = (option: IdentityResolveOptions['resolver']): Resolver => {
+  if (option !== undefined && typeof (option as Resolver).resolveTxt === 'function')
+    return option as Resolver;
+  if (option !== undefined) return createResolver(option as ResolverOptions);
+  sharedResolver ??= createResolver();
+  return sharedResolver;
+};
+
+const sourceOf = (result: TxtResult): RecordSource =>
+  result.outcome === 'stale' ? 'stale' : result.fromCache ? 'cache' : 'network';
+
+interface LambdaContextLike {
+  getRemainingTimeInMillis?: () => number;
+}
+
+/**
+ * Middy middleware that resolves an identity record over DNS (DESIGN §4.2).
+ *
+ * Caller mode decodes the proof without trusting it, only to learn `iss` and `kid`, checks
+ * that `iss` is inside `zone`, resolves its TXT RRset and puts the parsed record on
+ * `request.context.nhi` for `@nhi-dns/identity-verify`. Self mode resolves the function's
+ * own record onto `request.context.nhiSelf`. Any failure ends the request as a denial:
+ * a 401/503 response for HTTP events, an `IdentityError` otherwise; never a 500 with internals.
+ *
+ * @throws {NhiError} `invalid_config` at creation for a bad zone or a missing `self`.
+ */
+export const identityResolve = <TEvent = unknown, TResult = unknown>(
+  options: IdentityResolveOptions,
+): MiddlewareObj<TEvent, TResult> => {
+  const zone = parseZone(options.zone);
+  const mode = options.mode ?? 'caller';
+  const selfIdentity = options.self === undefined ? undefined : tryParseIdentityName(options.self, zone);
+  if (mode === 'self' && selfIdentity === undefined) {
+    throw new NhiError(
+      'invalid_config',
+      `${PACKAGE_NAME}: self mode needs 'self', an identity name inside the zone`,
+    );
+  }
+  const resolver = resolverFrom(options.resolver);
+  const dnssec = options.dnssec ?? true;
+  const getProof = options.getProof ?? defaultGetProof;
+  const deadlineMargin = options.deadlineMargin ?? 500;
+  const retryAfter = options.retryAfter ?? 5;
+  const cache = new ParsedIdentityCache();
+  let observability: Observability | undefined;
+  const telemetry = () => {
+    observability ??= resolveObservability(options);
+    return observability;
+  };
+
+  if (mode === 'self' && selfIdentity !== undefined && options.prefetch !== false) {
+    // Cold start: the lookup overlaps the init phase; the first `before` joins it (single flight
+    // or cache hit). A failure here is reported by that `before`, not swallowed.
+    resolver.resolveTxt(selfIdentity.name, { dnssec }).catch(() => undefined);
+  }
+
+  const deadlineOf = (context: unknown): number | undefined => {
+    const remaining = (context as LambdaContextLike | undefined)?.getRemainingTimeInMillis?.();
+    return typeof remaining === 'number' && Number.isFinite(remaining)
+      ? Date.now() + Math.max(remaining - deadlineMargin, 0)
+      : undefined;
+  };
+
+  /** Resolves and parses `name`; throws the IdentityError to deny with. */
+  const resolveIdentity = async (
+    name: string,
+    context: unknown,
+    notFound: 'no_record' | 'self_mismatch',
+  ): Promise<Omit<ResolvedIdentity, 'service' | 'environment' | 'proof'>> => {
+    let result: TxtResult;
+    try {
+      const deadline = deadlineOf(context);
+      result = await resolver.resolveTxt(name, deadline === undefined ? { dnssec } : { dnssec, deadline });
+    } catch (error) {
+      reportLookup(telemetry(), name, undefined, error);
+      throw new IdentityError('dns_failure', PACKAGE_NAME, error);
+    }
+    reportLookup(telemetry(), name, result);
+    if (result.records.length === 0)
+      throw new IdentityError(notFound, PACKAGE_NAME, `no TXT record (${result.outcome})`);
+    const { parsed, fresh } = cache.get(name, result.records);
+    if (fresh && parsed.problems.length > 0) {
+      telemetry().logger.warn('identity record has invalid RRs', {
+        'nhi.name': name,
+        'nhi.problems': parsed.problems,
+      });
+    }
+    if (parsed.keys.size === 0) throw new IdentityError(notFound, PACKAGE_NAME, 'no valid NHI1 RR');
+    return {
+      name,
+      keys: parsed.keys,
+      attributes: parsed.set.attributes,
+      ad: result.ad,
+      ttl: result.ttl,
+      source: sourceOf(result),
+      problems: parsed.problems,
+    };
+  };
+
+  const before = async (request: Request<TEvent, TResult>) => {
+    const context = request.context as unknown as IdentityResolveContext;
+    let claimed: string | undefined;
+    let kid: string | undefined;
+    try {
+      if (mode === 'self' && selfIdentity !== undefined) {
+        const resolved = await resolveIdentity(selfIdentity.name, request.context, 'self_mismatch');
+        context.nhiSelf = {
+          ...resolved,
+          service: selfIdentity.service,
+          environment: selfIdentity.environment,
+        };
+        return undefined;
+      }
+      const token = getProof(request.event);
+      if (token === undefined) throw new IdentityError('missing_proof', PACKAGE_NAME);
+      const proof = decodeProof(token);
+      kid = proof.header.kid;
+      const caller = tryParseIdentityName(proof.claims.iss, zone);
+      if (caller === undefined) throw new IdentityError('outside_zone', PACKAGE_NAME);
+      claimed = caller.name;
+      const resolved = await resolveIdentity(caller.name, request.context, 'no_record');
+      context.nhi = { ...resolved, service: caller.service, environment: caller.environment, proof };
+      return undefined;
+    } catch (error) {
+      const denial = toIdentityError(error);
+      return deny(
+        request.event,
+        denial,
+        telemetry(),
+        { name: claimed ?? selfIdentity?.name, kid },
+        retryAfter,
+      ) as TResult;
+    }
+  };
+
+  const flush = () => {
+    if (observability !== undefined) flushOwnedMetrics(observability);
+  };
+
+  return { name: PACKAGE_NAME, before, after: flush, onError: flush };
+};
+
+/** Any failure in this middleware becomes a denial; errors that are not ours are malformed input. */
+const toIdentityError = (error: unknown): IdentityError => {
+  if (error instanceof IdentityError) return error;
+  if (error instanceof NhiError && typeof error.reason === 'string') {
+    // ProofError from decodeProof carries a denial reason (proof_too_large, malformed_proof).
+    const reason = error.reason === 'proof_too_large' ? 'proof_too_large' : 'malformed_proof';
+    return new IdentityError(reason, PACKAGE_NAME, error);
+  }
+  return new IdentityError('malformed_proof', PACKAGE_NAME, error);
+};

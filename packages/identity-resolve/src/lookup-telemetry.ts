@@ -1,0 +1,42 @@
+import { countWithDimension, LOG_FIELD, METRIC, type Observability, recordLatency } from '@nhi-dns/core';
+import { DnsError, type TxtResult } from '@nhi-dns/resolver';
+
+/** Lookup outcomes a metric dimension may take (a closed set, never the name). */
+type Outcome = 'hit' | 'miss' | 'stale' | 'nxdomain' | 'nodata' | 'servfail' | 'timeout' | 'error';
+
+const outcomeOfError = (error: unknown): Outcome => {
+  if (!(error instanceof DnsError)) return 'error';
+  if (error.reason === 'timeout' || error.reason === 'deadline') return 'timeout';
+  if (error.reason === 'servfail') return 'servfail';
+  return 'error';
+};
+
+/**
+ * One log line and the metrics of one DNS lookup (DESIGN §5): debug for cache hits, info
+ * otherwise; `DnsLookup` by `Outcome`, and `DnsLookupLatency` for lookups that went out.
+ */
+export const reportLookup = (
+  observability: Observability,
+  name: string,
+  result: TxtResult | undefined,
+  error?: unknown,
+): void => {
+  const outcome: Outcome = result === undefined ? outcomeOfError(error) : result.outcome;
+  const fields = {
+    [LOG_FIELD.name]: name,
+    [LOG_FIELD.outcome]: outcome,
+    [LOG_FIELD.dnsLatencyMs]: result?.latencyMs ?? (error instanceof DnsError ? error.latencyMs : undefined),
+    [LOG_FIELD.dnsAd]: result?.ad,
+    'dns.server': result?.server ?? (error instanceof DnsError ? error.server : undefined),
+    'dns.attempts': result?.attempts ?? (error instanceof DnsError ? error.attempts : undefined),
+    'dns.ttl': result?.ttl,
+  };
+  if (result?.fromCache === true) observability.logger.debug('dns lookup', fields);
+  else if (result === undefined) observability.logger.warn('dns lookup failed', fields);
+  else observability.logger.info('dns lookup', fields);
+  countWithDimension(observability.metrics, METRIC.dnsLookup, 'Outcome', outcome);
+  const latency = fields[LOG_FIELD.dnsLatencyMs];
+  if (result?.fromCache !== true && typeof latency === 'number') {
+    recordLatency(observability.metrics, METRIC.dnsLookupLatency, latency);
+  }
+};

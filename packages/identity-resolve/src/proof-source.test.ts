@@ -1,0 +1,63 @@
+import { defaultGetProof } from './proof-source.js';
+
+const v2 = (headers: Record<string, string>) => ({
+  version: '2.0',
+  headers,
+  requestContext: { http: { method: 'GET' } },
+});
+const alb = (multiValueHeaders: Record<string, string[]>) => ({
+  httpMethod: 'GET',
+  multiValueHeaders,
+  requestContext: { elb: { targetGroupArn: 'arn' } },
+});
+
+describe('defaultGetProof', () => {
+  it('reads Authorization: NHI <token>, scheme and header name case-insensitive', () => {
+    expect(defaultGetProof(v2({ authorization: 'NHI a.b.c' }))).toBe('a.b.c');
+    expect(
+      defaultGetProof({ httpMethod: 'GET', headers: { Authorization: 'nhi  a.b.c' }, requestContext: {} }),
+    ).toBe('a.b.c');
+    expect(defaultGetProof(alb({ AUTHORIZATION: ['Nhi x.y.z'] }))).toBe('x.y.z');
+  });
+
+  it('finds no proof in HTTP events without an NHI Authorization header', () => {
+    expect(defaultGetProof(v2({}))).toBeUndefined();
+    expect(defaultGetProof(v2({ authorization: 'Bearer a.b.c' }))).toBeUndefined();
+    // A direct-invocation field is not looked at for HTTP events: the header is the transport.
+    expect(defaultGetProof({ ...v2({}), nhiProof: 'a.b.c' })).toBeUndefined();
+  });
+
+  it('rejects several Authorization values (header smuggling) as malformed_proof', () => {
+    expect(() => defaultGetProof(alb({ authorization: ['NHI a.b.c', 'NHI d.e.f'] }))).toThrow(
+      expect.objectContaining({ reason: 'malformed_proof' }),
+    );
+    expect(() => defaultGetProof(v2({ authorization: 'NHI a.b.c, NHI d.e.f' }))).toThrow(
+      expect.objectContaining({ reason: 'malformed_proof' }),
+    );
+    expect(() =>
+      defaultGetProof({
+        ...v2({ Authorization: 'NHI a.b.c' }),
+        multiValueHeaders: { authorization: ['NHI x.y.z'] },
+      }),
+    ).toThrow(expect.objectContaining({ reason: 'malformed_proof' }));
+    expect(() => defaultGetProof(v2({ authorization: 'NHI' }))).toThrow(
+      expect.objectContaining({ reason: 'malformed_proof' }),
+    );
+  });
+
+  it('rejects oversized headers before parsing them', () => {
+    expect(() => defaultGetProof(v2({ authorization: `NHI ${'a'.repeat(100_000)}` }))).toThrow(
+      expect.objectContaining({ reason: 'proof_too_large' }),
+    );
+  });
+
+  it('reads event.nhiProof for direct invocations and queues', () => {
+    expect(defaultGetProof({ nhiProof: 'a.b.c', order: 1 })).toBe('a.b.c');
+    expect(defaultGetProof({ order: 1 })).toBeUndefined();
+    expect(defaultGetProof(null)).toBeUndefined();
+    expect(defaultGetProof('text')).toBeUndefined();
+    expect(() => defaultGetProof({ nhiProof: ['a.b.c'] })).toThrow(
+      expect.objectContaining({ reason: 'malformed_proof' }),
+    );
+  });
+});

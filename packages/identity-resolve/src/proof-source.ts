@@ -1,0 +1,42 @@
+import { headerValues, httpEventKind, IdentityError, MAX_PROOF_BYTES } from '@nhi-dns/core';
+
+/** Name of this package, carried by the errors it raises. */
+export const PACKAGE_NAME = '@nhi-dns/identity-resolve';
+
+/** Finds the proof token of an event; `undefined` when the event carries none. */
+export type GetProof = (event: unknown) => string | undefined;
+
+/** `Authorization: NHI <token>`; the scheme is case-insensitive (RFC 9110 §11.1). */
+const NHI_AUTHORIZATION = /^nhi +([^\s,]+)$/i;
+
+/**
+ * Default proof source (DESIGN §3): the `Authorization: NHI <jws>` header of API Gateway
+ * (v1, v2), Function URL and ALB events, else `event.nhiProof` for direct invocations and
+ * queues. More than one `Authorization` value (header smuggling through multi-value
+ * headers, or repeated headers joined by a comma) is `malformed_proof`; an `Authorization`
+ * header of another scheme means no NHI proof.
+ *
+ * @throws {IdentityError} `malformed_proof` or `proof_too_large`.
+ */
+export const defaultGetProof: GetProof = (event) => {
+  if (httpEventKind(event) !== undefined) {
+    const values = headerValues(event, 'authorization');
+    if (values.length === 0) return undefined;
+    if (values.length > 1)
+      throw new IdentityError('malformed_proof', PACKAGE_NAME, 'several Authorization values');
+    const value = values[0] ?? '';
+    // Size first, so that no regular expression ever runs over a hostile megabyte.
+    if (value.length > MAX_PROOF_BYTES + 16) throw new IdentityError('proof_too_large', PACKAGE_NAME);
+    if (!/^nhi(?:\s|$)/i.test(value)) return undefined;
+    const match = NHI_AUTHORIZATION.exec(value);
+    if (match === null)
+      throw new IdentityError('malformed_proof', PACKAGE_NAME, 'Authorization is not "NHI <token>"');
+    return match[1];
+  }
+  const proof =
+    typeof event === 'object' && event !== null ? (event as { nhiProof?: unknown }).nhiProof : undefined;
+  if (proof === undefined || proof === null) return undefined;
+  if (typeof proof !== 'string')
+    throw new IdentityError('malformed_proof', PACKAGE_NAME, 'nhiProof is not a string');
+  return proof;
+};

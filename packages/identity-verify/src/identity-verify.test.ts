@@ -1,0 +1,298 @@
+import { jest } from '@jest/globals';
+import middy from '@middy/core';
+import httpErrorHandler from '@middy/http-error-handler';
+import { IdentityError, MemoryReplayStore } from '@nhi-dns/core';
+import { captureOutput, createTestIdentity } from '@nhi-dns/core/test-support';
+import identityResolve from '@nhi-dns/identity-resolve';
+import { DnsError, type Resolver, type TxtResult } from '@nhi-dns/resolver';
+import type { Context } from 'aws-lambda';
+import identityVerify, { type IdentityVerifyOptions } from './index.js';
+
+const ZONE = 'auth.example.com';
+const SELF = `ledger.prod.${ZONE}`;
+const billing = createTestIdentity(`billing.prod.${ZONE}`, { attributes: { tier: 'pci' } });
+const reports = createTestIdentity(`reports.dev.${ZONE}`, { keyType: 'p256', kid: 'p1' });
+const ledger = createTestIdentity(SELF);
+const intruder = createTestIdentity(`billing.prod.${ZONE}`); // same name and kid, another key
+
+/** A resolver answering from a table, like a warm cache: no network in unit tests. */
+const tableResolver = (table: Map<string, string[][] | Error>, ad = true) => {
+  const resolveTxt = jest.fn(async (name: string): Promise<TxtResult> => {
+    const entry = table.get(name);
+    if (entry instanceof Error) throw entry;
+    return {
+      records: entry ?? [],
+      ttl: 60,
+      ad,
+      rcode: entry === undefined ? 'NXDOMAIN' : 'NOERROR',
+      outcome: entry === undefined ? 'nxdomain' : 'hit',
+      fromCache: true,
+      latencyMs: 0.01,
+      attempts: 0,
+    };
+  });
+  return { resolver: { resolveTxt } as unknown as Resolver, resolveTxt };
+};
+
+const records = () =>
+  new Map<string, string[][] | Error>([
+    [billing.name, [billing.strings, ['v=spf1 -all']]],
+    [reports.name, [reports.strings]],
+    [ledger.name, [ledger.strings]],
+  ]);
+
+const httpEvent = (token: string | undefined, body = '{"amount":10}') => ({
+  version: '2.0',
+  rawPath: '/pay',
+  headers: { host: 'api.example.com', ...(token === undefined ? {} : { authorization: `NHI ${token}` }) },
+  requestContext: { http: { method: 'POST', path: '/pay' } },
+  body,
+  isBase64Encoded: false,
+});
+
+const lambdaContext = { getRemainingTimeInMillis: () => 3000 } as unknown as Context;
+
+const chain = (
+  options: Partial<IdentityVerifyOptions> = {},
+  table = records(),
+  extra: { errorHandler?: boolean; ad?: boolean; mode?: 'self' } = {},
+) => {
+  const { resolver, resolveTxt } = tableResolver(table, extra.ad);
+  const handler = jest.fn(async (_event: unknown, context: Context) => ({
+    statusCode: 200,
+    body: JSON.stringify((context as unknown as { identity?: unknown }).identity ?? null),
+  }));
+  const wrapped = middy(handler);
+  if (extra.errorHandler === true) wrapped.use(httpErrorHandler());
+  if (extra.mode === 'self') wrapped.use(identityResolve({ zone: ZONE, mode: 'self', self: SELF, resolver }));
+  else wrapped.use(identityResolve({ zone: ZONE, resolver }));
+  wrapped.use(identityVerify({ self: SELF, allow: [`*.prod.${ZONE}`], ...options }));
+  return { invoke: (event: unknown) => wrapped(event, lambdaContext), handler, resolveTxt };
+};
+
+const run = async (invoke: () => Promise<unknown>) => {
+  const out = captureOutput();
+  try {
+    return {
+      result: (await invoke()) as { statusCode: number; headers?: Record<string, string>; body: string },
+      out,
+    };
+  } finally {
+    out.restore();
+  }
+};
+
+describe('identity-resolve → identity-verify, caller mode', () => {
+  it('accepts a valid proof and puts the verified caller on the context', async () => {
+    const { invoke, handler } = chain();
+    const token = await billing.sign({ aud: SELF, body: '{"amount":10}', method: 'POST' });
+    const { result, out } = await run(() => invoke(httpEvent(token)));
+    expect(result.statusCode).toBe(200);
+    expect(handler).toHaveBeenCalledTimes(1);
+    expect(JSON.parse(result.body)).toMatchObject({
+      name: billing.name,
+      service: 'billing',
+      environment: 'prod',
+      kid: 'k1',
+      attributes: { tier: 'pci' },
+      claims: { iss: billing.name, aud: SELF },
+    });
+    const emf = out.emf();
+    expect(emf).toContainEqual(expect.objectContaining({ Outcome: 'hit', DnsLookup: 1 }));
+    expect(emf).toContainEqual(expect.objectContaining({ AuthSuccess: 1 }));
+    expect(out.json()).toContainEqual(
+      expect.objectContaining({ message: 'identity verified', 'nhi.name': billing.name, 'nhi.kid': 'k1' }),
+    );
+  });
+
+  it('accepts P-256 callers', async () => {
+    const { invoke } = chain({ allow: [`reports.*.${ZONE}`] });
+    const { result } = await run(async () => invoke(httpEvent(await reports.sign({ aud: [SELF, 'other'] }))));
+    expect(result.statusCode).toBe(200);
+  });
+
+  const denials: Array<
+    [
+      string,
+      () => Promise<unknown>,
+      number,
+      string,
+      Partial<IdentityVerifyOptions>?,
+      ReturnType<typeof records>?,
+    ]
+  > = [
+    ['no proof', async () => httpEvent(undefined), 401, 'missing_proof'],
+    ['garbage proof', async () => httpEvent('not-a-jws'), 401, 'malformed_proof'],
+    [
+      'wrong audience',
+      async () => httpEvent(await billing.sign({ aud: `other.prod.${ZONE}` })),
+      401,
+      'wrong_audience',
+    ],
+    [
+      'iss outside the zone',
+      async () => httpEvent(await billing.sign({ aud: SELF, iss: 'billing.prod.evil.example' })),
+      401,
+      'outside_zone',
+    ],
+    [
+      'unknown caller',
+      async () => httpEvent(await createTestIdentity(`ghost.prod.${ZONE}`).sign({ aud: SELF })),
+      401,
+      'no_record',
+    ],
+    ['unknown kid', async () => httpEvent(await billing.sign({ aud: SELF, kid: 'k9' })), 401, 'unknown_kid'],
+    [
+      'key of another holder',
+      async () => httpEvent(await intruder.sign({ aud: SELF })),
+      401,
+      'bad_signature',
+    ],
+    [
+      'tampered body',
+      async () => httpEvent(await billing.sign({ aud: SELF, body: '{"amount":10}' }), '{"amount":10000}'),
+      401,
+      'body_mismatch',
+    ],
+    ['caller not allowed', async () => httpEvent(await reports.sign({ aud: SELF })), 403, 'not_allowed'],
+    [
+      'revoked key',
+      async () => httpEvent(await billing.sign({ aud: SELF })),
+      401,
+      'revoked_key',
+      {},
+      new Map([[billing.name, [[billing.recordWith({ publicKey: '' })]]]]),
+    ],
+    [
+      'DNS failure',
+      async () => httpEvent(await billing.sign({ aud: SELF })),
+      503,
+      'dns_failure',
+      {},
+      new Map<string, string[][] | Error>([
+        [billing.name, new DnsError('timeout', 'no answer', { attempts: 2, latencyMs: 2000 })],
+      ]),
+    ],
+    [
+      'body hash required',
+      async () => httpEvent(await billing.sign({ aud: SELF })),
+      401,
+      'body_mismatch',
+      { requireBodyHash: true },
+    ],
+  ];
+
+  it.each(denials)('denies %s', async (_case, makeEvent, status, reason, options = {}, table = records()) => {
+    const { invoke, handler } = chain(options, table);
+    const event = await makeEvent();
+    const { result, out } = await run(() => invoke(event));
+    expect(result.statusCode).toBe(status);
+    expect(JSON.parse(result.body)).toEqual({ error: reason });
+    expect(handler).not.toHaveBeenCalled();
+    if (status === 401) expect(result.headers?.['WWW-Authenticate']).toBe('NHI error="invalid_token"');
+    if (status === 503) expect(result.headers?.['Retry-After']).toBe('5');
+    expect(out.emf()).toContainEqual(expect.objectContaining({ Reason: reason, AuthFailure: 1 }));
+    expect(out.json()).toContainEqual(expect.objectContaining({ level: 'WARN', 'nhi.reason': reason }));
+  });
+
+  it('denies a replayed proof', async () => {
+    const { invoke, handler } = chain({ replayStore: new MemoryReplayStore() });
+    const token = await billing.sign({ aud: SELF });
+    const first = await run(() => invoke(httpEvent(token, '')));
+    const second = await run(() => invoke(httpEvent(token, '')));
+    expect(first.result.statusCode).toBe(200);
+    expect(second.result).toMatchObject({ statusCode: 401, body: '{"error":"replayed"}' });
+    expect(handler).toHaveBeenCalledTimes(1);
+  });
+
+  it('fails closed when the replay store is unreachable', async () => {
+    const replayStore = { claim: () => Promise.reject(new Error('DynamoDB unavailable')) };
+    const { invoke } = chain({ replayStore });
+    const { result } = await run(async () => invoke(httpEvent(await billing.sign({ aud: SELF }))));
+    expect(result).toMatchObject({ statusCode: 401, body: '{"error":"replayed"}' });
+  });
+
+  it('requires DNSSEC when asked', async () => {
+    const token = await billing.sign({ aud: SELF });
+    const insecure = chain({ requireDnssec: true }, records(), { ad: false });
+    expect((await run(() => insecure.invoke(httpEvent(token)))).result.body).toBe(
+      '{"error":"dnssec_required"}',
+    );
+    const secure = chain({ requireDnssec: true }, records(), { ad: true });
+    expect((await run(() => secure.invoke(httpEvent(token)))).result.statusCode).toBe(200);
+  });
+
+  it('gives the same answers with @middy/http-error-handler in the chain', async () => {
+    const { invoke } = chain({}, records(), { errorHandler: true });
+    const ok = await run(async () => invoke(httpEvent(await billing.sign({ aud: SELF }))));
+    expect(ok.result.statusCode).toBe(200);
+    const denied = await run(() => invoke(httpEvent(undefined)));
+    expect(denied.result).toMatchObject({ statusCode: 401, body: '{"error":"missing_proof"}' });
+  });
+
+  it('throws IdentityError for direct invocations', async () => {
+    const { invoke, handler } = chain();
+    const token = await billing.sign({ aud: SELF });
+    const ok = await run(() => invoke({ nhiProof: token, order: 1 }));
+    expect(ok.result.statusCode).toBe(200);
+    const out = captureOutput();
+    const error = await invoke({ order: 1 }).catch((e: unknown) => e);
+    out.restore();
+    expect(error).toBeInstanceOf(IdentityError);
+    expect(error).toMatchObject({
+      reason: 'missing_proof',
+      statusCode: 401,
+      cause: { package: '@nhi-dns/identity-resolve', reason: 'missing_proof' },
+    });
+    expect(handler).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses bad configuration at creation', () => {
+    expect(() => identityVerify({ self: 'ledger' })).toThrow(
+      expect.objectContaining({ reason: 'invalid_zone' }),
+    );
+    expect(() => identityVerify({ self: SELF })).toThrow(
+      expect.objectContaining({ reason: 'invalid_config' }),
+    );
+    expect(() => identityVerify({ self: SELF, allow: ['*.*.auth.example.com'] })).toThrow();
+  });
+});
+
+describe('identity-resolve → identity-verify, self mode (kill switch)', () => {
+  const selfChain = (
+    table: Map<string, string[][] | Error>,
+    expect: IdentityVerifyOptions['expect'] = true,
+  ) => {
+    const { resolver } = tableResolver(table);
+    const handler = jest.fn(async () => ({ statusCode: 200, body: 'served' }));
+    const wrapped = middy(handler)
+      .use(identityResolve({ zone: ZONE, mode: 'self', self: SELF, resolver, prefetch: false }))
+      .use(identityVerify({ self: SELF, expect }));
+    return { invoke: (event: unknown) => wrapped(event, lambdaContext), handler };
+  };
+
+  it('serves while the own record is valid', async () => {
+    const { invoke } = selfChain(records());
+    expect((await run(() => invoke(httpEvent(undefined)))).result.body).toBe('served');
+  });
+
+  it('stops serving when the own record is revoked, missing or lacks an expected attribute', async () => {
+    const cases = [
+      new Map([[ledger.name, [[ledger.recordWith({ publicKey: '' })]]]]),
+      new Map<string, string[][]>(),
+      records(),
+    ];
+    for (const [i, table] of cases.entries()) {
+      const { invoke, handler } = selfChain(table, i === 2 ? { attributes: { tier: 'pci' } } : true);
+      const { result } = await run(() => invoke(httpEvent(undefined)));
+      expect(result).toMatchObject({ statusCode: 503, body: '{"error":"self_mismatch"}' });
+      expect(handler).not.toHaveBeenCalled();
+    }
+  });
+
+  it('stops serving when the own key has expired', async () => {
+    const table = new Map([[ledger.name, [[ledger.recordWith({ expiresAt: 1_000 })]]]]);
+    const { invoke } = selfChain(table);
+    expect((await run(() => invoke(httpEvent(undefined)))).result.statusCode).toBe(503);
+  });
+});

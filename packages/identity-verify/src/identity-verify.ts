@@ -1,0 +1,238 @@
+import type { MiddlewareObj, Request } from '@middy/core';
+import {
+  canonicalName,
+  compileAllowList,
+  count,
+  deny,
+  flushOwnedMetrics,
+  httpBody,
+  httpMethod,
+  httpUrl,
+  IdentityError,
+  type IdentityMatcher,
+  LOG_FIELD,
+  METRIC,
+  MemoryReplayStore,
+  NhiError,
+  type NhiLogger,
+  type NhiMetrics,
+  type Observability,
+  type ProofClaims,
+  ProofError,
+  parseZone,
+  type ReplayStore,
+  resolveObservability,
+  tryParseIdentityName,
+  verifyProof,
+} from '@nhi-dns/core';
+import type { IdentityResolveContext } from '@nhi-dns/identity-resolve';
+import { type SelfExpectation, selfCheckFailure } from './self-check.js';
+
+/** Name of this package, carried by the errors it raises. */
+export const PACKAGE_NAME = '@nhi-dns/identity-verify';
+
+/** The verified caller, put on `request.context.identity`. */
+export interface VerifiedIdentity {
+  /** Canonical identity name of the caller. */
+  readonly name: string;
+  readonly service: string;
+  readonly environment: string;
+  /** Key that signed the proof. */
+  readonly kid: string;
+  /** The verified proof claims. */
+  readonly claims: ProofClaims;
+  /** Attributes of the caller's key (`x-NAME` tags). */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** What this middleware adds to the Lambda context. */
+export interface IdentityVerifyContext extends IdentityResolveContext {
+  identity?: VerifiedIdentity;
+}
+
+/** Options of {@link identityVerify}. */
+export interface IdentityVerifyOptions {
+  /** This function's identity name: the `aud` callers must name, and the name of the own record in self mode. */
+  self: string;
+  /** Zone of the identities; default: the zone of `self` (its name without the first two labels). */
+  zone?: string;
+  /**
+   * Callers allowed to call this function: exact names, `*.prod.<zone>` (any service of an
+   * environment), `billing.*.<zone>` (a service in any environment). Setting it turns on caller
+   * verification (needs identity-resolve in caller mode before). An empty list allows nobody.
+   */
+  allow?: readonly string[];
+  /** Self check of the own record (needs identity-resolve in self mode before). `true` expects the labels of `self`. */
+  expect?: SelfExpectation | true;
+  /** Deny callers whose record was not DNSSEC-validated (AD bit). Default `false`. */
+  requireDnssec?: boolean;
+  /** Deny proofs without a `bh` body hash. Default `false`. */
+  requireBodyHash?: boolean;
+  /** Longest accepted proof lifetime `exp - iat`, seconds. Default 300. */
+  maxLifetime?: number;
+  /** Tolerated clock skew, seconds. Default 60. */
+  clockSkew?: number;
+  /** Where used `jti`s are remembered. Default: an in-memory LRU per instance (10 000 entries). */
+  replayStore?: ReplayStore;
+  /** `Retry-After` seconds on 503 denials. Default 5. */
+  retryAfter?: number;
+  /** Powertools Logger; default one shared logger. */
+  logger?: NhiLogger;
+  /** Powertools Metrics; default one shared instance in namespace `NHI`, flushed after each invocation. */
+  metrics?: NhiMetrics;
+  /** Clock, Unix seconds (tests). Default `Date.now() / 1000`. */
+  now?: () => number;
+}
+
+const configError = (message: string) => new NhiError('invalid_config', `${PACKAGE_NAME}: ${message}`);
+
+const zoneOf = (self: string): string => canonicalName(self).split('.').slice(2).join('.');
+
+/**
+ * Middy middleware that verifies identities (DESIGN §4.3).
+ *
+ * Self mode (`expect`): the function's own record (from identity-resolve in self mode) must
+ * exist and match, else every request is refused with 503 `self_mismatch` (the kill switch).
+ * Caller mode (`allow`): the caller's proof (from identity-resolve in caller mode) must be
+ * signed by a current key of the caller's record, be meant for `self`, be fresh and unused,
+ * match the request body and target when bound to them, and the caller must be allowed.
+ * On success `request.context.identity` holds the verified caller. Denials answer 401, 403 or
+ * 503 with `{"error":"<reason>"}` for HTTP events and throw `IdentityError` otherwise.
+ *
+ * @throws {NhiError} `invalid_config` at creation for a bad `self`, zone or pattern.
+ */
+export const identityVerify = <TEvent = unknown, TResult = unknown>(
+  options: IdentityVerifyOptions,
+): MiddlewareObj<TEvent, TResult> => {
+  const zone = parseZone(options.zone ?? zoneOf(options.self));
+  const self = tryParseIdentityName(options.self, zone);
+  if (self === undefined) throw configError(`'self' must be <service>.<environment>.${zone}`);
+  if (options.allow === undefined && options.expect === undefined) {
+    throw configError("set 'allow' (verify callers), 'expect' (self check), or both");
+  }
+  const isAllowed: IdentityMatcher | undefined =
+    options.allow === undefined ? undefined : compileAllowList(options.allow, zone);
+  const expectation: SelfExpectation | undefined =
+    options.expect === undefined
+      ? undefined
+      : {
+          service: self.service,
+          environment: self.environment,
+          ...(options.expect === true ? {} : options.expect),
+        };
+  const replayStore = options.replayStore ?? new MemoryReplayStore();
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const verifyOptions = {
+    audience: self.name,
+    maxLifetime: options.maxLifetime ?? 300,
+    clockSkew: options.clockSkew ?? 60,
+    requireBodyHash: options.requireBodyHash ?? false,
+  };
+  let observability: Observability | undefined;
+  const telemetry = () => {
+    observability ??= resolveObservability(options);
+    return observability;
+  };
+
+  const checkSelf = (context: IdentityVerifyContext, at: number) => {
+    const own = context.nhiSelf;
+    if (own === undefined)
+      throw configError("'expect' needs identity-resolve in self mode before this middleware");
+    const failure = selfCheckFailure(own, expectation ?? {}, at);
+    if (failure !== undefined) throw new IdentityError('self_mismatch', PACKAGE_NAME, failure);
+  };
+
+  const verifyCaller = async (
+    event: unknown,
+    context: IdentityVerifyContext,
+    at: number,
+  ): Promise<VerifiedIdentity> => {
+    const caller = context.nhi;
+    if (caller?.proof === undefined) {
+      throw configError("'allow' needs identity-resolve in caller mode before this middleware");
+    }
+    const { proof } = caller;
+    const key = caller.keys.get(proof.header.kid);
+    if (key === undefined) throw new IdentityError('unknown_kid', PACKAGE_NAME);
+    if (options.requireDnssec === true && !caller.ad)
+      throw new IdentityError('dnssec_required', PACKAGE_NAME);
+    const body = httpBody(event);
+    const method = httpMethod(event);
+    const url = httpUrl(event);
+    const claims = verifyProofOrDeny(proof, {
+      ...verifyOptions,
+      key,
+      now: at,
+      ...(body === undefined ? {} : { body }),
+      ...(method === undefined ? {} : { method }),
+      ...(url === undefined ? {} : { url }),
+    });
+    let fresh: boolean;
+    try {
+      fresh = await replayStore.claim(claims.jti, caller.name, claims.exp);
+    } catch (error) {
+      // A replay store we cannot reach cannot vouch for the jti: fail closed.
+      throw new IdentityError('replayed', PACKAGE_NAME, error);
+    }
+    if (!fresh) throw new IdentityError('replayed', PACKAGE_NAME);
+    if (isAllowed !== undefined && !isAllowed(caller.name))
+      throw new IdentityError('not_allowed', PACKAGE_NAME);
+    return {
+      name: caller.name,
+      service: caller.service,
+      environment: caller.environment,
+      kid: key.kid,
+      claims,
+      attributes: key.attributes,
+    };
+  };
+
+  const before = async (request: Request<TEvent, TResult>) => {
+    const context = request.context as unknown as IdentityVerifyContext;
+    const at = now();
+    try {
+      if (expectation !== undefined) checkSelf(context, at);
+      if (isAllowed !== undefined) {
+        const identity = await verifyCaller(request.event, context, at);
+        context.identity = identity;
+        telemetry().logger.info('identity verified', {
+          [LOG_FIELD.name]: identity.name,
+          [LOG_FIELD.kid]: identity.kid,
+          [LOG_FIELD.outcome]: 'verified',
+          [LOG_FIELD.dnsAd]: context.nhi?.ad,
+        });
+        count(telemetry().metrics, METRIC.authSuccess);
+      }
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof IdentityError)) throw error;
+      const name = error.reason === 'self_mismatch' ? context.nhiSelf?.name : context.nhi?.name;
+      return deny(
+        request.event,
+        error,
+        telemetry(),
+        { name, kid: context.nhi?.proof?.header.kid },
+        options.retryAfter,
+      ) as TResult;
+    }
+  };
+
+  const flush = () => {
+    if (observability !== undefined) flushOwnedMetrics(observability);
+  };
+
+  return { name: PACKAGE_NAME, before, after: flush, onError: flush };
+};
+
+/** Runs the proof checks of DESIGN §3, turning a ProofError into this package's denial. */
+const verifyProofOrDeny = (
+  proof: Parameters<typeof verifyProof>[0],
+  verifyOptions: Parameters<typeof verifyProof>[1],
+): ProofClaims => {
+  try {
+    return verifyProof(proof, verifyOptions);
+  } catch (error) {
+    if (error instanceof ProofError) throw new IdentityError(error.reason, PACKAGE_NAME, error);
+    throw new IdentityError('malformed_proof', PACKAGE_NAME, error);
+  }
+};
