@@ -1,1 +1,22 @@
-export {};
+export { MAX_CNAME_HOPS } from './answer.js';
+export { DnsError, type DnsErrorDetails, type DnsErrorReason, isDnsError } from './errors.js';
+export { EDNS_UDP_PAYLOAD_SIZE } from './message.js';
+export { DEFAULTS as RESOLVER_DEFAULTS } from './options.js';
+export { QUERY_TYPES } from './query-name.js';
+export { parseResolvConf, type ResolvConf } from './resolv-conf.js';
+export { createResolver } from './resolver.js';
+export type {
+  AnswerOutcome,
+  DnsRecord,
+  DnsResult,
+  LookupEvent,
+  LookupListener,
+  LookupOutcome,
+  LookupResultBase,
+  ResolveOptions,
+  Resolver,
+  ResolverOptions,
+  ResolverStats,
+  ServerAddress,
+  TxtResult,
+} from './types.js';

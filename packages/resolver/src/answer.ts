@@ -1,0 +1,88 @@
+import type { Answer } from 'dns-packet';
+import { DnsError } from './errors.js';
+import type { Reply } from './message.js';
+import { foldCase } from './query-name.js';
+import type { DnsRecord } from './types.js';
+
+/** Most CNAMEs followed from the queried name (RFC 1034 only asks for "bounded"; BIND uses 16, we need few). */
+export const MAX_CNAME_HOPS = 8;
+
+/** A NOERROR or NXDOMAIN reply, reduced to what the resolver caches. */
+export interface InterpretedAnswer {
+  /** `answer` when records of the queried type were found at the end of the chain. */
+  kind: 'answer' | 'nxdomain' | 'nodata';
+  rcode: string;
+  /** Records of the queried type at the end of the chain (frozen). */
+  answers: readonly DnsRecord[];
+  /** CNAME targets followed (frozen). */
+  cnameChain: readonly string[];
+  /**
+   * Unclamped TTL, seconds: the smallest TTL of the answer and chain records, or for a negative
+   * answer min(SOA TTL, SOA MINIMUM) per RFC 2308 §5 (capped by the chain's TTLs);
+   * `undefined` for a negative answer without SOA, which must not be cached.
+   */
+  ttl: number | undefined;
+}
+
+const canonical = (name: unknown): string => {
+  const folded = foldCase(typeof name === 'string' ? name : '');
+  return folded.endsWith('.') ? folded.slice(0, -1) : folded;
+};
+
+const isIn = (record: Answer): boolean => record.type !== 'OPT' && record.class === 'IN';
+
+const toRecord = (record: Answer): DnsRecord =>
+  Object.freeze({
+    name: canonical(record.name),
+    type: record.type,
+    ttl: record.type === 'OPT' ? 0 : (record.ttl ?? 0),
+    data: record.type === 'OPT' ? undefined : record.data,
+  });
+
+/**
+ * Reads a NOERROR/NXDOMAIN reply for `name`/`type`: follows the CNAME chain found in the answer
+ * section (records for names off the chain are ignored) and derives the TTL.
+ * @throws {DnsError} `cname_loop` when the chain loops or is longer than {@link MAX_CNAME_HOPS}.
+ */
+export const interpretAnswer = (packet: Reply, name: string, type: string): InterpretedAnswer => {
+  const answers = (packet.answers ?? []).filter(isIn);
+  const rcode = packet.rcode ?? 'NOERROR';
+  const chain: string[] = [];
+  const seen = new Set([name]);
+  let current = name;
+  let chainTtl = Number.POSITIVE_INFINITY;
+  for (;;) {
+    const found = answers.filter((record) => record.type === type && canonical(record.name) === current);
+    if (found.length > 0) {
+      const records = found.map(toRecord);
+      const ttl = Math.min(chainTtl, ...records.map((record) => record.ttl));
+      return {
+        kind: 'answer',
+        rcode: 'NOERROR',
+        answers: Object.freeze(records),
+        cnameChain: Object.freeze(chain),
+        ttl,
+      };
+    }
+    if (type === 'CNAME') break;
+    const alias = answers.find((record) => record.type === 'CNAME' && canonical(record.name) === current);
+    if (alias === undefined || alias.type !== 'CNAME') break;
+    const target = canonical(alias.data);
+    if (seen.has(target) || chain.length >= MAX_CNAME_HOPS) {
+      throw new DnsError('cname_loop', `CNAME chain loops or exceeds ${MAX_CNAME_HOPS} hops`);
+    }
+    chain.push(target);
+    seen.add(target);
+    chainTtl = Math.min(chainTtl, alias.ttl ?? 0);
+    current = target;
+  }
+  const soa = (packet.authorities ?? []).find((record) => record.type === 'SOA' && record.class === 'IN');
+  const soaTtl = soa?.type === 'SOA' ? Math.min(soa.ttl ?? 0, soa.data.minimum ?? 0, chainTtl) : undefined;
+  return {
+    kind: rcode === 'NXDOMAIN' ? 'nxdomain' : 'nodata',
+    rcode,
+    answers: Object.freeze([]),
+    cnameChain: Object.freeze(chain),
+    ttl: soaTtl,
+  };
+};

@@ -1,0 +1,68 @@
+import { DnsError } from './errors.js';
+
+/** Longest name in presentation form without the trailing dot (255 wire bytes, RFC 1035 §3.1). */
+const MAX_NAME_LENGTH = 253;
+/**
+ * A label as the resolver will put it on the wire: 1..63 printable ASCII characters other
+ * than `.` and `\`. dns-packet writes labels verbatim, so anything else would go out corrupt.
+ */
+const LABEL = /^[\x21-\x2d\x2f-\x5b\x5d-\x7e]{1,63}$/;
+
+/** Types the resolver can ask for: the data types dns-packet decodes (no OPT, zone transfers or meta types). */
+export const QUERY_TYPES: ReadonlySet<string> = new Set([
+  'A',
+  'AAAA',
+  'CAA',
+  'CNAME',
+  'DNSKEY',
+  'DS',
+  'HINFO',
+  'MX',
+  'NAPTR',
+  'NS',
+  'NSEC',
+  'NSEC3',
+  'PTR',
+  'RRSIG',
+  'SOA',
+  'SRV',
+  'SSHFP',
+  'TLSA',
+  'TXT',
+]);
+
+/** Lower-cases ASCII letters only, as DNS compares names (RFC 4343). */
+export const foldCase = (name: string): string => name.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+
+const validated = (canonical: string): boolean =>
+  canonical.length > 0 &&
+  canonical.length <= MAX_NAME_LENGTH &&
+  canonical.split('.').every((l) => LABEL.test(l));
+
+/**
+ * Canonical form of a query name (lower case, no trailing dot).
+ * @throws {DnsError} `invalid_name` when it cannot be put on the wire.
+ */
+export const canonicalQueryName = (name: unknown): string => {
+  if (typeof name !== 'string' || name.length > MAX_NAME_LENGTH + 1) {
+    throw new DnsError('invalid_name', 'name must be a DNS name of 1..253 characters');
+  }
+  const folded = foldCase(name);
+  const canonical = folded.endsWith('.') ? folded.slice(0, -1) : folded;
+  if (!validated(canonical)) {
+    throw new DnsError('invalid_name', 'name must be labels of 1..63 printable ASCII characters');
+  }
+  return canonical;
+};
+
+/**
+ * Upper-case record type.
+ * @throws {TypeError} when the resolver cannot query that type.
+ */
+export const queryType = (type: unknown): string => {
+  const upper = typeof type === 'string' ? type.toUpperCase() : '';
+  if (!QUERY_TYPES.has(upper)) {
+    throw new TypeError(`unsupported DNS record type ${JSON.stringify(String(type)).slice(0, 20)}`);
+  }
+  return upper;
+};

@@ -1,0 +1,396 @@
+import { interpretAnswer } from './answer.js';
+import { ExpiringLruCache } from './cache.js';
+import { DnsError } from './errors.js';
+import type { QuerySpec } from './message.js';
+import { DEFAULTS, type NormalisedOptions, normaliseOptions } from './options.js';
+import { canonicalQueryName, queryType } from './query-name.js';
+import { loadResolvConf } from './resolv-conf.js';
+import { parseServer, type Server } from './servers.js';
+import { queryServers } from './transport.js';
+import type {
+  AnswerOutcome,
+  DnsRecord,
+  DnsResult,
+  LookupEvent,
+  LookupListener,
+  LookupOutcome,
+  ResolveOptions,
+  Resolver,
+  ResolverOptions,
+  ResolverStats,
+  TxtResult,
+} from './types.js';
+
+/** Servers and retry settings, known at the first query. */
+interface TransportConfig {
+  servers: Server[];
+  timeoutMs: number;
+  attempts: number;
+}
+
+/** What the cache holds for one (name, type, DO) key. */
+interface CachedAnswer {
+  kind: 'answer' | 'nxdomain' | 'nodata';
+  rcode: string;
+  ad: boolean;
+  answers: readonly DnsRecord[];
+  cnameChain: readonly string[];
+  /** TXT answers decoded once, when the key is a TXT query (frozen). */
+  txt: string[][];
+}
+
+/** An answer fetched from the network (shared by every caller of one single-flight query). */
+interface FetchedAnswer {
+  answer: CachedAnswer;
+  ttl: number;
+  server: string;
+  attempts: number;
+}
+
+/** Internal result of one lookup, before it is shaped for `resolve` or `resolveTxt`. */
+interface Lookup {
+  name: string;
+  answer: CachedAnswer;
+  outcome: AnswerOutcome;
+  fromCache: boolean;
+  ttl: number;
+  server?: string;
+  attempts: number;
+}
+
+const EMPTY: readonly never[] = Object.freeze([]);
+
+const decodeTxt = (answers: readonly DnsRecord[]): string[][] =>
+  Object.freeze(
+    answers.map((record) =>
+      Object.freeze(
+        Array.isArray(record.data) ? record.data.map((part: Buffer) => part.toString('utf8')) : [],
+      ),
+    ),
+  ) as string[][];
+
+const clamp = (value: number, min: number, max: number): number => Math.min(Math.max(value, min), max);
+
+/** The `outcome` of a failed lookup. */
+const failureOutcome = (error: unknown): LookupOutcome => {
+  if (!(error instanceof DnsError)) return 'error';
+  if (error.reason === 'timeout' || error.reason === 'deadline') return 'timeout';
+  return error.reason === 'servfail' ? 'servfail' : 'error';
+};
+
+/** Races `promise` against the caller's own deadline (single-flight joiners). */
+const withinDeadline = <T>(
+  promise: Promise<T>,
+  deadline: number | undefined,
+  onExpiry: DnsError,
+): Promise<T> => {
+  if (deadline === undefined) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onExpiry), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
+};
+
+class CachingResolver implements Resolver {
+  readonly stats: ResolverStats = {
+    queriesSent: 0,
+    repliesDropped: 0,
+    tcpFallbacks: 0,
+    cacheHits: 0,
+    singleFlightJoins: 0,
+    staleServed: 0,
+  };
+  readonly #options: NormalisedOptions;
+  readonly #cache: ExpiringLruCache<CachedAnswer> | undefined;
+  readonly #inflight = new Map<string, Promise<FetchedAnswer>>();
+  readonly #listeners = new Set<LookupListener>();
+  #config: Promise<TransportConfig> | undefined;
+  /** Bumped by `clear()`, so that answers already in flight do not refill a cleared cache. */
+  #generation = 0;
+
+  constructor(options: NormalisedOptions) {
+    this.#options = options;
+    this.#cache = options.cache ? new ExpiringLruCache(options.maxEntries) : undefined;
+  }
+
+  async resolveTxt(name: string, options: ResolveOptions = {}): Promise<TxtResult> {
+    const started = performance.now();
+    const dnssec = options.dnssec === true;
+    try {
+      const lookup = await this.#lookup(name, 'TXT', dnssec, options.deadline);
+      const latencyMs = performance.now() - started;
+      this.#emitSuccess(lookup, 'TXT', dnssec, latencyMs);
+      return {
+        records: lookup.answer.txt,
+        ttl: lookup.ttl,
+        ad: lookup.answer.ad,
+        rcode: lookup.answer.rcode,
+        outcome: lookup.outcome,
+        fromCache: lookup.fromCache,
+        latencyMs,
+        ...(lookup.server === undefined ? {} : { server: lookup.server }),
+        attempts: lookup.attempts,
+      };
+    } catch (error) {
+      throw this.#failed(error, name, 'TXT', dnssec, started);
+    }
+  }
+
+  async resolve(name: string, type: string, options: ResolveOptions = {}): Promise<DnsResult> {
+    const started = performance.now();
+    const dnssec = options.dnssec === true;
+    let upperType = String(type);
+    try {
+      upperType = queryType(type);
+      const lookup = await this.#lookup(name, upperType, dnssec, options.deadline);
+      const latencyMs = performance.now() - started;
+      this.#emitSuccess(lookup, upperType, dnssec, latencyMs);
+      return {
+        name: lookup.name,
+        type: upperType,
+        answers: lookup.answer.answers,
+        cnameChain: lookup.answer.cnameChain,
+        ttl: lookup.ttl,
+        ad: lookup.answer.ad,
+        rcode: lookup.answer.rcode,
+        outcome: lookup.outcome,
+        fromCache: lookup.fromCache,
+        latencyMs,
+        ...(lookup.server === undefined ? {} : { server: lookup.server }),
+        attempts: lookup.attempts,
+      };
+    } catch (error) {
+      throw this.#failed(error, name, upperType, dnssec, started);
+    }
+  }
+
+  clear(): void {
+    this.#generation++;
+    this.#cache?.clear();
+  }
+
+  on(event: 'lookup', listener: LookupListener): this {
+    if (event === 'lookup' && typeof listener === 'function') this.#listeners.add(listener);
+    return this;
+  }
+
+  off(event: 'lookup', listener: LookupListener): this {
+    if (event === 'lookup') this.#listeners.delete(listener);
+    return this;
+  }
+
+  async #lookup(name: string, type: string, dnssec: boolean, deadline: number | undefined): Promise<Lookup> {
+    const qname = canonicalQueryName(name);
+    // Space cannot occur in a valid name, so the key is unambiguous.
+    const key = `${type} ${dnssec ? 'D' : '-'} ${qname}`;
+    const now = this.#options.now();
+    const cached = this.#cache?.get(key, now);
+    if (cached !== undefined && now < cached.expiresAt) {
+      this.stats.cacheHits++;
+      const answer = cached.value;
+      return {
+        name: qname,
+        answer,
+        outcome: answer.kind === 'answer' ? 'hit' : answer.kind,
+        fromCache: true,
+        ttl: Math.ceil((cached.expiresAt - now) / 1000),
+        attempts: 0,
+      };
+    }
+    try {
+      const fetched = await this.#shared(key, { name: qname, type, dnssec }, deadline);
+      const { answer } = fetched;
+      return {
+        name: qname,
+        answer,
+        outcome: answer.kind === 'answer' ? 'miss' : answer.kind,
+        fromCache: false,
+        ttl: fetched.ttl,
+        server: fetched.server,
+        attempts: fetched.attempts,
+      };
+    } catch (error) {
+      // RFC 8767: an expired answer may stand in for a failed refresh, for at most staleTtl.
+      if (cached !== undefined && error instanceof DnsError && this.#options.now() < cached.staleUntil) {
+        this.stats.staleServed++;
+        return {
+          name: qname,
+          answer: cached.value,
+          outcome: 'stale',
+          fromCache: true,
+          ttl: 0,
+          attempts: error.attempts,
+        };
+      }
+      throw error;
+    }
+  }
+
+  /** Single flight: concurrent lookups of one key share one network query. */
+  async #shared(key: string, spec: QuerySpec, deadline: number | undefined): Promise<FetchedAnswer> {
+    for (;;) {
+      const inflight = this.#inflight.get(key);
+      if (inflight === undefined) {
+        const query: Promise<FetchedAnswer> = this.#fetch(key, spec, deadline).finally(() => {
+          if (this.#inflight.get(key) === query) this.#inflight.delete(key);
+        });
+        this.#inflight.set(key, query);
+        return await query;
+      }
+      this.stats.singleFlightJoins++;
+      const ownExpiry = new DnsError('deadline', 'deadline passed while waiting for a shared query');
+      try {
+        return await withinDeadline(inflight, deadline, ownExpiry);
+      } catch (error) {
+        // The shared query ran on its first caller's deadline; a caller with time left asks again.
+        const sharedDeadlinePassed =
+          error instanceof DnsError && error !== ownExpiry && error.reason === 'deadline';
+        if (sharedDeadlinePassed && (deadline === undefined || Date.now() < deadline)) continue;
+        throw error;
+      }
+    }
+  }
+
+  async #fetch(key: string, spec: QuerySpec, deadline: number | undefined): Promise<FetchedAnswer> {
+    const generation = this.#generation;
+    const config = await this.#transportConfig();
+    const reply = await queryServers(
+      spec,
+      { servers: config.servers, timeoutMs: config.timeoutMs, attempts: config.attempts, deadline },
+      this.stats,
+    );
+    let interpreted: ReturnType<typeof interpretAnswer>;
+    try {
+      interpreted = interpretAnswer(reply.packet, spec.name, spec.type);
+    } catch (error) {
+      if (!(error instanceof DnsError)) throw error;
+      throw new DnsError(error.reason, error.message, { server: reply.server, attempts: reply.attempts });
+    }
+    const answer: CachedAnswer = {
+      kind: interpreted.kind,
+      rcode: interpreted.rcode,
+      ad: reply.packet.flag_ad === true,
+      answers: interpreted.answers,
+      cnameChain: interpreted.cnameChain,
+      txt: spec.type === 'TXT' ? decodeTxt(interpreted.answers) : (EMPTY as never[]),
+    };
+    const ttl = this.#clampTtl(interpreted.kind, interpreted.ttl);
+    const cacheable = interpreted.ttl !== undefined && (ttl > 0 || this.#options.staleTtl > 0);
+    if (this.#cache !== undefined && cacheable && generation === this.#generation) {
+      const now = this.#options.now();
+      const expiresAt = now + ttl * 1000;
+      this.#cache.set(key, {
+        value: answer,
+        expiresAt,
+        staleUntil: expiresAt + this.#options.staleTtl * 1000,
+      });
+    }
+    return { answer, ttl, server: reply.server, attempts: reply.attempts };
+  }
+
+  /** TTL clamp; negative answers are further capped by `maxNegativeTtl` (RFC 2308 §5 allows it). */
+  #clampTtl(kind: CachedAnswer['kind'], ttl: number | undefined): number {
+    const { minTtl, maxTtl, maxNegativeTtl } = this.#options;
+    if (ttl === undefined) return 0;
+    if (kind === 'answer') return clamp(ttl, minTtl, maxTtl);
+    const max = Math.min(maxTtl, maxNegativeTtl);
+    return clamp(ttl, Math.min(minTtl, max), max);
+  }
+
+  /** Servers and retry settings: from the options, else resolv.conf, read once at the first query. */
+  #transportConfig(): Promise<TransportConfig> {
+    this.#config ??= this.#loadTransportConfig();
+    return this.#config;
+  }
+
+  async #loadTransportConfig(): Promise<TransportConfig> {
+    const options = this.#options;
+    if (options.servers !== undefined) {
+      return {
+        servers: options.servers,
+        timeoutMs: options.timeout ?? DEFAULTS.timeout,
+        attempts: options.attempts ?? DEFAULTS.attempts,
+      };
+    }
+    const conf = await loadResolvConf(options.resolvConfPath);
+    const servers: Server[] = [];
+    for (const address of conf.nameservers) {
+      try {
+        servers.push(parseServer(address, options.port));
+      } catch {
+        // glibc skips nameserver lines it cannot use; so do we.
+      }
+    }
+    return {
+      // With no usable nameserver line, glibc asks the local host.
+      servers: servers.length > 0 ? servers : [parseServer('127.0.0.1', options.port)],
+      timeoutMs: options.timeout ?? conf.timeoutMs ?? DEFAULTS.timeout,
+      attempts: options.attempts ?? conf.attempts ?? DEFAULTS.attempts,
+    };
+  }
+
+  #emitSuccess(lookup: Lookup, type: string, dnssec: boolean, latencyMs: number): void {
+    if (this.#listeners.size === 0) return;
+    this.#emit({
+      name: lookup.name,
+      type,
+      outcome: lookup.outcome,
+      rcode: lookup.answer.rcode,
+      latencyMs,
+      ...(lookup.server === undefined ? {} : { server: lookup.server }),
+      attempts: lookup.attempts,
+      ad: lookup.answer.ad,
+      dnssec,
+    });
+  }
+
+  /** Fills in the call's latency, emits the failure event, and returns the error to throw. */
+  #failed(error: unknown, name: string, type: string, dnssec: boolean, started: number): unknown {
+    const latencyMs = performance.now() - started;
+    const failure =
+      error instanceof DnsError ? error.withCallDetails({ attempts: error.attempts, latencyMs }) : error;
+    if (this.#listeners.size > 0) {
+      let eventName: string;
+      try {
+        eventName = canonicalQueryName(name);
+      } catch {
+        eventName = String(name).slice(0, 254);
+      }
+      this.#emit({
+        name: eventName,
+        type,
+        outcome: failureOutcome(failure),
+        ...(failure instanceof DnsError && failure.rcode !== undefined ? { rcode: failure.rcode } : {}),
+        latencyMs,
+        ...(failure instanceof DnsError && failure.server !== undefined ? { server: failure.server } : {}),
+        attempts: failure instanceof DnsError ? failure.attempts : 0,
+        ad: false,
+        dnssec,
+        ...(failure instanceof DnsError ? { error: failure } : {}),
+      });
+    }
+    return failure;
+  }
+
+  #emit(event: LookupEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // Observability must never change the outcome of a lookup.
+      }
+    }
+  }
+}
+
+/**
+ * Creates a caching DNS stub resolver. Validates the options; does no I/O (resolv.conf is read at
+ * the first query that needs it).
+ * @throws {TypeError | RangeError} on an invalid option.
+ * @example
+ * const resolver = createResolver({ servers: ['127.0.0.1:5353'], maxTtl: 60 });
+ * const { records, ad } = await resolver.resolveTxt('billing.prod.auth.example.com', { dnssec: true });
+ */
+export const createResolver = (options: ResolverOptions = {}): Resolver =>
+  new CachingResolver(normaliseOptions(options));

@@ -1,0 +1,9 @@
+export {
+  type ReceivedQuery,
+  startTestDnsServer,
+  type TestDnsBehaviour,
+  type TestDnsServer,
+  type TestDnsServerOptions,
+  type TestRecord,
+} from './dns-server.js';
+export { MAX_TXT_STRING_BYTES, splitTxt, txtStrings } from './txt.js';

@@ -1,0 +1,181 @@
+import type { DnsError } from './errors.js';
+
+/** What happened to one lookup; the `Outcome` dimension of the `DnsLookup` metric. */
+export type LookupOutcome =
+  | 'hit'
+  | 'miss'
+  | 'stale'
+  | 'nxdomain'
+  | 'nodata'
+  | 'servfail'
+  | 'timeout'
+  | 'error';
+
+/** Outcome of a lookup that produced an answer (positive or negative). */
+export type AnswerOutcome = 'hit' | 'miss' | 'stale' | 'nxdomain' | 'nodata';
+
+/** Per-call options of {@link Resolver.resolveTxt} and {@link Resolver.resolve}. */
+export interface ResolveOptions {
+  /** Ask for DNSSEC records (EDNS DO bit); the AD bit is reported either way. Default `false`. */
+  dnssec?: boolean;
+  /**
+   * Absolute deadline, ms since epoch (`Date.now()` based), e.g. from the Lambda's remaining
+   * time. No network attempt starts or lasts beyond it. Default: none (bounded by timeout × attempts).
+   */
+  deadline?: number;
+}
+
+/** One resource record of an answer. */
+export interface DnsRecord {
+  /** Owner name in canonical form (lower case, no trailing dot). */
+  name: string;
+  /** Record type, e.g. `TXT`. */
+  type: string;
+  /** Time to live from the wire, seconds. */
+  ttl: number;
+  /**
+   * RDATA as decoded by `dns-packet`: a string for A/AAAA/CNAME/NS/PTR, an array of
+   * `Buffer`s (one per character-string) for TXT, an object for MX/SOA/SRV/...
+   */
+  data: unknown;
+}
+
+/** Fields shared by every successful lookup result. */
+export interface LookupResultBase {
+  /** Seconds the answer stays fresh (after clamping); the remaining freshness for a cache hit, 0 when stale. */
+  ttl: number;
+  /** AD bit of the answer that filled the cache. */
+  ad: boolean;
+  /** Response code: `NOERROR` or `NXDOMAIN`. */
+  rcode: string;
+  /** `hit` = fresh cache hit of a positive answer; a cached negative answer keeps `nxdomain`/`nodata`. */
+  outcome: AnswerOutcome;
+  /** True when the answer came from the cache (fresh or stale). */
+  fromCache: boolean;
+  /** Time spent in this call, milliseconds. */
+  latencyMs: number;
+  /** `address:port` that answered (network answers only). */
+  server?: string;
+  /** Network exchanges made for this answer (0 for cache hits; a UDP try retried over TCP counts 2). */
+  attempts: number;
+}
+
+/** Result of {@link Resolver.resolveTxt}. */
+export interface TxtResult extends LookupResultBase {
+  /**
+   * One entry per TXT RR, its character-strings decoded as UTF-8; `[]` for NXDOMAIN/NODATA.
+   * The arrays are frozen: they are shared with the cache.
+   */
+  records: string[][];
+}
+
+/** Result of {@link Resolver.resolve}. */
+export interface DnsResult extends LookupResultBase {
+  /** The queried name, canonical. */
+  name: string;
+  /** The queried type, upper case. */
+  type: string;
+  /** Records of the queried type at the end of the CNAME chain; `[]` for NXDOMAIN/NODATA. Frozen. */
+  answers: readonly DnsRecord[];
+  /** CNAME targets followed from the queried name, in order (empty without CNAMEs). Frozen. */
+  cnameChain: readonly string[];
+}
+
+/** The event emitted once per {@link Resolver.resolveTxt}/{@link Resolver.resolve} call. */
+export interface LookupEvent {
+  /** Queried name, canonical. Attacker-chosen in caller mode: never use it as a metric dimension. */
+  name: string;
+  /** Queried type, upper case. */
+  type: string;
+  /** What happened. */
+  outcome: LookupOutcome;
+  /** Response code, when a reply (or cached reply) was involved. */
+  rcode?: string;
+  /** Time spent in the call, milliseconds. */
+  latencyMs: number;
+  /** `address:port` involved, for network lookups. */
+  server?: string;
+  /** Network exchanges made. */
+  attempts: number;
+  /** AD bit of the answer (false for failures). */
+  ad: boolean;
+  /** Whether DNSSEC records were asked for. */
+  dnssec: boolean;
+  /** The error, for failed lookups. */
+  error?: DnsError;
+}
+
+/** Listener of `lookup` events. */
+export type LookupListener = (event: LookupEvent) => void;
+
+/** Counters kept by a resolver, for tests and benchmarks. Live object: read, do not write. */
+export interface ResolverStats {
+  /** Queries put on the wire (UDP datagrams and TCP messages). */
+  queriesSent: number;
+  /** Replies dropped because source, ID or question did not match, or they could not be decoded. */
+  repliesDropped: number;
+  /** Truncated UDP answers retried over TCP. */
+  tcpFallbacks: number;
+  /** Lookups answered from a fresh cache entry. */
+  cacheHits: number;
+  /** Lookups that joined a query already in flight for the same key. */
+  singleFlightJoins: number;
+  /** Lookups answered with a stale entry because upstream failed. */
+  staleServed: number;
+}
+
+/** A DNS server to query. */
+export interface ServerAddress {
+  /** IPv4 or IPv6 address (IPv6 without brackets). */
+  address: string;
+  /** UDP/TCP port; default the resolver's `port` option. */
+  port?: number;
+}
+
+/** Options of {@link createResolver}. Every field is optional. */
+export interface ResolverOptions {
+  /**
+   * Servers, tried in order and rotated on failure: `'127.0.0.1'`, `'127.0.0.1:5353'`, `'::1'`,
+   * `'[::1]:5353'` or `{ address, port }`. Default: the `nameserver` lines of `/etc/resolv.conf`
+   * (read lazily at the first query), else `127.0.0.1`.
+   */
+  servers?: Array<string | ServerAddress>;
+  /** Port of servers that do not name one. Default `53`. */
+  port?: number;
+  /** Per-attempt timeout, ms. Default: resolv.conf `options timeout:` or `1000`. */
+  timeout?: number;
+  /** Rounds over all servers. Default: resolv.conf `options attempts:` or `2`. */
+  attempts?: number;
+  /** Lower clamp of cached TTLs, seconds. Default `0`. */
+  minTtl?: number;
+  /** Upper clamp of cached TTLs, seconds. Default `300`. */
+  maxTtl?: number;
+  /** Upper clamp of negative (NXDOMAIN/NODATA) TTLs, seconds. Default `30`. */
+  maxNegativeTtl?: number;
+  /** Most cache entries kept (least recently used evicted first). Default `10000`. */
+  maxEntries?: number;
+  /** Serve an expired entry for at most this many seconds when upstream fails (RFC 8767). Default `0` (off). */
+  staleTtl?: number;
+  /** Cache answers at all. Default `true`. Single flight works either way. */
+  cache?: boolean;
+  /** Wall clock for cache expiry, ms since epoch. Default `Date.now`. Deadlines always use `Date.now`. */
+  now?: () => number;
+  /** Path of the resolv.conf read when `servers` (or `timeout`/`attempts`) are not given. Default `/etc/resolv.conf`. */
+  resolvConfPath?: string;
+}
+
+/** A caching DNS stub resolver. Create one per process (outside the handler) and share it. */
+export interface Resolver {
+  /** Resolves the TXT RRset at `name`, following CNAMEs. Rejects with {@link DnsError}. */
+  resolveTxt(name: string, options?: ResolveOptions): Promise<TxtResult>;
+  /** Resolves records of any common `type` (A, AAAA, TXT, MX, SOA, ...). Rejects with {@link DnsError}. */
+  resolve(name: string, type: string, options?: ResolveOptions): Promise<DnsResult>;
+  /** Drops every cache entry (queries in flight are not affected). */
+  clear(): void;
+  /** Adds a listener called once per lookup call. Listener errors are swallowed. */
+  on(event: 'lookup', listener: LookupListener): this;
+  /** Removes a listener added with {@link Resolver.on}. */
+  off(event: 'lookup', listener: LookupListener): this;
+  /** Counters, for tests and benchmarks. */
+  readonly stats: Readonly<ResolverStats>;
+}
