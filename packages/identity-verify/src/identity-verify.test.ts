@@ -254,7 +254,15 @@ describe('identity-resolve → identity-verify, caller mode', () => {
     expect(() => identityVerify({ self: SELF })).toThrow(
       expect.objectContaining({ reason: 'invalid_config' }),
     );
-    expect(() => identityVerify({ self: SELF, allow: ['*.*.auth.example.com'] })).toThrow();
+    for (const pattern of [
+      'billing.prod.other.example',
+      'bil*.prod.auth.example.com',
+      'a.billing.prod.auth.example.com',
+    ]) {
+      expect(() => identityVerify({ self: SELF, allow: [pattern] })).toThrow(
+        expect.objectContaining({ reason: 'invalid_pattern' }),
+      );
+    }
   });
 });
 
