@@ -1,1 +1,69 @@
-export {};
+export {
+  type AwsClientConfig,
+  type CliDeps,
+  createProgram,
+  runCli,
+} from './cli.js';
+export {
+  type CheckDeps,
+  type CheckOptions,
+  type CheckProblem,
+  type CheckProblemCode,
+  type CheckResult,
+  check,
+  type TxtResolver,
+} from './commands/check.js';
+export { type KeygenOptions, type KeygenResult, keygen } from './commands/keygen.js';
+export { type PublishOptions, type PublishResult, planPutKey, publish } from './commands/publish.js';
+export {
+  parseRenderFormat,
+  RENDER_FORMATS,
+  type RenderFormat,
+  type RenderOptions,
+  render,
+} from './commands/render.js';
+export { type RevokeOptions, type RevokeResult, revoke } from './commands/revoke.js';
+export {
+  DEFAULT_MAX_PROOF_LIFETIME,
+  finishRotation,
+  type RotateFinishResult,
+  type RotateOptions,
+  type RotateStartResult,
+  rotate,
+} from './commands/rotate.js';
+export { createDefaultDeps } from './default-deps.js';
+export type { CommandDeps } from './deps.js';
+export { CliError, describeError, EXIT_CODE, type ExitCode, exitCodeFor } from './errors.js';
+export {
+  defaultKid,
+  type GeneratedSigningKey,
+  generateSigningKey,
+  JWS_ALGORITHM,
+  type PublishedKey,
+  publishedKeyFromJwk,
+  type SigningKeyJwk,
+} from './keys.js';
+export {
+  DEFAULT_TTL,
+  DEFAULT_WAIT_TIMEOUT,
+  type IdentityTarget,
+  type KeySummary,
+  type RecordUpdateResult,
+  updateIdentityRecord,
+  type WriteOptions,
+} from './record-update.js';
+export {
+  RETRYABLE_ERROR_NAMES,
+  type RetryOptions,
+  withRetry,
+} from './retry.js';
+export {
+  buildChangeBatch,
+  type KeyChanges,
+  mergeKeys,
+  readTxtRecordSet,
+  submitChange,
+  type TxtRecordSet,
+} from './route53-rrset.js';
+export { SECRET_TAG, signingKeySecretName, storeSigningKey } from './secret-store.js';
+export { formatTxtValue, parseTxtValue, quoteTxtStrings } from './txt-presentation.js';

@@ -1,0 +1,452 @@
+import type { Route53Client } from '@aws-sdk/client-route-53';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { KeyType } from '@nhi-dns/core';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type CheckResult, check, type TxtResolver } from './commands/check.js';
+import { keygen } from './commands/keygen.js';
+import { publish } from './commands/publish.js';
+import { parseRenderFormat, render } from './commands/render.js';
+import { revoke } from './commands/revoke.js';
+import { finishRotation, rotate } from './commands/rotate.js';
+import { type CommandDeps, retryOptionsOf } from './deps.js';
+import { describeError, EXIT_CODE, type ExitCode, exitCodeFor, usageError } from './errors.js';
+import { checkKid, type PublishedKey, parseKeyType } from './keys.js';
+import { type CliOutput, describeUpdate } from './output.js';
+import { DEFAULT_WAIT_TIMEOUT, type IdentityTarget, type WriteOptions } from './record-update.js';
+import { defaultSleep } from './retry.js';
+import { readPublishedKey } from './secret-store.js';
+
+/** AWS client settings from `--profile` and `--region`. */
+export interface AwsClientConfig {
+  readonly profile?: string;
+  readonly region?: string;
+}
+
+/** Everything the program needs from outside, injected (tests pass mocks, `bin.ts` real ones). */
+export interface CliDeps extends CliOutput {
+  /** Creates the AWS clients; called only by commands that talk to AWS. */
+  readonly createAwsClients: (config: AwsClientConfig) => {
+    route53: Route53Client;
+    secrets: SecretsManagerClient;
+  };
+  /** Creates the DNS resolver of `check` (`servers` as `addr:port`, default: the system's). */
+  readonly createResolver: (options: { servers?: string[] }) => TxtResolver;
+  /** Clock in milliseconds. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Backoff sleep. Default `setTimeout`. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+interface GlobalFlags {
+  json?: boolean;
+  dryRun?: boolean;
+  profile?: string;
+  region?: string;
+  waitTimeout?: number;
+}
+
+interface TargetFlags {
+  service: string;
+  env: string;
+  zone: string;
+  hostedZoneId: string;
+  ttl?: number;
+}
+
+const integer =
+  (flag: string, min: number) =>
+  (value: string): number => {
+    if (!/^[0-9]+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+      throw new InvalidArgumentError(`${flag} must be a whole number >= ${min}`);
+    }
+    return Number(value);
+  };
+
+const keyValue = (value: string, previous: Record<string, string> = {}): Record<string, string> => {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('--attr takes NAME=VALUE');
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+};
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+const alg = (value: string): KeyType => {
+  try {
+    return parseKeyType(value);
+  } catch {
+    throw new InvalidArgumentError('must be ed25519 or p256');
+  }
+};
+
+/** Adds the options that name an identity and its hosted zone. */
+const targetOptions = (command: Command, hostedZone: 'required' | 'optional' | 'none'): Command => {
+  command
+    .requiredOption('--service <label>', 'service label, e.g. billing')
+    .requiredOption('--env <label>', 'environment label, e.g. prod')
+    .requiredOption('--zone <zone>', 'identity zone, e.g. auth.example.com');
+  if (hostedZone === 'required') command.requiredOption('--hosted-zone-id <id>', 'Route 53 hosted zone id');
+  if (hostedZone === 'optional') command.option('--hosted-zone-id <id>', 'Route 53 hosted zone id');
+  return command;
+};
+
+const writeOptions = (command: Command): Command =>
+  command.option(
+    '--ttl <seconds>',
+    'TTL of the RRset (default: existing TTL, else 300)',
+    integer('--ttl', 0),
+  );
+
+/**
+ * Builds the `nhi-dns` commander program. Commands run against `deps`; the returned promise of
+ * {@link runCli} resolves to the exit code instead of exiting, so tests run it in-process.
+ */
+export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => void): Command => {
+  const program = new Command('nhi-dns')
+    .description('Publish and manage nhi-dns identity records (Route 53) and signing keys (Secrets Manager)')
+    .exitOverride()
+    .configureOutput({ writeOut: deps.stdout, writeErr: deps.stderr })
+    .showHelpAfterError('(run with --help for usage)')
+    .option('--json', 'print results as one JSON document')
+    .option('--dry-run', 'print the change batch; write nothing to Route 53 or Secrets Manager')
+    .option('--profile <name>', 'AWS profile')
+    .option('--region <region>', 'AWS region (Secrets Manager; Route 53 is global)')
+    .option(
+      '--wait-timeout <seconds>',
+      `seconds to wait for INSYNC, 0 = do not wait (default ${DEFAULT_WAIT_TIMEOUT})`,
+      integer('--wait-timeout', 0),
+    );
+
+  const globals = (): GlobalFlags => program.opts<GlobalFlags>();
+  const commandDeps = (): CommandDeps => {
+    const { profile, region } = globals();
+    const clients = deps.createAwsClients({
+      ...(profile === undefined ? {} : { profile }),
+      ...(region === undefined ? {} : { region }),
+    });
+    return {
+      ...clients,
+      now: deps.now ?? Date.now,
+      sleep: deps.sleep ?? defaultSleep,
+      log: (line) => deps.stderr(`${line}\n`),
+    };
+  };
+  const target = (flags: TargetFlags): IdentityTarget => ({
+    service: flags.service,
+    environment: flags.env,
+    zone: flags.zone,
+    hostedZoneId: flags.hostedZoneId,
+  });
+  const write = (flags: TargetFlags): WriteOptions => {
+    const { dryRun, waitTimeout } = globals();
+    return {
+      dryRun: dryRun === true,
+      ...(flags.ttl === undefined ? {} : { ttl: flags.ttl }),
+      ...(waitTimeout === undefined ? {} : { waitTimeoutSeconds: waitTimeout }),
+    };
+  };
+  const print = (result: unknown, text: () => string[]): void => {
+    deps.stdout(globals().json === true ? `${JSON.stringify(result, null, 2)}\n` : `${text().join('\n')}\n`);
+  };
+  const explicitKey = (flags: {
+    publicKey?: string;
+    kid?: string;
+    alg?: KeyType;
+  }): PublishedKey | undefined => {
+    if (flags.publicKey === undefined) return undefined;
+    if (flags.kid === undefined) throw usageError('--public-key needs --kid');
+    return { kid: checkKid(flags.kid), keyType: flags.alg ?? 'ed25519', publicKey: flags.publicKey };
+  };
+
+  writeOptions(
+    targetOptions(
+      program
+        .command('keygen')
+        .description('generate a key pair, publish its public key, store its private key'),
+      'required',
+    ),
+  )
+    .addOption(new Option('--alg <type>', 'key type: ed25519 or p256').default('ed25519').argParser(alg))
+    .option('--kid <id>', 'key id (default: k + UTC time, e.g. k20261125T151300Z)')
+    .option('--attr <name=value>', 'x- attribute of the key (repeatable)', keyValue)
+    .action(async (flags: TargetFlags & { alg: KeyType; kid?: string; attr?: Record<string, string> }) => {
+      const result = await keygen(
+        {
+          ...target(flags),
+          ...write(flags),
+          keyType: flags.alg,
+          ...(flags.kid === undefined ? {} : { kid: flags.kid }),
+          ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
+        },
+        commandDeps(),
+      );
+      print(result, () => [
+        `generated ${result.keyType} key ${result.kid}`,
+        result.secret === undefined
+          ? `would store the private key in ${result.secretName}`
+          : `private key stored in ${result.secretName} (${result.secret.created ? 'created' : 'new version'})`,
+        ...describeUpdate(result.record),
+      ]);
+    });
+
+  writeOptions(
+    targetOptions(
+      program.command('publish').description('merge a public key into the identity RRset (idempotent)'),
+      'required',
+    ),
+  )
+    .option('--public-key <base64>', 'public key to publish (default: from the signing-key secret)')
+    .option('--kid <id>', 'key id of --public-key')
+    .addOption(new Option('--alg <type>', 'key type of --public-key').default('ed25519').argParser(alg))
+    .option('--attr <name=value>', 'x- attribute of the key (repeatable)', keyValue)
+    .option('--exp <unix-seconds>', 'not-after of the key', integer('--exp', 1))
+    .action(
+      async (
+        flags: TargetFlags & {
+          publicKey?: string;
+          kid?: string;
+          alg: KeyType;
+          attr?: Record<string, string>;
+          exp?: number;
+        },
+      ) => {
+        const key = explicitKey(flags);
+        const result = await publish(
+          {
+            ...target(flags),
+            ...write(flags),
+            ...(key === undefined ? {} : { key }),
+            ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
+            ...(flags.exp === undefined ? {} : { expiresAt: flags.exp }),
+          },
+          commandDeps(),
+        );
+        print(result, () => [`published ${result.kid}`, ...describeUpdate(result)]);
+      },
+    );
+
+  writeOptions(
+    targetOptions(
+      program.command('rotate').description('add a new key and retire the old ones after an overlap'),
+      'required',
+    ),
+  )
+    .option(
+      '--overlap <seconds>',
+      'how long old keys stay valid (>= TTL + max proof lifetime)',
+      integer('--overlap', 1),
+    )
+    .option(
+      '--max-proof-lifetime <seconds>',
+      'longest proof lifetime verifiers accept',
+      integer('--max-proof-lifetime', 1),
+      300,
+    )
+    .addOption(new Option('--alg <type>', 'type of the new key').default('ed25519').argParser(alg))
+    .option('--kid <id>', 'id of the new key (default: k + UTC time)')
+    .option('--force', 'start although a rotation is in progress')
+    .option('--finish', 'remove the keys whose overlap has passed')
+    .action(
+      async (
+        flags: TargetFlags & {
+          overlap?: number;
+          maxProofLifetime: number;
+          alg: KeyType;
+          kid?: string;
+          force?: boolean;
+          finish?: boolean;
+        },
+      ) => {
+        if (flags.finish === true) {
+          const result = await finishRotation({ ...target(flags), ...write(flags) }, commandDeps());
+          print(result, () => [
+            result.removed.length === 0 ? 'no expired key to remove' : `removed ${result.removed.join(', ')}`,
+            ...result.pending.map(
+              (key) => `pending: ${key.kid} expires ${new Date(key.expiresAt * 1000).toISOString()}`,
+            ),
+            ...describeUpdate(result.record),
+          ]);
+          return;
+        }
+        if (flags.overlap === undefined) throw usageError('rotate needs --overlap <seconds> (or --finish)');
+        const result = await rotate(
+          {
+            ...target(flags),
+            ...write(flags),
+            overlapSeconds: flags.overlap,
+            maxProofLifetimeSeconds: flags.maxProofLifetime,
+            keyType: flags.alg,
+            ...(flags.kid === undefined ? {} : { kid: flags.kid }),
+            force: flags.force === true,
+          },
+          commandDeps(),
+        );
+        const after = new Date(result.finishAfter * 1000).toISOString();
+        print(result, () => [
+          `new key ${result.kid} published and stored in ${result.secretName}`,
+          `retiring ${result.retiring.join(', ') || 'nothing'}: they expire at ${after}`,
+          `after ${after} run: nhi-dns rotate --finish --service ${flags.service} --env ${flags.env} ` +
+            `--zone ${flags.zone} --hosted-zone-id ${flags.hostedZoneId}`,
+          ...result.steps.flatMap(describeUpdate),
+        ]);
+      },
+    );
+
+  writeOptions(
+    targetOptions(program.command('revoke').description('revoke a key (p= empty, kept visible)'), 'required'),
+  )
+    .requiredOption('--kid <id>', 'key id to revoke')
+    .action(async (flags: TargetFlags & { kid: string }) => {
+      const result = await revoke(
+        { ...target(flags), ...write(flags), kid: checkKid(flags.kid) },
+        commandDeps(),
+      );
+      print(result, () => [
+        `revoked ${result.kid}; usable keys left: ${result.usableKeys}`,
+        ...describeUpdate(result),
+      ]);
+    });
+
+  targetOptions(
+    program.command('check').description('resolve the identity through DNS and compare with Route 53'),
+    'optional',
+  )
+    .option('--server <addr:port>', 'DNS server to ask (repeatable; default: the system resolvers)', collect)
+    .option('--require-dnssec', 'fail unless the answer is DNSSEC-authenticated')
+    .option('--kid <id>', 'key id that must be published and usable')
+    .action(
+      async (
+        flags: Omit<TargetFlags, 'hostedZoneId'> & {
+          hostedZoneId?: string;
+          server?: string[];
+          requireDnssec?: boolean;
+          kid?: string;
+        },
+      ) => {
+        const resolver = deps.createResolver(flags.server === undefined ? {} : { servers: flags.server });
+        const aws = flags.hostedZoneId === undefined ? undefined : commandDeps();
+        const result: CheckResult = await check(
+          {
+            service: flags.service,
+            environment: flags.env,
+            zone: flags.zone,
+            ...(flags.hostedZoneId === undefined ? {} : { hostedZoneId: flags.hostedZoneId }),
+            requireDnssec: flags.requireDnssec === true,
+            ...(flags.kid === undefined ? {} : { kid: checkKid(flags.kid) }),
+          },
+          {
+            resolver,
+            now: deps.now ?? Date.now,
+            ...(aws === undefined ? {} : { route53: aws.route53, retry: retryOptionsOf(aws) }),
+          },
+        );
+        print(result, () => [
+          `${result.name}: ${result.ok ? 'OK' : 'FAILED'}`,
+          ...result.problems.map((problem) => `  ${problem.code}: ${problem.detail}`),
+          ...(result.dns === undefined
+            ? []
+            : [
+                `DNS (${result.dns.outcome}, TTL ${result.dns.ttl}, AD ${result.dns.ad}): ` +
+                  (result.dns.keys.map((key) => key.kid).join(', ') || 'no keys'),
+              ]),
+        ]);
+        if (!result.ok) setExitCode(EXIT_CODE.checkFailed);
+      },
+    );
+
+  targetOptions(
+    program
+      .command('render')
+      .description('print the RRset as SAM/CloudFormation RecordSet or zone-file lines'),
+    'optional',
+  )
+    .requiredOption('--format <format>', 'sam, cloudformation or zonefile')
+    .option(
+      '--public-key <base64>',
+      'public key (repeat with --kid for several; default: the signing-key secret)',
+      collect,
+    )
+    .option('--kid <id>', 'key id of each --public-key, in order', collect)
+    .addOption(
+      new Option('--alg <type>', 'key type of the --public-key values').default('ed25519').argParser(alg),
+    )
+    .option('--attr <name=value>', 'x- attribute (repeatable)', keyValue)
+    .option('--ttl <seconds>', 'TTL (default 300)', integer('--ttl', 0))
+    .option('--logical-id <id>', 'logical id of the resource')
+    .action(
+      async (
+        flags: Omit<TargetFlags, 'hostedZoneId'> & {
+          hostedZoneId?: string;
+          format: string;
+          publicKey?: string[];
+          kid?: string[];
+          alg: KeyType;
+          attr?: Record<string, string>;
+          logicalId?: string;
+        },
+      ) => {
+        const format = parseRenderFormat(flags.format);
+        let keys: PublishedKey[];
+        if (flags.publicKey === undefined) {
+          const aws = commandDeps();
+          keys = [
+            await readPublishedKey({
+              secrets: aws.secrets,
+              service: flags.service,
+              environment: flags.env,
+              retry: retryOptionsOf(aws),
+            }),
+          ];
+        } else {
+          const kids = flags.kid ?? [];
+          if (kids.length !== flags.publicKey.length) throw usageError('give one --kid per --public-key');
+          keys = flags.publicKey.map((publicKey, index) => ({
+            publicKey,
+            kid: checkKid(kids[index] as string),
+            keyType: flags.alg,
+          }));
+        }
+        const text = render({
+          service: flags.service,
+          environment: flags.env,
+          zone: flags.zone,
+          format,
+          keys,
+          ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
+          ...(flags.ttl === undefined ? {} : { ttl: flags.ttl }),
+          ...(flags.hostedZoneId === undefined ? {} : { hostedZoneId: flags.hostedZoneId }),
+          ...(flags.logicalId === undefined ? {} : { logicalId: flags.logicalId }),
+        });
+        if (globals().json === true) deps.stdout(`${JSON.stringify({ format, text })}\n`);
+        else deps.stdout(text);
+      },
+    );
+
+  return program;
+};
+
+/**
+ * Runs `nhi-dns` with `argv` (the arguments after the program name) and resolves to the exit
+ * code: 0 ok, 1 check failed, 2 usage error, 3 AWS error, 4 other. Never throws and never
+ * calls `process.exit`.
+ */
+export const runCli = async (argv: readonly string[], deps: CliDeps): Promise<ExitCode> => {
+  let exitCode: ExitCode = EXIT_CODE.ok;
+  const program = createProgram(deps, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message (or the help) through `configureOutput`.
+      return error.exitCode === 0 ? EXIT_CODE.ok : EXIT_CODE.usage;
+    }
+    const { reason, message } = describeError(error);
+    if (program.opts<GlobalFlags>().json === true) {
+      deps.stdout(`${JSON.stringify({ error: { reason, message } })}\n`);
+    }
+    deps.stderr(`nhi-dns: ${message}\n`);
+    return exitCodeFor(error);
+  }
+};

@@ -1,0 +1,161 @@
+import type { Route53Client } from '@aws-sdk/client-route-53';
+import { formatIdentityName, type IdentityRecord, parseRecordSet } from '@nhi-dns/core';
+import { isUsableKey, type KeySummary } from '../record-update.js';
+import type { RetryOptions } from '../retry.js';
+import { classifyValues, readTxtRecordSet } from '../route53-rrset.js';
+
+/** What `check` needs of a DNS resolver: the `@nhi-dns/resolver` contract, structurally. */
+export interface TxtResolver {
+  resolveTxt(
+    name: string,
+    options?: { dnssec?: boolean },
+  ): Promise<{
+    readonly records: readonly (readonly (string | Uint8Array)[])[];
+    readonly ttl: number;
+    readonly ad: boolean;
+    readonly outcome: string;
+  }>;
+}
+
+/** Why a check failed: a closed set, one entry per finding. */
+export type CheckProblemCode =
+  | 'dns_failure'
+  | 'no_record'
+  | 'no_usable_key'
+  | 'invalid_rr'
+  | 'dnssec_required'
+  | 'kid_not_usable'
+  | 'route53_mismatch';
+
+/** One finding of {@link check}. */
+export interface CheckProblem {
+  readonly code: CheckProblemCode;
+  readonly detail: string;
+}
+
+/** Options of {@link check}. */
+export interface CheckOptions {
+  readonly service: string;
+  readonly environment: string;
+  readonly zone: string;
+  /** When given, DNS must publish exactly the keys Route 53 holds in this hosted zone. */
+  readonly hostedZoneId?: string;
+  /** Ask for DNSSEC (DO bit) and fail unless the answer is authenticated (AD). Default `false`. */
+  readonly requireDnssec?: boolean;
+  /** A key id that must be published and usable, e.g. the one just deployed. */
+  readonly kid?: string;
+}
+
+/** Dependencies of {@link check}. */
+export interface CheckDeps {
+  readonly resolver: TxtResolver;
+  /** Needed only with `hostedZoneId`. */
+  readonly route53?: Route53Client;
+  readonly now: () => number;
+  readonly retry?: RetryOptions;
+}
+
+/** Outcome of {@link check}; `ok` is what the exit code reports. */
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly name: string;
+  readonly problems: readonly CheckProblem[];
+  /** What DNS answered; absent when the lookup failed. */
+  readonly dns?: {
+    readonly outcome: string;
+    readonly ad: boolean;
+    readonly ttl: number;
+    readonly keys: readonly KeySummary[];
+  };
+  /** What Route 53 holds, when compared. */
+  readonly route53?: { readonly keys: readonly KeySummary[] };
+}
+
+const summary = (record: IdentityRecord): KeySummary => ({
+  kid: record.kid,
+  keyType: record.keyType,
+  revoked: record.publicKey === '',
+  ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }),
+});
+
+/** Everything a verifier acts on, as one comparable string per key. */
+const fingerprint = (record: IdentityRecord): string =>
+  JSON.stringify([
+    record.kid,
+    record.keyType,
+    record.publicKey,
+    record.expiresAt ?? null,
+    Object.entries(record.attributes).sort(),
+  ]);
+
+/**
+ * Resolves the identity name through DNS, as verifiers will, and checks what they would see:
+ * at least one usable key, no invalid RR (an RR for another service or environment is one),
+ * the expected `kid` usable, DNSSEC when asked, and, given a hosted zone, exactly the keys
+ * Route 53 holds (a difference means the change has not propagated or a cache is stale).
+ * Never throws for what it finds: DNS failures are reported as problems.
+ */
+export const check = async (options: CheckOptions, deps: CheckDeps): Promise<CheckResult> => {
+  const name = formatIdentityName(options);
+  const now = Math.floor(deps.now() / 1000);
+  const problems: CheckProblem[] = [];
+  let answer: Awaited<ReturnType<TxtResolver['resolveTxt']>>;
+  try {
+    answer = await deps.resolver.resolveTxt(name, { dnssec: options.requireDnssec === true });
+  } catch (error) {
+    const reason = (error as { reason?: unknown }).reason;
+    const detail = typeof reason === 'string' ? reason : error instanceof Error ? error.name : 'error';
+    return { ok: false, name, problems: [{ code: 'dns_failure', detail: `lookup failed: ${detail}` }] };
+  }
+  const parsed = parseRecordSet(name, answer.records);
+  for (const problem of parsed.problems) {
+    problems.push({
+      code: 'invalid_rr',
+      detail: `RR ${problem.index}: ${problem.problem}: ${problem.detail}`,
+    });
+  }
+  if (parsed.keys.length === 0) {
+    problems.push({ code: 'no_record', detail: `no valid NHI1 record at ${name} (${answer.outcome})` });
+  } else if (!parsed.keys.some((key) => isUsableKey(key, now))) {
+    problems.push({ code: 'no_usable_key', detail: 'every published key is revoked or expired' });
+  }
+  if (options.requireDnssec === true && !answer.ad) {
+    problems.push({
+      code: 'dnssec_required',
+      detail: 'the answer was not DNSSEC-authenticated (AD bit clear)',
+    });
+  }
+  if (options.kid !== undefined) {
+    const key = parsed.keys.find((record) => record.kid === options.kid);
+    if (key === undefined || !isUsableKey(key, now)) {
+      problems.push({
+        code: 'kid_not_usable',
+        detail: `kid ${options.kid} is not published as a usable key`,
+      });
+    }
+  }
+  let route53: CheckResult['route53'];
+  if (options.hostedZoneId !== undefined && deps.route53 !== undefined) {
+    const recordSet = await readTxtRecordSet(deps.route53, options.hostedZoneId, name, deps.retry);
+    const held = classifyValues(name, recordSet.values).flatMap(({ record }) => (record ? [record] : []));
+    route53 = { keys: held.map(summary) };
+    const dnsPrints = parsed.keys.map(fingerprint).sort();
+    const heldPrints = held.map(fingerprint).sort();
+    if (
+      dnsPrints.length !== heldPrints.length ||
+      dnsPrints.some((print, index) => print !== heldPrints[index])
+    ) {
+      problems.push({
+        code: 'route53_mismatch',
+        detail: 'DNS does not publish the keys Route 53 holds yet (propagation or a cached answer)',
+      });
+    }
+  }
+  return {
+    ok: problems.length === 0,
+    name,
+    problems,
+    dns: { outcome: answer.outcome, ad: answer.ad, ttl: answer.ttl, keys: parsed.keys.map(summary) },
+    ...(route53 === undefined ? {} : { route53 }),
+  };
+};

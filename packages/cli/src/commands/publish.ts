@@ -1,0 +1,92 @@
+import type { IdentityRecordInput } from '@nhi-dns/core';
+import { type CommandDeps, retryOptionsOf } from '../deps.js';
+import { CliError, EXIT_CODE } from '../errors.js';
+import type { PublishedKey } from '../keys.js';
+import {
+  agreedAttributes,
+  type CurrentRecord,
+  type IdentityTarget,
+  type RecordUpdateResult,
+  updateIdentityRecord,
+  type WriteOptions,
+} from '../record-update.js';
+import type { KeyChanges } from '../route53-rrset.js';
+import { readPublishedKey } from '../secret-store.js';
+
+/** Options of {@link publish}. */
+export interface PublishOptions extends IdentityTarget, WriteOptions {
+  /** Key to publish; default: the public half of the workload's current signing-key secret. */
+  readonly key?: PublishedKey;
+  /**
+   * `x-` attributes of the key; default: the attributes the key already has in DNS, else the
+   * attributes every other key agrees on (verifiers drop attributes the keys disagree on).
+   */
+  readonly attributes?: Readonly<Record<string, string>>;
+  /** `exp=` of the key in Unix seconds; default: unchanged. */
+  readonly expiresAt?: number;
+}
+
+/** Outcome of {@link publish}. */
+export interface PublishResult extends RecordUpdateResult {
+  readonly kid: string;
+}
+
+/**
+ * Plans putting `input` into the RRset, refusing what would weaken it: a `kid` is immutable
+ * (a different key under a published `kid` would make verifiers with a cached RRset disagree),
+ * and a revoked `kid` stays revoked (a deploy must not undo the kill switch).
+ */
+export const planPutKey = (current: CurrentRecord, input: IdentityRecordInput): KeyChanges => {
+  const existing = current.keys.find((key) => key.kid === input.kid);
+  if (existing !== undefined && existing.publicKey === '' && input.publicKey !== '') {
+    throw new CliError(
+      'kid_revoked',
+      `kid ${input.kid} is revoked at ${current.name}; generate a new key (keygen or rotate)`,
+      EXIT_CODE.other,
+    );
+  }
+  if (existing !== undefined && existing.publicKey !== '' && input.publicKey !== '') {
+    if (existing.publicKey !== input.publicKey || existing.keyType !== (input.keyType ?? 'ed25519')) {
+      throw new CliError(
+        'kid_conflict',
+        `kid ${input.kid} is already published at ${current.name} with another key; key ids are immutable`,
+        EXIT_CODE.other,
+      );
+    }
+  }
+  return { put: [input] };
+};
+
+/**
+ * Publishes one key into the identity RRset: read the TXT RRset, merge the key's RR by `kid`
+ * (other keys and foreign TXT values untouched), UPSERT, wait for `INSYNC`. Running it again
+ * changes nothing.
+ */
+export const publish = async (options: PublishOptions, deps: CommandDeps): Promise<PublishResult> => {
+  const key =
+    options.key ??
+    (await readPublishedKey({
+      secrets: deps.secrets,
+      service: options.service,
+      environment: options.environment,
+      retry: retryOptionsOf(deps),
+    }));
+  const result = await updateIdentityRecord(options, options, deps, (current) => {
+    const existing = current.keys.find((record) => record.kid === key.kid);
+    const attributes =
+      options.attributes ??
+      existing?.attributes ??
+      agreedAttributes(current.keys.filter((record) => record.publicKey !== ''));
+    const expiresAt = options.expiresAt ?? existing?.expiresAt;
+    return planPutKey(current, {
+      service: options.service,
+      environment: options.environment,
+      kid: key.kid,
+      keyType: key.keyType,
+      publicKey: key.publicKey,
+      attributes,
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+    });
+  });
+  return { ...result, kid: key.kid };
+};

@@ -1,0 +1,25 @@
+import type { Route53Client } from '@aws-sdk/client-route-53';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { RetryOptions } from './retry.js';
+
+/**
+ * What commands need from the outside world, injected so that every command runs in tests
+ * against mocked clients, a fixed clock and a sleep that does not wait.
+ */
+export interface CommandDeps {
+  readonly route53: Route53Client;
+  readonly secrets: SecretsManagerClient;
+  /** Current time in milliseconds since the epoch. */
+  readonly now: () => number;
+  /** Waits `ms` milliseconds (retry backoff). */
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Progress messages for the operator (stderr in the CLI); never key material. */
+  readonly log?: (line: string) => void;
+}
+
+/** Retry options of AWS calls, wired to the injected sleep and progress log. */
+export const retryOptionsOf = (deps: CommandDeps): RetryOptions => ({
+  sleep: deps.sleep,
+  onRetry: ({ attempt, delayMs, errorName }) =>
+    deps.log?.(`AWS answered ${errorName}; retry ${attempt} in ${delayMs} ms`),
+});
