@@ -210,7 +210,7 @@ const startServer = async (options: TestDnsServerOptions, portRetries: number): 
       current = canonical(alias.data);
     }
     const exists = records.some((r) => r.name === current);
-    const rcode = exists || visited.has(current) ? RCODE_BITS.NOERROR : RCODE_BITS.NXDOMAIN;
+    const rcode = exists ? RCODE_BITS.NOERROR : RCODE_BITS.NXDOMAIN;
     return { ...base, flags: flags | rcode, answers, authorities: [soa()] };
   };
 
