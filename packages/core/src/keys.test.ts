@@ -1,0 +1,76 @@
+import { verify } from 'node:crypto';
+import { importRecordKeys } from './keys.js';
+import { type IdentityRecord, parseRecordSet } from './record.js';
+import { createTestIdentity } from './test-support/test-identity.js';
+
+const NAME = 'orders.prod.auth.example.com';
+const recordsOf = (...texts: string[]): readonly IdentityRecord[] => parseRecordSet(NAME, texts).keys;
+
+describe('importRecordKeys', () => {
+  it('imports Ed25519 and P-256 keys once into KeyObjects that verify', () => {
+    const ed = createTestIdentity(NAME, { kid: 'ed', attributes: { tier: 'pci' }, expiresAt: 1_900_000_000 });
+    const ec = createTestIdentity(NAME, { kid: 'ec', keyType: 'p256', attributes: { tier: 'pci' } });
+    const { keys, rejected } = importRecordKeys(recordsOf(ed.record, ec.record));
+    expect(rejected).toEqual([]);
+    expect(keys.get('ed')).toMatchObject({
+      kid: 'ed',
+      keyType: 'ed25519',
+      revoked: false,
+      expiresAt: 1_900_000_000,
+      attributes: { tier: 'pci' },
+    });
+    expect(keys.get('ec')).toMatchObject({ kid: 'ec', keyType: 'p256', revoked: false });
+    expect(keys.get('ec')).not.toHaveProperty('expiresAt');
+    const data = Buffer.from('data');
+    const edKey = keys.get('ed')?.keyObject;
+    expect(edKey?.asymmetricKeyType).toBe('ed25519');
+    expect(verify(null, data, edKey!, Buffer.alloc(64))).toBe(false);
+    expect(keys.get('ec')?.keyObject?.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+  });
+
+  it('keeps a revoked key, without a KeyObject', () => {
+    const ed = createTestIdentity(NAME, { kid: 'old' });
+    const { keys } = importRecordKeys(recordsOf(ed.recordWith({ publicKey: '' })));
+    expect(keys.get('old')).toMatchObject({ revoked: true, keyObject: undefined });
+  });
+
+  it('leaves out, and reports, a P-256 point that is not on the curve', () => {
+    const offCurve = Buffer.concat([
+      Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'),
+      Buffer.alloc(65, 4),
+    ]).toString('base64');
+    const ec = createTestIdentity(NAME, { kid: 'bad', keyType: 'p256' });
+    const good = createTestIdentity(NAME, { kid: 'good' });
+    const { keys, rejected } = importRecordKeys(
+      recordsOf(ec.recordWith({ publicKey: offCurve }), good.record),
+    );
+    expect(rejected).toEqual(['bad']);
+    expect([...keys.keys()]).toEqual(['good']);
+  });
+
+  it('rejects every copy of a kid given twice (ambiguous)', () => {
+    const a = createTestIdentity(NAME, { kid: 'same' });
+    const b = createTestIdentity(NAME, { kid: 'same' });
+    const records = [...recordsOf(a.record), ...recordsOf(b.record), ...recordsOf(a.record)];
+    const { keys, rejected } = importRecordKeys(records);
+    expect(keys.size).toBe(0);
+    expect(rejected).toEqual(['same']);
+  });
+
+  it('never throws, whatever the key bytes', () => {
+    const record: IdentityRecord = {
+      service: 'orders',
+      environment: 'prod',
+      kid: 'x',
+      keyType: 'p256',
+      publicKey: 'AAAA',
+      attributes: {},
+    };
+    expect(importRecordKeys([record, { ...record, kid: 'y', keyType: 'ed25519', publicKey: '@@@' }])).toEqual(
+      {
+        keys: new Map(),
+        rejected: ['x', 'y'],
+      },
+    );
+  });
+});
