@@ -1,0 +1,318 @@
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { formatRecord, parseRecordSet } from '@nhi-dns/core';
+import { fakeAws, NAME, NOW_MS, TARGET } from '../fake-aws.test-helper.js';
+import { generateSigningKey } from '../keys.js';
+import { classifyValues } from '../route53-rrset.js';
+import { formatTxtValue, parseTxtValue } from '../txt-presentation.js';
+import { keygen } from './keygen.js';
+import { publish } from './publish.js';
+import { revoke } from './revoke.js';
+import { finishRotation, rotate } from './rotate.js';
+
+const SECRET = '/prod/nhi/billing/signing-key';
+const SPF = '"v=spf1 -all"';
+const NOW_S = NOW_MS / 1000;
+
+const keysAt = (values: readonly string[] | undefined) =>
+  parseRecordSet(
+    NAME,
+    (values ?? []).flatMap((value) => {
+      const strings = parseTxtValue(value);
+      return strings === undefined ? [] : [strings];
+    }),
+  ).keys;
+
+const published = async (kid: string) => {
+  const key = await generateSigningKey('ed25519', kid);
+  return {
+    key,
+    value: formatTxtValue(
+      formatRecord({
+        service: 'billing',
+        environment: 'prod',
+        kid,
+        publicKey: key.publicKey,
+        attributes: { tier: 'pci' },
+      }),
+    ),
+  };
+};
+
+describe('keygen', () => {
+  it('publishes the public key, then stores the private JWK with kid, alg and tags', async () => {
+    const aws = fakeAws();
+    aws.setTxt(NAME, [SPF]);
+    const result = await keygen({ ...TARGET, keyType: 'p256' }, aws.deps);
+    expect(result.kid).toBe('k20261125T151300Z');
+    expect(result.record.status).toBe('INSYNC');
+    expect(aws.txt(NAME)?.[0]).toBe(SPF);
+    expect(keysAt(aws.txt(NAME))).toEqual([
+      expect.objectContaining({ kid: result.kid, keyType: 'p256', publicKey: result.publicKey }),
+    ]);
+    const [stored] = aws.secretVersions(SECRET);
+    const jwk = JSON.parse(stored ?? '{}');
+    expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256', kid: result.kid, alg: 'ES256', use: 'sig' });
+    expect(typeof jwk.d).toBe('string');
+    const create = aws.secretsMock.commandCalls(
+      (await import('@aws-sdk/client-secrets-manager')).CreateSecretCommand,
+    )[0]?.args[0].input;
+    expect(create?.Tags).toEqual([
+      { Key: 'nhi:service', Value: 'billing' },
+      { Key: 'nhi:environment', Value: 'prod' },
+      { Key: 'nhi:kid', Value: result.kid },
+    ]);
+    // The result (what the CLI prints) never holds the private key.
+    expect(JSON.stringify(result)).not.toContain(jwk.d);
+  });
+
+  it('adds a new secret version when the secret exists', async () => {
+    const aws = fakeAws();
+    await keygen({ ...TARGET, kid: 'k1' }, aws.deps);
+    const second = await keygen({ ...TARGET, kid: 'k2' }, aws.deps);
+    expect(second.secret?.created).toBe(false);
+    expect(aws.secretVersions(SECRET)).toHaveLength(2);
+    expect(keysAt(aws.txt(NAME)).map((key) => key.kid)).toEqual(['k1', 'k2']);
+  });
+
+  it('writes nothing in a dry run', async () => {
+    const aws = fakeAws();
+    const result = await keygen({ ...TARGET, dryRun: true }, aws.deps);
+    expect(result.record.status).toBe('dry-run');
+    expect(result.record.changeBatch?.Changes?.[0]?.Action).toBe('UPSERT');
+    expect(result.secret).toBeUndefined();
+    expect(aws.changeCalls()).toBe(0);
+    expect(aws.secretWrites()).toBe(0);
+  });
+
+  it('refuses a kid that is already published', async () => {
+    const aws = fakeAws();
+    const { value } = await published('k1');
+    aws.setTxt(NAME, [value]);
+    await expect(keygen({ ...TARGET, kid: 'k1' }, aws.deps)).rejects.toMatchObject({
+      reason: 'kid_conflict',
+    });
+    expect(aws.secretWrites()).toBe(0);
+  });
+});
+
+describe('publish', () => {
+  it('publishes the key of the signing-key secret, keeping foreign values and other keys', async () => {
+    const aws = fakeAws();
+    const other = await published('k0');
+    aws.setTxt(NAME, [SPF, other.value]);
+    const mine = await generateSigningKey('ed25519', 'k1');
+    aws.secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(mine.privateJwk) });
+    const result = await publish(TARGET, aws.deps);
+    expect(result).toMatchObject({ kid: 'k1', status: 'INSYNC' });
+    expect(aws.txt(NAME)?.slice(0, 2)).toEqual([SPF, other.value]);
+    // The new key inherits the attributes the other keys agree on.
+    expect(keysAt(aws.txt(NAME))[1]).toMatchObject({
+      kid: 'k1',
+      publicKey: mine.publicKey,
+      attributes: { tier: 'pci' },
+    });
+  });
+
+  it('is idempotent: a second run makes no change', async () => {
+    const aws = fakeAws();
+    const { key } = await published('k1');
+    await publish({ ...TARGET, key }, aws.deps);
+    const before = aws.txt(NAME);
+    const again = await publish({ ...TARGET, key }, aws.deps);
+    expect(again.status).toBe('unchanged');
+    expect(aws.changeCalls()).toBe(1);
+    expect(aws.txt(NAME)).toEqual(before);
+  });
+
+  it('changes the TTL only when asked', async () => {
+    const aws = fakeAws();
+    const { key, value } = await published('k1');
+    aws.setTxt(NAME, [value], 60);
+    await expect(publish({ ...TARGET, key, attributes: { tier: 'pci' } }, aws.deps)).resolves.toMatchObject({
+      status: 'unchanged',
+      ttl: 60,
+    });
+    await publish({ ...TARGET, key, ttl: 300 }, aws.deps);
+    expect(aws.ttl(NAME)).toBe(300);
+  });
+
+  it('refuses to change the key of a published kid, or to un-revoke one', async () => {
+    const aws = fakeAws();
+    const { key } = await published('k1');
+    const { key: otherKey } = await published('k1');
+    await publish({ ...TARGET, key }, aws.deps);
+    await expect(publish({ ...TARGET, key: otherKey }, aws.deps)).rejects.toMatchObject({
+      reason: 'kid_conflict',
+      exitCode: 4,
+    });
+    await revoke({ ...TARGET, kid: 'k1' }, aws.deps);
+    await expect(publish({ ...TARGET, key }, aws.deps)).rejects.toMatchObject({ reason: 'kid_revoked' });
+    expect(keysAt(aws.txt(NAME))[0]?.publicKey).toBe('');
+  });
+
+  it('prints the change batch and writes nothing in a dry run', async () => {
+    const aws = fakeAws();
+    aws.setTxt(NAME, [SPF]);
+    const { key } = await published('k1');
+    const result = await publish({ ...TARGET, key, dryRun: true }, aws.deps);
+    expect(result.status).toBe('dry-run');
+    expect(result.changeBatch?.Changes?.[0]?.ResourceRecordSet?.ResourceRecords).toHaveLength(2);
+    expect(aws.changeCalls()).toBe(0);
+    expect(aws.txt(NAME)).toEqual([SPF]);
+  });
+});
+
+describe('revoke', () => {
+  it('publishes p= empty for the key, keeps it visible, and is idempotent', async () => {
+    const aws = fakeAws();
+    const a = await published('a');
+    const b = await published('b');
+    aws.setTxt(NAME, [SPF, a.value, b.value]);
+    const result = await revoke({ ...TARGET, kid: 'a' }, aws.deps);
+    expect(result).toMatchObject({ kid: 'a', usableKeys: 1, status: 'INSYNC' });
+    const keys = keysAt(aws.txt(NAME));
+    expect(keys.map((key) => [key.kid, key.publicKey === ''])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
+    expect(aws.txt(NAME)?.[0]).toBe(SPF);
+    await expect(revoke({ ...TARGET, kid: 'a' }, aws.deps)).resolves.toMatchObject({ status: 'unchanged' });
+    expect(aws.changeCalls()).toBe(1);
+  });
+
+  it('reports the kill switch when the last usable key goes', async () => {
+    const aws = fakeAws();
+    aws.setTxt(NAME, [(await published('a')).value]);
+    await expect(revoke({ ...TARGET, kid: 'a' }, aws.deps)).resolves.toMatchObject({ usableKeys: 0 });
+    expect(aws.log.join('\n')).toContain('no usable key left');
+  });
+
+  it('fails for an unknown kid without writing', async () => {
+    const aws = fakeAws();
+    aws.setTxt(NAME, [(await published('a')).value]);
+    await expect(revoke({ ...TARGET, kid: 'zz' }, aws.deps)).rejects.toMatchObject({ reason: 'unknown_kid' });
+    expect(aws.changeCalls()).toBe(0);
+  });
+});
+
+describe('rotate', () => {
+  const overlap = { overlapSeconds: 900 };
+
+  it('adds the new key, stores it, then gives the old key exp = now + overlap', async () => {
+    const aws = fakeAws();
+    const old = await published('k0');
+    aws.setTxt(NAME, [SPF, old.value]);
+    const result = await rotate({ ...TARGET, ...overlap, kid: 'k1' }, aws.deps);
+    expect(result).toMatchObject({ kid: 'k1', retiring: ['k0'], finishAfter: NOW_S + 900 });
+    expect(result.steps.map((step) => step.status)).toEqual(['INSYNC', 'INSYNC']);
+    const keys = keysAt(aws.txt(NAME));
+    expect(keys.map((key) => [key.kid, key.expiresAt])).toEqual([
+      ['k0', NOW_S + 900],
+      ['k1', undefined],
+    ]);
+    expect(keys[1]?.attributes).toEqual({ tier: 'pci' });
+    expect(JSON.parse(aws.secretVersions(SECRET)[0] ?? '{}')).toMatchObject({ kid: 'k1' });
+    expect(aws.txt(NAME)?.[0]).toBe(SPF);
+  });
+
+  it('never leaves the name without a usable key at any step', async () => {
+    const aws = fakeAws();
+    aws.setTxt(NAME, [(await published('k0')).value]);
+    const seen: number[] = [];
+    aws.route53Mock
+      .on((await import('@aws-sdk/client-route-53')).ChangeResourceRecordSetsCommand)
+      .callsFake((input) => {
+        const values = input.ChangeBatch.Changes[0].ResourceRecordSet.ResourceRecords.map(
+          (rr: { Value: string }) => rr.Value,
+        );
+        seen.push(
+          classifyValues(NAME, values).filter(
+            ({ record }) => record && record.publicKey !== '' && (record.expiresAt ?? Infinity) > NOW_S,
+          ).length,
+        );
+        aws.setTxt(NAME, values);
+        return { ChangeInfo: { Id: `/change/R${seen.length}`, Status: 'INSYNC', SubmittedAt: new Date() } };
+      });
+    await rotate({ ...TARGET, ...overlap, kid: 'k1' }, aws.deps);
+    aws.setNow(NOW_MS + 901_000);
+    await finishRotation(TARGET, aws.deps);
+    expect(seen).toEqual([2, 2, 1]);
+    expect(keysAt(aws.txt(NAME)).map((key) => key.kid)).toEqual(['k1']);
+  });
+
+  it('refuses an overlap shorter than TTL + max proof lifetime', async () => {
+    const aws = fakeAws();
+    aws.setTxt(NAME, [(await published('k0')).value], 300);
+    await expect(rotate({ ...TARGET, overlapSeconds: 599 }, aws.deps)).rejects.toMatchObject({
+      reason: 'usage',
+      exitCode: 2,
+    });
+    expect(aws.changeCalls()).toBe(0);
+  });
+
+  it('refuses to start while a rotation is in progress, unless forced', async () => {
+    const aws = fakeAws();
+    aws.setTxt(NAME, [(await published('k0')).value]);
+    await rotate({ ...TARGET, ...overlap, kid: 'k1' }, aws.deps);
+    await expect(rotate({ ...TARGET, ...overlap, kid: 'k2' }, aws.deps)).rejects.toMatchObject({
+      reason: 'rotation_in_progress',
+    });
+    await expect(rotate({ ...TARGET, ...overlap, kid: 'k2', force: true }, aws.deps)).resolves.toMatchObject({
+      retiring: ['k1'],
+    });
+  });
+
+  it('refuses when there is nothing to rotate', async () => {
+    const aws = fakeAws();
+    aws.setTxt(NAME, [SPF]);
+    await expect(rotate({ ...TARGET, ...overlap }, aws.deps)).rejects.toMatchObject({
+      reason: 'nothing_to_rotate',
+    });
+  });
+
+  it('shows both change batches and writes nothing in a dry run', async () => {
+    const aws = fakeAws();
+    aws.setTxt(NAME, [(await published('k0')).value]);
+    const result = await rotate({ ...TARGET, ...overlap, kid: 'k1', dryRun: true }, aws.deps);
+    expect(result.steps.map((step) => step.status)).toEqual(['dry-run', 'dry-run']);
+    expect(result.steps[1]?.keys.map((key) => [key.kid, key.expiresAt])).toEqual([
+      ['k0', NOW_S + 900],
+      ['k1', undefined],
+    ]);
+    expect(aws.changeCalls()).toBe(0);
+    expect(aws.secretWrites()).toBe(0);
+  });
+
+  it('finish removes nothing before the overlap has passed, then removes the expired keys', async () => {
+    const aws = fakeAws();
+    aws.setTxt(NAME, [(await published('k0')).value]);
+    await rotate({ ...TARGET, ...overlap, kid: 'k1' }, aws.deps);
+    const early = await finishRotation(TARGET, aws.deps);
+    expect(early).toMatchObject({ removed: [], pending: [{ kid: 'k0', expiresAt: NOW_S + 900 }] });
+    expect(early.record.status).toBe('unchanged');
+    aws.setNow(NOW_MS + 900_000);
+    await expect(finishRotation(TARGET, aws.deps)).resolves.toMatchObject({ removed: ['k0'], pending: [] });
+  });
+
+  it('finish keeps revoked keys and refuses to leave no usable key', async () => {
+    const aws = fakeAws();
+    const expiring = formatTxtValue(
+      formatRecord({
+        service: 'billing',
+        environment: 'prod',
+        kid: 'old',
+        publicKey: (await generateSigningKey('ed25519', 'old')).publicKey,
+        expiresAt: NOW_S - 1,
+      }),
+    );
+    const revoked = formatTxtValue(
+      formatRecord({ service: 'billing', environment: 'prod', kid: 'r', publicKey: '' }),
+    );
+    aws.setTxt(NAME, [expiring, revoked]);
+    await expect(finishRotation(TARGET, aws.deps)).rejects.toMatchObject({ reason: 'would_empty' });
+    expect(aws.changeCalls()).toBe(0);
+    aws.setTxt(NAME, [expiring, revoked, (await published('new')).value]);
+    await expect(finishRotation(TARGET, aws.deps)).resolves.toMatchObject({ removed: ['old'] });
+    expect(keysAt(aws.txt(NAME)).map((key) => key.kid)).toEqual(['r', 'new']);
+  });
+});

@@ -1,0 +1,127 @@
+// Test helper (excluded from the build): a stateful Route 53 RRset store and a Secrets Manager
+// mock on aws-sdk-client-mock, so commands run end to end without AWS.
+import {
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  ListResourceRecordSetsCommand,
+  type ResourceRecordSet,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  TagResourceCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { CommandDeps } from './deps.js';
+
+export const ZONE_ID = 'Z0123456789ABC';
+export const NAME = 'billing.prod.auth.example.com';
+export const TARGET = {
+  service: 'billing',
+  environment: 'prod',
+  zone: 'auth.example.com',
+  hostedZoneId: ZONE_ID,
+} as const;
+/** 2026-11-25T15:13:00Z */
+export const NOW_MS = Date.UTC(2026, 10, 25, 15, 13, 0);
+
+/** Route 53 and Secrets Manager fakes with the state they hold. */
+export const fakeAws = () => {
+  const route53 = new Route53Client({ region: 'us-east-1' });
+  const secrets = new SecretsManagerClient({ region: 'eu-west-1' });
+  const route53Mock = mockClient(route53);
+  const secretsMock = mockClient(secrets);
+  /** RRsets by `name.|TYPE`, in canonical order. */
+  const rrsets = new Map<string, ResourceRecordSet>();
+  const secretValues = new Map<string, string[]>();
+  let changes = 0;
+
+  route53Mock.on(ListResourceRecordSetsCommand).callsFake((input) => {
+    const keys = [...rrsets.keys()].sort();
+    const start = `${input.StartRecordName}.|${input.StartRecordType}`;
+    const first = keys.find((key) => key >= start);
+    return { ResourceRecordSets: first === undefined ? [] : [rrsets.get(first)], IsTruncated: false };
+  });
+  route53Mock.on(ChangeResourceRecordSetsCommand).callsFake((input) => {
+    for (const change of input.ChangeBatch.Changes) {
+      const set = change.ResourceRecordSet;
+      const key = `${set.Name}|${set.Type}`;
+      if (change.Action === 'DELETE') rrsets.delete(key);
+      else rrsets.set(key, structuredClone(set));
+    }
+    changes += 1;
+    return { ChangeInfo: { Id: `/change/C${changes}`, Status: 'PENDING', SubmittedAt: new Date() } };
+  });
+  route53Mock
+    .on(GetChangeCommand)
+    .resolves({ ChangeInfo: { Id: '/change/C', Status: 'INSYNC', SubmittedAt: new Date() } });
+
+  secretsMock.on(CreateSecretCommand).callsFake((input) => {
+    if (secretValues.has(input.Name)) {
+      throw Object.assign(new Error('exists'), { name: 'ResourceExistsException', $metadata: {} });
+    }
+    secretValues.set(input.Name, [input.SecretString]);
+    return { ARN: `arn:aws:secretsmanager:eu-west-1:1:secret:${input.Name}`, VersionId: 'v1' };
+  });
+  secretsMock.on(PutSecretValueCommand).callsFake((input) => {
+    const versions = secretValues.get(input.SecretId) ?? [];
+    versions.push(input.SecretString);
+    secretValues.set(input.SecretId, versions);
+    return { VersionId: `v${versions.length}` };
+  });
+  secretsMock.on(TagResourceCommand).resolves({});
+  secretsMock.on(GetSecretValueCommand).callsFake((input) => {
+    const versions = secretValues.get(input.SecretId);
+    if (versions === undefined) {
+      throw Object.assign(new Error('not found'), { name: 'ResourceNotFoundException', $metadata: {} });
+    }
+    return { SecretString: versions[versions.length - 1] };
+  });
+
+  const log: string[] = [];
+  let now = NOW_MS;
+  const deps: CommandDeps = {
+    route53,
+    secrets,
+    now: () => now,
+    sleep: async () => {},
+    log: (line) => {
+      log.push(line);
+    },
+  };
+  return {
+    route53,
+    secrets,
+    route53Mock,
+    secretsMock,
+    deps,
+    log,
+    setNow: (ms: number) => {
+      now = ms;
+    },
+    /** Puts an RRset as Route 53 would hold it. */
+    setTxt: (name: string, values: string[], ttl = 300) => {
+      rrsets.set(`${name}.|TXT`, {
+        Name: `${name}.`,
+        Type: 'TXT',
+        TTL: ttl,
+        ResourceRecords: values.map((Value) => ({ Value })),
+      });
+    },
+    /** Values of the TXT RRset at `name`, or undefined. */
+    txt: (name: string) => rrsets.get(`${name}.|TXT`)?.ResourceRecords?.map((rr) => rr.Value ?? ''),
+    ttl: (name: string) => rrsets.get(`${name}.|TXT`)?.TTL,
+    setOther: (set: ResourceRecordSet) => {
+      rrsets.set(`${set.Name}|${set.Type}`, set);
+    },
+    secretVersions: (name: string) => secretValues.get(name) ?? [],
+    changeCalls: () => route53Mock.commandCalls(ChangeResourceRecordSetsCommand).length,
+    secretWrites: () =>
+      secretsMock.commandCalls(CreateSecretCommand).length +
+      secretsMock.commandCalls(PutSecretValueCommand).length +
+      secretsMock.commandCalls(TagResourceCommand).length,
+  };
+};
