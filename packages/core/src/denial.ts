@@ -1,7 +1,14 @@
+import { cleanupMiddlewares } from '@aws-lambda-powertools/commons';
 import { type DenialReason, isDenialReason } from './errors.js';
 import { type DenialResponse, denialResponse, httpEventKind } from './http-event.js';
 import type { IdentityError } from './identity-error.js';
-import { countWithDimension, LOG_FIELD, METRIC, type Observability } from './observability.js';
+import {
+  countWithDimension,
+  flushOwnedMetrics,
+  LOG_FIELD,
+  METRIC,
+  type Observability,
+} from './observability.js';
 
 /** Seconds a caller should wait before retrying a 503 denial. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 5;
@@ -52,4 +59,20 @@ export const deny = (
   const kind = httpEventKind(event);
   if (kind === undefined) throw error;
   return denialResponse(kind, error.statusCode, reason, retryAfterSeconds);
+};
+
+/**
+ * Before a middleware answers early (a denial response returned from `before`): Middy then
+ * skips every `after` hook, so Powertools' own middlewares (`logMetrics`,
+ * `injectLambdaContext`) would never flush or clean up. Powertools' `cleanupMiddlewares` runs
+ * their cleanup now, and metrics nhi-dns owns are published too.
+ *
+ * @param request - the Middy request (only `internal` is read, by Powertools).
+ */
+export const cleanupBeforeEarlyReturn = async (
+  request: object,
+  observability: Observability,
+): Promise<void> => {
+  await cleanupMiddlewares(request as Parameters<typeof cleanupMiddlewares>[0]);
+  flushOwnedMetrics(observability);
 };

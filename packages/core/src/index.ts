@@ -6,7 +6,7 @@ export {
   withProofHeader,
   withProofPayload,
 } from './caller.js';
-export { DEFAULT_RETRY_AFTER_SECONDS, type DenialDetails, deny } from './denial.js';
+export { cleanupBeforeEarlyReturn, DEFAULT_RETRY_AFTER_SECONDS, type DenialDetails, deny } from './denial.js';
 export {
   DENIAL_REASONS,
   type DenialReason,

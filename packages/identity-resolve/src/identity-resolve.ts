@@ -1,5 +1,6 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import {
+  cleanupBeforeEarlyReturn,
   type DecodedProof,
   decodeProof,
   deny,
@@ -205,13 +206,15 @@ export const identityResolve = <TEvent = unknown, TResult = unknown>(
       return undefined;
     } catch (error) {
       const denial = toIdentityError(error);
-      return deny(
+      const response = deny(
         request.event,
         denial,
         telemetry(),
         { name: claimed ?? selfIdentity?.name, kid },
         retryAfter,
-      ) as TResult;
+      );
+      await cleanupBeforeEarlyReturn(request, telemetry());
+      return response as TResult;
     }
   };
 

@@ -1,3 +1,5 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { jest } from '@jest/globals';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
@@ -228,6 +230,20 @@ describe('identity-resolve → identity-verify, caller mode', () => {
     expect(ok.result.statusCode).toBe(200);
     const denied = await run(() => invoke(httpEvent(undefined)));
     expect(denied.result).toMatchObject({ statusCode: 401, body: '{"error":"missing_proof"}' });
+  });
+
+  it('lets Powertools logMetrics flush even though a denial skips every after hook', async () => {
+    const { resolver } = tableResolver(records());
+    const metrics = new Metrics({ namespace: 'App', serviceName: 'ledger' });
+    const handler = middy(async () => ({ statusCode: 200, body: 'ok' }))
+      .use(logMetrics(metrics))
+      .use({ before: () => void metrics.addMetric('Requests', MetricUnit.Count, 1) })
+      .use(identityResolve({ zone: ZONE, resolver, metrics }))
+      .use(identityVerify({ self: SELF, allow: [billing.name], metrics }));
+    const { result, out } = await run(() => handler(httpEvent(undefined), lambdaContext));
+    expect(result.statusCode).toBe(401);
+    expect(out.emf()).toContainEqual(expect.objectContaining({ Requests: 1 }));
+    expect(metrics.hasStoredMetrics()).toBe(false);
   });
 
   it('throws IdentityError for direct invocations', async () => {

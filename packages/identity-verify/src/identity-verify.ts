@@ -1,6 +1,7 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import {
   canonicalName,
+  cleanupBeforeEarlyReturn,
   compileAllowList,
   count,
   deny,
@@ -207,13 +208,15 @@ export const identityVerify = <TEvent = unknown, TResult = unknown>(
     } catch (error) {
       if (!(error instanceof IdentityError)) throw error;
       const name = error.reason === 'self_mismatch' ? context.nhiSelf?.name : context.nhi?.name;
-      return deny(
+      const response = deny(
         request.event,
         error,
         telemetry(),
         { name, kid: context.nhi?.proof?.header.kid },
         options.retryAfter,
-      ) as TResult;
+      );
+      await cleanupBeforeEarlyReturn(request, telemetry());
+      return response as TResult;
     }
   };
 
