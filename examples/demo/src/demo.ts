@@ -1,2 +1,212 @@
-// Placeholder until the demo issue lands: the demo drives the example handlers end to end.
-console.log('nhi-dns demo: not yet available (the identity middlewares are still being built).');
+/**
+ * `npm run demo`: the whole product on an embedded default. An in-process DNS server serves a
+ * demo zone, a loopback stand-in serves Secrets Manager, and the example callee handler (the
+ * same code that is bundled for Lambda) is driven through the cases that matter. Prints a
+ * table of outcomes and the CloudWatch EMF metric lines the middlewares emitted.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { captureOutput, createTestIdentity } from '@nhi-dns/core/test-support';
+import { createResolver } from '@nhi-dns/resolver';
+import { startTestDnsServer } from '@nhi-dns/resolver/test-support';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { createCalleeHandler } from '../../http-api-callee/src/callee.js';
+import { createSelfCheckHandler } from '../../self-check/src/self-check.js';
+import { startLocalSecretsManager } from './local-secrets-manager.js';
+
+const ZONE = 'auth.example.com';
+const LEDGER = `ledger.prod.${ZONE}`;
+const TTL = 1; // seconds: short, so that revocations show within the demo
+
+const billing = createTestIdentity(`billing.prod.${ZONE}`, { kid: 'k2026-11', attributes: { tier: 'pci' } });
+const reports = createTestIdentity(`reports.prod.${ZONE}`, { kid: 'r1' });
+const payroll = createTestIdentity(`payroll.dev.${ZONE}`, { kid: 'p1', keyType: 'p256' });
+const ghost = createTestIdentity(`ghost.prod.${ZONE}`);
+
+const lambdaContext = {
+  functionName: 'ledger',
+  awsRequestId: 'demo',
+  getRemainingTimeInMillis: () => 3000,
+} as unknown as Context;
+
+const apiEvent = (token: string, body: string): APIGatewayProxyEventV2 =>
+  ({
+    version: '2.0',
+    routeKey: 'POST /payments',
+    rawPath: '/payments',
+    rawQueryString: '',
+    headers: {
+      host: 'ledger.example.com',
+      authorization: `NHI ${token}`,
+      'content-type': 'application/json',
+    },
+    requestContext: { http: { method: 'POST', path: '/payments' } },
+    body,
+    isBase64Encoded: false,
+  }) as unknown as APIGatewayProxyEventV2;
+
+interface Row {
+  case: string;
+  expected: string;
+  status: number;
+  reason: string;
+  latencyMs: number;
+  metrics: string[];
+}
+
+/** One EMF blob as `Name=value {Dim=val}` strings. */
+const describeEmf = (entry: Record<string, unknown>): string[] => {
+  const aws = entry._aws as {
+    CloudWatchMetrics: Array<{ Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }>;
+  };
+  return aws.CloudWatchMetrics.flatMap((directive) => {
+    const dims = (directive.Dimensions[0] ?? [])
+      .filter((d) => d !== 'service')
+      .map((d) => `${d}=${String(entry[d])}`);
+    return directive.Metrics.map(
+      (metric) =>
+        `${metric.Name}=${JSON.stringify(entry[metric.Name])}${metric.Unit === 'Count' ? '' : ` ${metric.Unit}`}${dims.length ? ` {${dims.join(', ')}}` : ''}`,
+    );
+  });
+};
+
+const main = async () => {
+  const started = performance.now();
+  const dns = await startTestDnsServer({
+    zone: ZONE,
+    records: [billing, reports, payroll].map((id) => ({
+      name: id.name,
+      type: 'TXT' as const,
+      ttl: TTL,
+      data: id.strings,
+    })),
+  });
+  const secretsManager = await startLocalSecretsManager({
+    '/prod/ledger/db': JSON.stringify({ username: 'ledger_app', password: 'demo-only-password' }),
+  });
+  const secretsClient = new SecretsManagerClient({
+    endpoint: secretsManager.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' },
+  });
+  const resolver = createResolver({ servers: [dns.server] });
+  const callee = createCalleeHandler(
+    { zone: ZONE, self: LEDGER, allow: [`*.prod.${ZONE}`], environment: 'prod' },
+    { resolver, secretsClient },
+  );
+  const selfCheck = createSelfCheckHandler({ zone: ZONE, self: reports.name, resolver });
+
+  const rows: Row[] = [];
+  const run = async (name: string, expected: string, invoke: () => Promise<unknown>) => {
+    const out = captureOutput();
+    const t0 = performance.now();
+    let result: { statusCode?: number; body?: string };
+    try {
+      result = (await invoke()) as typeof result;
+    } catch (error) {
+      // Non-HTTP invocations are denied by a thrown IdentityError (statusCode + reason).
+      const denial = error as { statusCode?: number; reason?: string };
+      result = {
+        statusCode: denial.statusCode ?? 500,
+        body: JSON.stringify({ error: denial.reason ?? 'error' }),
+      };
+    } finally {
+      out.restore();
+    }
+    const latencyMs = performance.now() - t0;
+    let reason = '';
+    try {
+      const body = JSON.parse(result.body ?? '{}') as { error?: string; message?: string };
+      reason = body.error ?? body.message ?? '';
+    } catch {
+      reason = String(result.body);
+    }
+    rows.push({
+      case: name,
+      expected,
+      status: result.statusCode ?? 0,
+      reason,
+      latencyMs,
+      metrics: out.emf().flatMap(describeEmf),
+    });
+  };
+
+  const body = JSON.stringify({ amount: 125, currency: 'EUR' });
+  const good = await billing.sign({ aud: LEDGER, body, method: 'POST' });
+  await run('valid call (cold: DNS + Secrets Manager)', '200', () =>
+    callee(apiEvent(good, body), lambdaContext),
+  );
+  // Proofs are signed before each case so that the latency column is the handler's alone.
+  const warm = await billing.sign({ aud: LEDGER, body, method: 'POST' });
+  await run('valid call (warm: all cached)', '200', () => callee(apiEvent(warm, body), lambdaContext));
+  const misdirected = await billing.sign({ aud: `reports.prod.${ZONE}`, body });
+  await run('wrong audience', '401 wrong_audience', () => callee(apiEvent(misdirected, body), lambdaContext));
+  await run('replayed proof', '401 replayed', () => callee(apiEvent(good, body), lambdaContext));
+  const unknown = await ghost.sign({ aud: LEDGER, body });
+  await run('unknown caller (no DNS record)', '401 no_record', () =>
+    callee(apiEvent(unknown, body), lambdaContext),
+  );
+  const bound = await billing.sign({ aud: LEDGER, body });
+  const tampered = body.replace('125', '125000');
+  await run('tampered body', '401 body_mismatch', () => callee(apiEvent(bound, tampered), lambdaContext));
+  const fromDev = await payroll.sign({ aud: LEDGER, body });
+  await run('caller not allowed (dev → prod)', '403 not_allowed', () =>
+    callee(apiEvent(fromDev, body), lambdaContext),
+  );
+
+  // Revoke billing's key in DNS (p= empty) and wait one TTL: the cache expires, the revocation shows.
+  dns.setRecords([
+    { name: billing.name, type: 'TXT', ttl: TTL, data: billing.recordWith({ publicKey: '' }) },
+    { name: reports.name, type: 'TXT', ttl: TTL, data: reports.strings },
+    { name: payroll.name, type: 'TXT', ttl: TTL, data: payroll.strings },
+  ]);
+  await sleep(TTL * 1000 + 100);
+  const afterRevocation = await billing.sign({ aud: LEDGER, body });
+  await run('revoked key (after one TTL)', '401 revoked_key', () =>
+    callee(apiEvent(afterRevocation, body), lambdaContext),
+  );
+
+  await run('self check: own record valid', '200', () => selfCheck({}, lambdaContext));
+  dns.removeRecords(reports.name);
+  await sleep(TTL * 1000 + 100);
+  await run('self check: own record deleted (kill switch)', '503 self_mismatch', () =>
+    selfCheck({}, lambdaContext),
+  );
+
+  await Promise.all([dns.stop(), secretsManager.stop()]);
+  secretsClient.destroy();
+
+  const header = ['case', 'expected', 'status', 'reason / message', 'latency'];
+  const table = rows.map((row) => [
+    row.case,
+    row.expected,
+    String(row.status),
+    row.reason,
+    `${row.latencyMs.toFixed(2)} ms`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  console.log(
+    '\nnhi-dns demo: callee ledger.prod, zone auth.example.com, embedded DNS server and Secrets Manager\n',
+  );
+  console.log(line(header));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of table) console.log(line(r));
+  console.log('\nEMF metrics emitted per case (namespace NHI):');
+  for (const row of rows) console.log(`- ${row.case}: ${row.metrics.join('; ') || '(none)'}`);
+  const failures = rows.filter(
+    (row) =>
+      !row.expected.startsWith(`${row.status}`) ||
+      !row.expected.endsWith(row.status === 200 ? '200' : row.reason),
+  );
+  console.log(
+    `\n${rows.length - failures.length}/${rows.length} cases as expected in ${(performance.now() - started).toFixed(0)} ms`,
+  );
+  if (failures.length > 0) {
+    console.error(`unexpected outcomes: ${failures.map((f) => f.case).join(', ')}`);
+    process.exitCode = 1;
+  }
+};
+
+await main();

@@ -11,6 +11,10 @@ const outcomeOfError = (error: unknown): Outcome => {
   return 'error';
 };
 
+/** Milliseconds to the microsecond: finer digits are noise in logs and metrics. */
+const roundMs = (ms: number | undefined): number | undefined =>
+  ms === undefined ? undefined : Math.round(ms * 1000) / 1000;
+
 /**
  * One log line and the metrics of one DNS lookup (DESIGN §5): debug for cache hits, info
  * otherwise; `DnsLookup` by `Outcome`, and `DnsLookupLatency` for lookups that went out.
@@ -25,7 +29,9 @@ export const reportLookup = (
   const fields = {
     [LOG_FIELD.name]: name,
     [LOG_FIELD.outcome]: outcome,
-    [LOG_FIELD.dnsLatencyMs]: result?.latencyMs ?? (error instanceof DnsError ? error.latencyMs : undefined),
+    [LOG_FIELD.dnsLatencyMs]: roundMs(
+      result?.latencyMs ?? (error instanceof DnsError ? error.latencyMs : undefined),
+    ),
     [LOG_FIELD.dnsAd]: result?.ad,
     'dns.server': result?.server ?? (error instanceof DnsError ? error.server : undefined),
     'dns.attempts': result?.attempts ?? (error instanceof DnsError ? error.attempts : undefined),
