@@ -62,11 +62,9 @@ export const udpExchange = (
       }
       finish(undefined, check.packet);
     });
-    socket.bind(0, () => {
-      if (settled) return;
-      stats.queriesSent++;
-      socket.send(dnsPacket.encode(query.packet), server.port, server.address, (cause) => {
-        if (cause) finish(new DnsError('network', 'UDP send failed', { server: server.label, cause }));
-      });
+    // An unbound socket is bound by send() to port 0: the OS picks a random source port.
+    stats.queriesSent++;
+    socket.send(dnsPacket.encode(query.packet), server.port, server.address, (cause) => {
+      if (cause) finish(new DnsError('network', 'UDP send failed', { server: server.label, cause }));
     });
   });
