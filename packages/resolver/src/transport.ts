@@ -86,8 +86,12 @@ export const queryServers = async (
           return { packet, server: server.label, attempts: exchanges };
         }
         lastError = rcodeError(rcode, server.label);
-      } catch (error) {
-        if (!(error instanceof DnsError)) throw error;
+      } catch (caught) {
+        // Anything a socket throws is a network failure of this server: fail closed, typed.
+        const error =
+          caught instanceof DnsError
+            ? caught
+            : new DnsError('network', 'exchange failed', { server: server.label, cause: caught });
         if (error.reason === 'deadline') throw failed(error);
         lastError = error;
       }

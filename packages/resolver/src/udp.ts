@@ -63,8 +63,14 @@ export const udpExchange = (
       finish(undefined, check.packet);
     });
     // An unbound socket is bound by send() to port 0: the OS picks a random source port.
-    stats.queriesSent++;
-    socket.send(dnsPacket.encode(query.packet), server.port, server.address, (cause) => {
-      if (cause) finish(new DnsError('network', 'UDP send failed', { server: server.label, cause }));
-    });
+    const sendFailed = (cause: unknown) =>
+      finish(new DnsError('network', 'UDP send failed', { server: server.label, cause }));
+    try {
+      stats.queriesSent++;
+      socket.send(dnsPacket.encode(query.packet), server.port, server.address, (cause) => {
+        if (cause) sendFailed(cause);
+      });
+    } catch (cause) {
+      sendFailed(cause);
+    }
   });
