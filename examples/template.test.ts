@@ -57,11 +57,13 @@ describe('examples/template.yaml', () => {
     for (const [, secret] of ofType('AWS::SecretsManager::Secret')) {
       expect((secret.Properties.Name as { 'Fn::Sub': string })['Fn::Sub']).toMatch(/^\/\$\{Environment\}\//);
     }
+    // biome-ignore-start lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
     const expectedNamespace: Record<string, string | undefined> = {
       LedgerFunction: '/${Environment}/ledger/*',
       BillingFunction: '/${Environment}/nhi/billing/*',
       ReportsFunction: undefined,
     };
+    // biome-ignore-end lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
     for (const [name, fn] of ofType('AWS::Serverless::Function')) {
       const secretStatements = statementsOf(fn).filter((s) =>
         s.Action.some((a) => a.startsWith('secretsmanager:')),
