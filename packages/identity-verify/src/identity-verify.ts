@@ -121,7 +121,8 @@ export const identityVerify = <TEvent = unknown, TResult = unknown>(
           environment: self.environment,
           ...(options.expect === true ? {} : options.expect),
         };
-  const replayStore = options.replayStore ?? new MemoryReplayStore();
+  // Remember jtis until exp + clockSkew: the verifier still accepts a proof that long.
+  const replayStore = options.replayStore ?? new MemoryReplayStore({ clockSkew: options.clockSkew ?? 60 });
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const verifyOptions = {
     audience: self.name,

@@ -16,9 +16,9 @@ export const SECRETS_ERROR_REASONS = [
   'empty_value',
   /** The middleware options are wrong (thrown by the factory, before any invocation). */
   'invalid_config',
-  /** No namespace: no `namespace` option, no verified identity, no `NHI_ENVIRONMENT`. */
+  /** No namespace: no `namespace` option, no `NHI_ENVIRONMENT`, no own record (self mode). */
   'no_namespace',
-  /** The verified identity's environment differs from the function's `NHI_ENVIRONMENT`. */
+  /** The own record's environment differs from the function's `NHI_ENVIRONMENT`. */
   'namespace_mismatch',
 ] as const;
 

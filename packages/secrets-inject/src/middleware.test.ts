@@ -284,18 +284,27 @@ describe('secretsInject: prefetch', () => {
     expect((await invoke()).db).toBe(secretValue('/prod/dbcreds'));
   });
 
-  it('does not prefetch when the namespace comes from the identity only', () => {
+  it('does not prefetch when the namespace comes from the own record only', () => {
     build({ secrets: { db: 'dbcreds' }, namespace: undefined });
     expect(sm.calls(GetSecretValueCommand)).toHaveLength(0);
   });
 });
 
 describe('secretsInject: namespace', () => {
-  const withIdentity = (environment: unknown) => lambdaContext({ identity: { name: 'x', environment } });
+  const withIdentity = (environment: unknown) => lambdaContext({ nhiSelf: { name: 'x', environment } });
+  const withCaller = (environment: unknown) => lambdaContext({ identity: { name: 'x', environment } });
 
-  it('takes the namespace from the verified identity', async () => {
+  it('takes the namespace from the own record (identity-resolve self mode)', async () => {
     const { invoke } = build({ secrets: { db: 'dbcreds' }, namespace: undefined });
     expect((await invoke(withIdentity('staging'))).db).toBe(secretValue('/staging/dbcreds'));
+  });
+
+  it("never lets the caller's identity choose the namespace", async () => {
+    const { invoke } = build({ secrets: { db: 'dbcreds' }, namespace: undefined });
+    await expect(invoke(withCaller('staging'))).rejects.toMatchObject({ reason: 'no_namespace' });
+    process.env.NHI_ENVIRONMENT = 'prod';
+    const pinned = build({ secrets: { db: 'dbcreds' }, namespace: undefined, prefetch: false });
+    expect((await pinned.invoke(withCaller('dev'))).db).toBe(secretValue('/prod/dbcreds'));
   });
 
   it('falls back to NHI_ENVIRONMENT, and lets an explicit namespace win', async () => {
@@ -306,7 +315,7 @@ describe('secretsInject: namespace', () => {
     expect((await explicit.invoke(withIdentity('dev'))).db).toBe(secretValue('/shared/team/dbcreds'));
   });
 
-  it('refuses an identity from another environment than NHI_ENVIRONMENT', async () => {
+  it('refuses an own record from another environment than NHI_ENVIRONMENT', async () => {
     process.env.NHI_ENVIRONMENT = 'prod';
     const { invoke } = build({ secrets: { db: 'dbcreds' }, namespace: undefined, prefetch: false });
     await expect(invoke(withIdentity('dev'))).rejects.toMatchObject({ reason: 'namespace_mismatch' });

@@ -14,9 +14,9 @@ export interface SecretsContext {
   secrets: Record<string, unknown>;
 }
 
-/** The part of identity-verify's `request.context.identity` this middleware reads. */
+/** The part of identity-resolve's self-mode context this middleware reads: the function's own record. */
 interface IdentityContext {
-  identity?: { environment?: unknown };
+  nhiSelf?: { environment?: unknown };
 }
 
 /** A handler as Middy calls it: `(event, context, { signal })`. */
@@ -103,28 +103,35 @@ export const secretsInject = (options: SecretsInjectOptions): SecretsInjectMiddl
     return requests;
   };
 
+  /**
+   * The function's OWN environment names the namespace: the option, else NHI_ENVIRONMENT, else
+   * the own record resolved by identity-resolve in self mode. Never the caller's identity: a
+   * caller from another environment must not choose which secrets this function reads.
+   */
   const namespaceOf = (context: IdentityContext): string => {
     if (config.namespace !== undefined) return config.namespace;
-    const identityEnvironment = context.identity?.environment;
-    if (identityEnvironment === undefined) {
+    const ownEnvironment = context.nhiSelf?.environment;
+    if (ownEnvironment === undefined) {
       if (environmentNamespace !== undefined) return environmentNamespace;
       throw new SecretsError(
         'no_namespace',
-        `secrets-inject: no namespace (set the namespace option or ${ENVIRONMENT_VARIABLE}, or run after identity-verify)`,
+        `secrets-inject: no namespace (set the namespace option or ${ENVIRONMENT_VARIABLE}, or resolve the own record with identity-resolve in self mode)`,
       );
     }
-    const identityNamespace = namespaceOfEnvironment(identityEnvironment);
-    if (identityNamespace === undefined) {
-      throw new SecretsError('no_namespace', 'secrets-inject: the identity environment is not a valid label');
+    const ownNamespace = namespaceOfEnvironment(ownEnvironment);
+    if (ownNamespace === undefined) {
+      throw new SecretsError(
+        'no_namespace',
+        'secrets-inject: the own record environment is not a valid label',
+      );
     }
-    // A verified identity from another environment must not steer this function's secrets.
-    if (environmentNamespace !== undefined && identityNamespace !== environmentNamespace) {
+    if (environmentNamespace !== undefined && ownNamespace !== environmentNamespace) {
       throw new SecretsError(
         'namespace_mismatch',
-        `secrets-inject: identity environment "${identityEnvironment}" differs from ${ENVIRONMENT_VARIABLE} "${environment}"`,
+        `secrets-inject: own record environment "${String(ownEnvironment)}" differs from ${ENVIRONMENT_VARIABLE} "${environment}"`,
       );
     }
-    return identityNamespace;
+    return ownNamespace;
   };
 
   const assign = (context: object, requests: readonly SecretRequest[], values: readonly unknown[]): void => {

@@ -28,8 +28,9 @@ export interface SecretsInjectOptions {
    */
   secrets: Record<string, string | SecretOptions>;
   /**
-   * Namespace prefix, e.g. `/prod/`. Default: `/<environment>/` of the verified identity
-   * (`request.context.identity.environment`, set by identity-verify), else of `NHI_ENVIRONMENT`.
+   * Namespace prefix, e.g. `/prod/`. Default: `/${NHI_ENVIRONMENT}/`, else `/<environment>/` of the
+   * function's own record (`request.context.nhiSelf`, identity-resolve in self mode). Never the
+   * caller's environment: a caller must not choose which secrets this function reads.
    */
   namespace?: string;
   /** JSON decoding: `'auto'` (default) parses values that look like a JSON object or array. */
