@@ -112,6 +112,31 @@ describe('identityResolve through a real resolver and a loopback DNS server', ()
     }
   });
 
+  it('follows a CNAME inside the zone, and denies outside_zone when a hop leaves the zone', async () => {
+    // Both targets publish a record whose svc/env match the queried name: only the zone decides.
+    const inside = createTestIdentity(`alias-v2.prod.${ZONE}`);
+    const outside = createTestIdentity('escaped.prod.evil.example');
+    const aliasRecord = inside.record.replace('svc=alias-v2', 'svc=alias');
+    dns.addRecord({ name: `alias.prod.${ZONE}`, type: 'CNAME', data: inside.name });
+    dns.addRecord({ name: inside.name, type: 'TXT', data: aliasRecord });
+    dns.addRecord({ name: `escaped.prod.${ZONE}`, type: 'CNAME', data: outside.name });
+    dns.addRecord({ name: outside.name, type: 'TXT', data: outside.strings });
+    const resolver = createResolver({ servers: [dns.server] });
+    const handler = middy(async (_event: unknown, ctx: Context) => {
+      return (ctx as unknown as IdentityResolveContext).nhi?.name;
+    }).use(identityResolve({ zone: ZONE, resolver }));
+    const viaInside = await inside.sign({ aud: ledger.name, iss: `alias.prod.${ZONE}` });
+    const viaOutside = await outside.sign({ aud: ledger.name, iss: `escaped.prod.${ZONE}` });
+    expect((await capture(() => handler({ nhiProof: viaInside }, context))).value).toBe(`alias.prod.${ZONE}`);
+    const denied = await capture(() =>
+      handler({ nhiProof: viaOutside }, context).catch((error: unknown) => error),
+    );
+    expect(denied.value).toMatchObject({ reason: 'outside_zone', statusCode: 401 });
+    expect(denied.out.emf()).toContainEqual(
+      expect.objectContaining({ Reason: 'outside_zone', AuthFailure: 1 }),
+    );
+  });
+
   it('refuses a bad configuration at creation', () => {
     expect(() => identityResolve({ zone: '' })).toThrow(expect.objectContaining({ reason: 'invalid_zone' }));
     expect(() => identityResolve({ zone: ZONE, mode: 'self' })).toThrow(

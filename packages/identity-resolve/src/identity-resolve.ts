@@ -1,5 +1,6 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import {
+  canonicalName,
   cleanupBeforeEarlyReturn,
   type DecodedProof,
   decodeProof,
@@ -102,7 +103,8 @@ interface LambdaContextLike {
  * Caller mode decodes the proof without trusting it, only to learn `iss` and `kid`, checks
  * that `iss` is inside `zone`, resolves its TXT RRset and puts the parsed record on
  * `request.context.nhi` for `@nhi-dns/identity-verify`. Self mode resolves the function's
- * own record onto `request.context.nhiSelf`. Any failure ends the request as a denial:
+ * own record onto `request.context.nhiSelf`. CNAMEs are followed only within `zone`: an answer
+ * reached through a name outside it is denied as `outside_zone`. Any failure ends the request as a denial:
  * a 401/503 response for HTTP events, an `IdentityError` otherwise; never a 500 with internals.
  *
  * @throws {NhiError} `invalid_config` at creation for a bad zone or a missing `self`.
@@ -159,6 +161,16 @@ export const identityResolve = <TEvent = unknown, TResult = unknown>(
       throw new IdentityError('dns_failure', PACKAGE_NAME, error);
     }
     reportLookup(telemetry(), name, result);
+    // A CNAME hop outside the zone would let whoever controls that other zone publish this
+    // identity's keys: the zone's owner vouches only for data inside the zone (fail closed).
+    const escapedTo = result.cnameChain?.find((target) => !isInsideZone(canonicalName(target), zone));
+    if (escapedTo !== undefined) {
+      throw new IdentityError(
+        'outside_zone',
+        PACKAGE_NAME,
+        'record reached through a CNAME outside the zone',
+      );
+    }
     if (result.records.length === 0)
       throw new IdentityError(notFound, PACKAGE_NAME, `no TXT record (${result.outcome})`);
     const { parsed, fresh } = cache.get(name, result.records);
@@ -224,6 +236,9 @@ export const identityResolve = <TEvent = unknown, TResult = unknown>(
 
   return { name: PACKAGE_NAME, before, after: flush, onError: flush };
 };
+
+/** True when canonical `name` is `zone` or below it. */
+const isInsideZone = (name: string, zone: string): boolean => name === zone || name.endsWith(`.${zone}`);
 
 /** Any failure in this middleware becomes a denial; errors that are not ours are malformed input. */
 const toIdentityError = (error: unknown): IdentityError => {

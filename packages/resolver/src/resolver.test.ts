@@ -135,7 +135,9 @@ describe('CNAME chains', () => {
     ]);
     const resolver = resolverFor(server);
     const txt = await resolver.resolveTxt('alias.nhi.test');
-    expect(txt).toMatchObject({ records: [[RECORD]], ttl: 20 });
+    expect(txt).toMatchObject({ records: [[RECORD]], ttl: 20, cnameChain: ['middle.nhi.test', NAME] });
+    expect((await resolver.resolveTxt('alias.nhi.test')).cnameChain).toEqual(['middle.nhi.test', NAME]);
+    expect((await resolver.resolveTxt(NAME)).cnameChain).toEqual([]);
     const generic = await resolver.resolve('alias.nhi.test', 'txt');
     expect(generic.cnameChain).toEqual(['middle.nhi.test', NAME]);
     expect(generic.answers[0]).toMatchObject({ name: NAME, type: 'TXT', ttl: 300 });

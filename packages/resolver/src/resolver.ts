@@ -123,6 +123,7 @@ class CachingResolver implements Resolver {
       this.#emitSuccess(lookup, 'TXT', dnssec, latencyMs);
       return {
         records: lookup.answer.txt,
+        cnameChain: lookup.answer.cnameChain,
         ttl: lookup.ttl,
         ad: lookup.answer.ad,
         rcode: lookup.answer.rcode,

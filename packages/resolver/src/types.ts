@@ -67,6 +67,12 @@ export interface TxtResult extends LookupResultBase {
    * The arrays are frozen: they are shared with the cache.
    */
   records: string[][];
+  /**
+   * CNAME targets followed from the queried name, in order (empty without CNAMEs). Frozen.
+   * Optional for resolvers written by hand; this package's resolver always sets it, so that a
+   * caller can refuse answers that were found under another name (identity-resolve does).
+   */
+  cnameChain?: readonly string[];
 }
 
 /** Result of {@link Resolver.resolve}. */
