@@ -314,6 +314,24 @@ describe('identity-resolve → identity-verify, self mode (kill switch)', () => 
     }
   });
 
+  it('checks the own record and the caller in one chain (two identity-resolve instances)', async () => {
+    const table = records();
+    const { resolver } = tableResolver(table);
+    const handler = jest.fn(async () => ({ statusCode: 200, body: 'served' }));
+    const wrapped = middy(handler)
+      .use(identityResolve({ zone: ZONE, mode: 'self', self: SELF, resolver, prefetch: false }))
+      .use(identityResolve({ zone: ZONE, resolver }))
+      .use(identityVerify({ self: SELF, allow: [billing.name], expect: true }));
+    const token = await billing.sign({ aud: SELF });
+    expect((await run(() => wrapped(httpEvent(token, ''), lambdaContext))).result.statusCode).toBe(200);
+    table.set(ledger.name, [[ledger.recordWith({ publicKey: '' })]]);
+    const killed = await run(async () =>
+      wrapped(httpEvent(await billing.sign({ aud: SELF }), ''), lambdaContext),
+    );
+    expect(killed.result).toMatchObject({ statusCode: 503, body: '{"error":"self_mismatch"}' });
+    expect(handler).toHaveBeenCalledTimes(1);
+  });
+
   it('stops serving when the own key has expired', async () => {
     const table = new Map([[ledger.name, [[ledger.recordWith({ expiresAt: 1_000 })]]]]);
     const { invoke } = selfChain(table);
