@@ -18,6 +18,7 @@ const TAMPERED = 'broken.nhi.test';
 const txt = (identity: TestIdentity): TxtRecord => ({ name: identity.name, strings: identity.strings });
 
 const billing = createTestIdentity(`billing.prod.${SIGNED}`, { attributes: { tier: 'pci' } });
+const ledger = createTestIdentity(`ledger.prod.${SIGNED}`); // the protected function itself
 const impostor = createTestIdentity(`billing.prod.${SIGNED}`); // same name and kid, not the published key
 const plainBilling = createTestIdentity(`billing.prod.${UNSIGNED}`);
 const untouched = createTestIdentity(`good.prod.${TAMPERED}`);
@@ -35,7 +36,7 @@ beforeAll(async () => {
     // Nothing changes in these zones: a long TTL keeps the cache assertions free of timing.
     recordTtl: 30,
     zones: [
-      { origin: SIGNED, security: 'signed', records: [txt(billing)] },
+      { origin: SIGNED, security: 'signed', records: [txt(billing), txt(ledger)] },
       { origin: UNSIGNED, security: 'unsigned', records: [txt(plainBilling)] },
       {
         origin: TAMPERED,
@@ -66,7 +67,7 @@ const proofFor = (caller: TestIdentity, zone: string) =>
   caller.sign({ aud: `ledger.prod.${zone}`, body: '{"amount":10}', method: 'POST' });
 
 describe('the full chain through unbound', () => {
-  it('verifies a signed caller and injects secrets from a file-backed source, logging no secret', async () => {
+  it('checks its own record, verifies a signed caller, injects secrets from a file-backed source, logs no secret', async () => {
     const file = join(secretsDirectory, 'secrets.json');
     await writeFile(
       file,
@@ -81,6 +82,8 @@ describe('the full chain through unbound', () => {
       self: `ledger.prod.${SIGNED}`,
       resolver: createResolver({ servers: [lab.resolverServer], timeout: 2000, attempts: 2 }),
       requireDnssec: true,
+      // secrets-inject reads the namespace (/prod/) from the function's own record.
+      selfCheck: true,
       secrets: { names: { db: 'dbcreds', apiKey: 'api-key' }, client: source.client },
     });
 

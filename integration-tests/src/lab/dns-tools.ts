@@ -33,22 +33,22 @@ const isExecutable = (path: string): boolean => {
   }
 };
 
-/** Finds `name` on PATH or in the sbin directories; `undefined` when it is not installed. */
-const findExecutable = (name: string, path: string): string | undefined => {
-  const directories = [...path.split(delimiter).filter(Boolean), ...SBIN_DIRECTORIES];
-  return directories.map((directory) => join(directory, name)).find(isExecutable);
-};
+/** Where tools are looked for by default: PATH, then the sbin directories. */
+export const defaultToolDirectories = (path: string = process.env.PATH ?? ''): string[] => [
+  ...path.split(delimiter).filter(Boolean),
+  ...SBIN_DIRECTORIES,
+];
 
 /**
- * Locates knot, unbound and the ldns tools.
+ * Locates knot, unbound and the ldns tools in `directories` (default {@link defaultToolDirectories}).
  * @throws {LabError} naming every missing tool and how to install it. The integration tests
  * must fail, not skip, on a machine without them: a skipped suite reads as a passing one.
  */
-export const locateDnsTools = (path: string = process.env.PATH ?? ''): DnsToolPaths => {
+export const locateDnsTools = (directories: readonly string[] = defaultToolDirectories()): DnsToolPaths => {
   const found: Partial<Record<DnsTool, string>> = {};
   const missing: string[] = [];
   for (const [tool, debianPackage] of Object.entries(DNS_TOOLS) as Array<[DnsTool, string]>) {
-    const location = findExecutable(tool, path);
+    const location = directories.map((directory) => join(directory, tool)).find(isExecutable);
     if (location === undefined) missing.push(`${tool} (package ${debianPackage})`);
     else found[tool] = location;
   }

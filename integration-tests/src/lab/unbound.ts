@@ -59,6 +59,9 @@ const renderConfig = (options: UnboundOptions, pidFile: string, anchors: string,
     // Rewritten zones must show after their TTL: no answers synthesised from cached NSEC
     // records, and negative answers kept only briefly.
     '    aggressive-nsec: no',
+    // An outage of the authoritative server must show: no expired answers from unbound's cache
+    // (serve-stale is the stub resolver's `staleTtl` to test, not unbound's).
+    '    serve-expired: no',
     '    cache-max-negative-ttl: 1',
     '    qname-minimisation: no',
     ...options.zones.flatMap((zone) => [

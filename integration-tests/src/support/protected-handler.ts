@@ -19,6 +19,11 @@ export interface ProtectedHandlerOptions {
   /** The real resolver, pointed at the lab. */
   resolver: Resolver;
   requireDnssec?: boolean;
+  /**
+   * Also resolve the function's own record (identity-resolve in self mode) and check it
+   * (identity-verify `expect: true`). secrets-inject takes its namespace from it. Default false.
+   */
+  selfCheck?: boolean;
   /** Add secrets-inject after identity-verify, with these secrets and this client. */
   secrets?: { names: Record<string, string>; client: SecretsManagerClient };
 }
@@ -45,7 +50,8 @@ export interface Invocation {
 
 /**
  * The middleware chain of a protected Lambda, as a user would write it:
- * identity-resolve → identity-verify → (secrets-inject) → a handler that echoes what it got.
+ * identity-resolve (own record, when `selfCheck`) → identity-resolve (caller) → identity-verify
+ * → secrets-inject (when `secrets`) → a handler that echoes what it got.
  */
 export const protectedHandler = (options: ProtectedHandlerOptions) => {
   const handler = middy(async (_event: APIGatewayProxyEventV2, context: Context) => {
@@ -60,15 +66,20 @@ export const protectedHandler = (options: ProtectedHandlerOptions) => {
         secrets,
       }),
     };
-  })
-    .use(identityResolve({ zone: options.zone, resolver: options.resolver }))
-    .use(
-      identityVerify({
-        self: options.self,
-        allow: options.allow ?? [`*.prod.${options.zone}`],
-        requireDnssec: options.requireDnssec ?? false,
-      }),
+  });
+  if (options.selfCheck === true) {
+    handler.use(
+      identityResolve({ zone: options.zone, mode: 'self', self: options.self, resolver: options.resolver }),
     );
+  }
+  handler.use(identityResolve({ zone: options.zone, resolver: options.resolver })).use(
+    identityVerify({
+      self: options.self,
+      allow: options.allow ?? [`*.prod.${options.zone}`],
+      requireDnssec: options.requireDnssec ?? false,
+      ...(options.selfCheck === true ? { expect: true } : {}),
+    }),
+  );
   if (options.secrets !== undefined) {
     handler.use(secretsInject({ secrets: options.secrets.names, client: options.secrets.client }));
   }
