@@ -312,7 +312,8 @@ describe('differential: verifyProof vs jose.jwtVerify', () => {
       { numRuns: 1500 },
     );
     // Both outcomes must be well represented, or the comparison proves little.
-    expect(tally.bothAccept).toBeGreaterThan(50);
+    // About 55 of 1 500 runs are accepted by both on average; 20 leaves room for random variation.
+    expect(tally.bothAccept).toBeGreaterThan(20);
     expect(tally.bothReject).toBeGreaterThan(500);
   });
 });
