@@ -1,0 +1,84 @@
+/**
+ * `npm run bench [-- --quick] [-- --only <suite>[,<suite>]]`: runs every `*.bench.ts` suite in
+ * this process (cold starts spawn their own), then writes `bench/results.json` and
+ * `bench/results.md`. `--quick` uses small counts to prove the benchmarks work (CI) and exits 0
+ * unless one throws; it does not judge speed. Quick and `--only` runs write to `.tmp/bench/` so
+ * that the published figures stay.
+ */
+import { existsSync, mkdirSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chainBench } from '../examples/http-api-callee/src/chain.bench.js';
+import type { BenchContext, BenchSuite, Figure } from './lib/figure.js';
+import { type BenchResults, machineInfo, renderMarkdown } from './lib/report.js';
+
+/** Every suite, in run order. */
+const SUITES: readonly BenchSuite[] = [chainBench];
+
+const parseArgs = (argv: readonly string[]) => {
+  const onlyAt = argv.indexOf('--only');
+  const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',').filter(Boolean) : undefined;
+  const unknown = (only ?? []).filter((name) => !SUITES.some((suite) => suite.name === name));
+  if (unknown.length > 0) {
+    throw new Error(`unknown suite ${unknown.join(', ')}; known: ${SUITES.map((s) => s.name).join(', ')}`);
+  }
+  return { quick: argv.includes('--quick'), only };
+};
+
+// Progress goes straight to fd 2: the benchmarks silence process.stdout/stderr while timing.
+const log = (message: string) => {
+  writeSync(2, `[bench] ${message}\n`);
+};
+
+/** The repository root: the nearest folder up from this file (bundled into .tmp/run/) holding DESIGN.md. */
+const findRepoRoot = (): string => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'DESIGN.md'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('repository root not found');
+    dir = parent;
+  }
+  return dir;
+};
+
+const main = async (): Promise<number> => {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const context: BenchContext = { quick, log };
+  const figures: Figure[] = [];
+  const errors: Record<string, string> = {};
+  for (const suite of SUITES) {
+    if (only !== undefined && !only.includes(suite.name)) continue;
+    log(`${suite.name}: start`);
+    const suiteStarted = Date.now();
+    try {
+      figures.push(...(await suite.run(context)));
+    } catch (error) {
+      errors[suite.name] = error instanceof Error ? error.message : String(error);
+      log(`${suite.name}: FAILED ${errors[suite.name]}`);
+      if (error instanceof Error && error.stack !== undefined) log(error.stack);
+    }
+    log(`${suite.name}: ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s`);
+  }
+  const results: BenchResults = {
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: Math.round((Date.now() - started) / 100) / 10,
+    quick,
+    machine: machineInfo(),
+    figures,
+    errors,
+  };
+  // Only a full run replaces the published bench/results.*; quick and partial runs go to .tmp/bench/.
+  const repoRoot = findRepoRoot();
+  const outDir = quick || only !== undefined ? join(repoRoot, '.tmp', 'bench') : join(repoRoot, 'bench');
+  mkdirSync(outDir, { recursive: true });
+  const stem = quick ? 'results.quick' : only === undefined ? 'results' : 'results.partial';
+  const markdown = renderMarkdown(results);
+  writeFileSync(join(outDir, `${stem}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(outDir, `${stem}.md`), markdown);
+  process.stdout.write(markdown);
+  log(`wrote ${relative(repoRoot, join(outDir, stem))}.{json,md} in ${results.durationSeconds} s`);
+  return Object.keys(errors).length === 0 ? 0 : 1;
+};
+
+process.exitCode = await main();

@@ -1,0 +1,209 @@
+/**
+ * Per-invocation cost of the deployed chain (identity-resolve → identity-verify → secrets-inject,
+ * inside Powertools logMetrics and http-error-handler), each figure against a baseline timed in
+ * the same process and rounds:
+ * - warm chain vs the floor, one bare Ed25519 `crypto.verify` of a signature over the same bytes;
+ * - what logging costs: the same chain with the Logger at SILENT;
+ * - speed-up over a naive chain (uncached `dns.promises` lookup + `jose.jwtVerify` per call) on
+ *   the same loopback DNS server, answering at once and after 1 ms (a VPC resolver's latency).
+ */
+import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { Resolver as NodeResolver } from 'node:dns/promises';
+import { decodeProof } from '@nhi-dns/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { decodeJwt, jwtVerify } from 'jose';
+import {
+  CALLEE,
+  type CalleeHandler,
+  createCallers,
+  expectOk,
+  LAMBDA_CONTEXT,
+  presignEvents,
+  startChainFixture,
+} from '../../../bench/lib/chain-fixture.js';
+import {
+  type BenchContext,
+  type BenchSuite,
+  type Figure,
+  figure,
+  measurement,
+} from '../../../bench/lib/figure.js';
+import { interleave } from '../../../bench/lib/measure.js';
+import { silenceOutput } from '../../../bench/lib/output-sink.js';
+import { round, summarise } from '../../../bench/lib/stats.js';
+
+/** Loop sizes, full and quick. */
+const SIZES = {
+  full: { warmRounds: 10, warmCalls: 1000, naiveRounds: 5, naiveCalls: 200 },
+  quick: { warmRounds: 2, warmCalls: 100, naiveRounds: 1, naiveCalls: 30 },
+};
+
+/**
+ * The check as a blog post would write it: look the record up on every call (c-ares, no cache),
+ * pull `p=` out with a regular expression, import the key, `jose.jwtVerify`.
+ */
+const naiveVerifier = (servers: string[]) => {
+  const resolver = new NodeResolver({ timeout: 2000, tries: 1 });
+  resolver.setServers(servers);
+  return async (event: APIGatewayProxyEventV2) => {
+    const token = (event.headers.authorization ?? '').slice('NHI '.length);
+    const issuer = String(decodeJwt(token).iss);
+    const txt = await resolver.resolveTxt(issuer);
+    const record = txt.map((strings) => strings.join('')).find((text) => text.startsWith('v=NHI1'));
+    const published = /(?:^|;)\s*p=([^;]*)/.exec(record ?? '')?.[1]?.trim() ?? '';
+    const key = createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(published, 'base64').toString('base64url') },
+      format: 'jwk',
+    });
+    const { payload } = await jwtVerify(token, key, {
+      audience: CALLEE,
+      algorithms: ['EdDSA'],
+      typ: 'nhi+jwt',
+      maxTokenAge: 300,
+    });
+    return { statusCode: 200, body: JSON.stringify({ caller: payload.iss }) };
+  };
+};
+
+/** Calls `handler` with pre-signed event `index` and insists on a 200. */
+const invoke =
+  (handler: CalleeHandler, events: readonly APIGatewayProxyEventV2[]) =>
+  async (index: number): Promise<void> => {
+    const event = events[index];
+    if (event === undefined) throw new Error(`benchmark ran out of pre-signed proofs at ${index}`);
+    expectOk(await handler(event, LAMBDA_CONTEXT));
+  };
+
+const run = async (context: BenchContext): Promise<Figure[]> => {
+  const size = context.quick ? SIZES.quick : SIZES.full;
+  const [caller] = createCallers(1);
+  if (caller === undefined) throw new Error('no caller');
+  const fixture = await startChainFixture([caller]);
+  try {
+    const warmCalls = size.warmCalls * (size.warmRounds + 1);
+    const naiveCalls = size.naiveCalls * (size.naiveRounds + 1);
+    context.log(`chain: signing ${2 * warmCalls + 2 * naiveCalls + 2} proofs`);
+    const chainEvents = await presignEvents(caller, warmCalls + 2 * naiveCalls + 1);
+    const quietEvents = await presignEvents(caller, warmCalls + 1);
+
+    // Handlers are built with output silenced: secrets-inject prefetches and logs at creation.
+    const restore = silenceOutput();
+    const chain = fixture.handler();
+    const quietChain = fixture.handler({ logLevel: 'SILENT' });
+    let warm: Record<'floor' | 'chain' | 'chainSilentLogger', number[]>;
+    let logBytes = 0;
+    let naiveLoopback: Record<'ours' | 'naive', number[]>;
+    let naiveDelayed: Record<'ours' | 'naive', number[]>;
+    let naiveQueries = 0;
+    try {
+      // Cold invocations fill the DNS and secrets caches; everything timed below is warm.
+      const last = chainEvents.length - 1;
+      expectOk(await chain(chainEvents[last]!, LAMBDA_CONTEXT));
+      expectOk(await quietChain(quietEvents[quietEvents.length - 1]!, LAMBDA_CONTEXT));
+
+      // The floor: one Ed25519 verification of a signature over a signing input of the same size.
+      const proof = decodeProof((chainEvents[0]!.headers.authorization ?? '').slice('NHI '.length));
+      const publicKey = createPublicKey(caller.privateKey);
+      if (!cryptoVerify(null, proof.signingInput, publicKey, proof.signature)) throw new Error('floor fails');
+      const floor = () => cryptoVerify(null, proof.signingInput, publicKey, proof.signature);
+
+      context.log('chain: warm chain vs crypto.verify');
+      const bytesBefore = restore.bytes();
+      warm = await interleave(
+        {
+          floor,
+          chain: invoke(chain, chainEvents),
+          chainSilentLogger: invoke(quietChain, quietEvents),
+        },
+        { rounds: size.warmRounds, callsPerRound: size.warmCalls },
+      );
+      // Both chains emit EMF; only `chain` logs. Per chain invocation, roughly.
+      logBytes = (restore.bytes() - bytesBefore) / (2 * warmCalls);
+
+      const naive = naiveVerifier([fixture.dns.server]);
+      const ours = (offset: number) => {
+        const call = invoke(chain, chainEvents);
+        return (index: number) => call(warmCalls + offset + index);
+      };
+      const naiveCall = (index: number) => naive(chainEvents[index % warmCalls]!);
+      context.log('chain: ours vs naive, loopback DNS');
+      const queriesBefore = fixture.dns.queries.length;
+      naiveLoopback = await interleave(
+        { ours: ours(0), naive: naiveCall },
+        { rounds: size.naiveRounds, callsPerRound: size.naiveCalls },
+      );
+      naiveQueries = fixture.dns.queries.length - queriesBefore;
+      context.log('chain: ours vs naive, DNS answering after 1 ms');
+      fixture.dns.setBehaviour({ delayMs: 1 });
+      naiveDelayed = await interleave(
+        { ours: ours(naiveCalls), naive: naiveCall },
+        { rounds: size.naiveRounds, callsPerRound: size.naiveCalls },
+      );
+      fixture.dns.setBehaviour({ delayMs: 0 });
+    } finally {
+      restore();
+    }
+
+    const floor = measurement('bare Ed25519 crypto.verify (same signing input)', 'µs', summarise(warm.floor));
+    const chainFigure = measurement('warm chain, Logger INFO', 'µs', summarise(warm.chain));
+    const sink = 'Powertools output (1 info line + EMF per call) went to a no-op stdout/stderr sink.';
+    return [
+      figure({
+        id: 'warmChain',
+        title: 'Warm chain vs one Ed25519 verify',
+        subject: chainFigure,
+        baseline: floor,
+        ratioOf: 'subject/baseline',
+        target: { comparison: '<=', value: 1.25 },
+        details: {
+          replayStore: 'MemoryReplayStore (real, default)',
+          outputBytesPerInvocation: round(logBytes, 0),
+        },
+        method: `http-api-callee handler (logMetrics, http-error-handler, identity-resolve, identity-verify, secrets-inject), API Gateway v2 event, DNS and secret cached, a new pre-signed Ed25519 proof (bh + htm bound) per call. ${sink}`,
+      }),
+      figure({
+        id: 'loggingCost',
+        title: 'Logging cost (Logger INFO vs SILENT)',
+        subject: chainFigure,
+        baseline: measurement('warm chain, Logger SILENT', 'µs', summarise(warm.chainSilentLogger)),
+        ratioOf: 'subject/baseline',
+        details: {
+          costPerInvocationUs: round(median(warm.chain) - median(warm.chainSilentLogger)),
+        },
+        method: `Same chain with the Logger at SILENT (EMF metrics still emitted), interleaved with the INFO chain. ${sink}`,
+      }),
+      figure({
+        id: 'naiveLoopback',
+        title: 'Speed-up over a naive chain, loopback DNS',
+        subject: measurement('warm chain (ours)', 'µs', summarise(naiveLoopback.ours)),
+        baseline: measurement(
+          'naive: dns.promises.resolveTxt + jose.jwtVerify',
+          'µs',
+          summarise(naiveLoopback.naive),
+        ),
+        ratioOf: 'baseline/subject',
+        target: { comparison: '>=', value: 3 },
+        details: { naiveDnsQueriesPerCall: round(naiveQueries / naiveCalls) },
+        method:
+          'Naive: per call, c-ares resolveTxt of the caller (same loopback server, no cache), regex for p=, createPublicKey, jose.jwtVerify. Interleaved with ours.',
+      }),
+      figure({
+        id: 'naiveDelayed1ms',
+        title: 'Speed-up over a naive chain, DNS answering after 1 ms',
+        subject: measurement('warm chain (ours)', 'µs', summarise(naiveDelayed.ours)),
+        baseline: measurement('naive, DNS delay 1 ms', 'µs', summarise(naiveDelayed.naive)),
+        ratioOf: 'baseline/subject',
+        target: { comparison: '>=', value: 10 },
+        method:
+          'As above with setBehaviour({ delayMs: 1 }) on the test DNS server, as a VPC resolver answers.',
+      }),
+    ];
+  } finally {
+    await fixture.stop();
+  }
+};
+
+const median = (values: readonly number[]): number => summarise(values).median;
+
+/** Warm-chain, logging and naive-chain figures. */
+export const chainBench: BenchSuite = { name: 'chain', run };
