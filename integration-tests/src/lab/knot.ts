@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from './lab-error.js';
 import { LOOPBACK } from './ports.js';
-import { logTail, readPidFile, runCommand, stopProcess, waitUntil } from './process.js';
+import { logTail, readPidFile, runCommand, stopOnce, waitUntil } from './process.js';
 
 /** A zone knot serves from a file. */
 export interface KnotZone {
@@ -128,7 +128,7 @@ export const startKnot = async (options: KnotOptions): Promise<KnotServer> => {
       await knotc('-b', 'zone-reload', `${origin}.`);
     },
     readDnskeys,
-    stop: () => stopProcess(pid),
+    stop: stopOnce(pid),
   };
 
   try {

@@ -118,3 +118,15 @@ export const stopProcess = async (pid: number, graceMs = 3_000): Promise<void> =
   if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   while (isAlive(pid)) await new Promise((resume) => setTimeout(resume, 20));
 };
+
+/**
+ * A `stop()` for a daemon that signals its pid at most once: a second call (or a call after
+ * the pid was reaped and perhaps reused) only awaits the first.
+ */
+export const stopOnce = (pid: number): (() => Promise<void>) => {
+  let stopping: Promise<void> | undefined;
+  return () => {
+    stopping ??= stopProcess(pid);
+    return stopping;
+  };
+};

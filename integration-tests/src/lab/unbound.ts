@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LabError } from './lab-error.js';
 import { LOOPBACK } from './ports.js';
-import { logTail, readPidFile, runCommand, stopProcess, waitUntil } from './process.js';
+import { logTail, readPidFile, runCommand, stopOnce, stopProcess, waitUntil } from './process.js';
 
 /** Options of {@link startUnbound}. */
 export interface UnboundOptions {
@@ -104,5 +104,5 @@ export const startUnbound = async (options: UnboundOptions): Promise<UnboundServ
     if (pid > 0) await stopProcess(pid);
     throw new LabError(`unbound did not come up:\n${await logTail(log)}`, { cause: error });
   }
-  return { server: `${LOOPBACK}:${options.port}`, port: options.port, pid, stop: () => stopProcess(pid) };
+  return { server: `${LOOPBACK}:${options.port}`, port: options.port, pid, stop: stopOnce(pid) };
 };
