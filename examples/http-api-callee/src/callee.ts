@@ -59,15 +59,28 @@ export const configFromEnv = (env: NodeJS.ProcessEnv = process.env): CalleeConfi
   ...(env.NHI_DNS_SERVERS === undefined ? {} : { dnsServers: list(env.NHI_DNS_SERVERS) }),
 });
 
-type CalleeContext = Context & IdentityVerifyContext & SecretsContext;
+/**
+ * The context the handler sees. Lambda's own `Context` declares `identity` (Cognito, mobile SDK
+ * only); identity-verify puts the verified caller there, so that member is replaced.
+ */
+type CalleeContext = Omit<Context, 'identity'> & IdentityVerifyContext & SecretsContext;
+
+/** The callee as Lambda (and tests) call it. */
+export type CalleeHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyResultV2>;
 
 /** Builds the callee handler; the Lambda entry point below uses the environment's configuration. */
-export const createCalleeHandler = (config: CalleeConfig, dependencies: CalleeDependencies = {}) => {
+export const createCalleeHandler = (
+  config: CalleeConfig,
+  dependencies: CalleeDependencies = {},
+): CalleeHandler => {
   const logger = dependencies.logger ?? new Logger({ serviceName: 'ledger' });
   const metrics = dependencies.metrics ?? new Metrics({ namespace: 'NHI', serviceName: 'ledger' });
   const resolver =
     dependencies.resolver ?? (config.dnsServers === undefined ? undefined : { servers: config.dnsServers });
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
     .use(logMetrics(metrics))
     .use(httpErrorHandler({ logger: false }))
     .use(
@@ -88,7 +101,9 @@ export const createCalleeHandler = (config: CalleeConfig, dependencies: CalleeDe
         ...(dependencies.secretsClient === undefined ? {} : { client: dependencies.secretsClient }),
       }),
     )
-    .handler(async (event, context: CalleeContext) => {
+    .handler(async (event, lambdaContext) => {
+      // Middy's types cannot follow context members added by several middlewares.
+      const context = lambdaContext as unknown as CalleeContext;
       const caller = context.identity;
       const database = context.secrets.ledgerDb as { username?: string } | undefined;
       // A real handler would open its database with the credentials; never echo secret values.
@@ -104,4 +119,5 @@ export const createCalleeHandler = (config: CalleeConfig, dependencies: CalleeDe
         }),
       };
     });
+  return handler as unknown as CalleeHandler;
 };

@@ -46,7 +46,11 @@ export interface VerifiedIdentity {
   readonly attributes: Readonly<Record<string, string>>;
 }
 
-/** What this middleware adds to the Lambda context. */
+/**
+ * What this middleware adds to the Lambda context. Lambda's `Context` already declares an
+ * `identity` member (Cognito, set only for the mobile SDK), so type the handler's context as
+ * `Omit<Context, 'identity'> & IdentityVerifyContext`.
+ */
 export interface IdentityVerifyContext extends IdentityResolveContext {
   identity?: VerifiedIdentity;
 }
