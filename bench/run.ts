@@ -9,11 +9,12 @@ import { existsSync, mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chainBench } from '../examples/http-api-callee/src/chain.bench.js';
+import { resolverBench } from '../packages/resolver/src/resolver.bench.js';
 import type { BenchContext, BenchSuite, Figure } from './lib/figure.js';
 import { type BenchResults, machineInfo, renderMarkdown } from './lib/report.js';
 
 /** Every suite, in run order. */
-const SUITES: readonly BenchSuite[] = [chainBench];
+const SUITES: readonly BenchSuite[] = [resolverBench, chainBench];
 
 const parseArgs = (argv: readonly string[]) => {
   const onlyAt = argv.indexOf('--only');

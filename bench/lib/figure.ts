@@ -25,9 +25,13 @@ export interface Figure {
   readonly ratio: number;
   /** How `ratio` is formed: `subject/baseline` (a cost, lower is better) or `baseline/subject` (a speed-up). */
   readonly ratioOf: 'subject/baseline' | 'baseline/subject';
-  /** Target on `ratio`, when the issue sets one. */
-  readonly target?: { readonly comparison: '<=' | '>=' | '=='; readonly value: number };
-  /** Whether `ratio` meets `target`; absent without a target. */
+  /** Target, when the issue sets one: on `ratio` (default), or on the subject's median in its own unit. */
+  readonly target?: {
+    readonly comparison: '<=' | '>=' | '==';
+    readonly value: number;
+    readonly on?: 'ratio' | 'subject';
+  };
+  /** Whether the figure meets `target`; absent without a target. */
   readonly met?: boolean;
   /** Other figures of the same experiment (counts, sizes, costs of parts), by name. */
   readonly details?: Readonly<Record<string, number | string | boolean>>;
@@ -59,14 +63,15 @@ export const figure = (spec: Omit<Figure, 'ratio' | 'met'>): Figure => {
       ? spec.subject.median / spec.baseline.median
       : spec.baseline.median / spec.subject.median;
   const ratio = Number(raw.toFixed(2));
+  const judged = spec.target?.on === 'subject' ? spec.subject.median : ratio;
   const met =
     spec.target === undefined
       ? undefined
       : spec.target.comparison === '<='
-        ? ratio <= spec.target.value
+        ? judged <= spec.target.value
         : spec.target.comparison === '>='
-          ? ratio >= spec.target.value
-          : ratio === spec.target.value;
+          ? judged >= spec.target.value
+          : judged === spec.target.value;
   return { ...spec, ratio, ...(met === undefined ? {} : { met }) };
 };
 

@@ -42,7 +42,8 @@ const formatMeasurement = (m: Measurement): string => {
 
 const verdict = (f: Figure): string => {
   if (f.target === undefined) return '-';
-  return `${f.target.comparison} ${f.target.value}×: ${f.met === true ? '**met**' : '**missed**'}`;
+  const bound = f.target.on === 'subject' ? `${f.target.value} ${f.subject.unit}` : `${f.target.value}×`;
+  return `${f.target.comparison} ${bound}: ${f.met === true ? '**met**' : '**missed**'}`;
 };
 
 const cell = (text: string): string => text.replaceAll('|', '\\|');

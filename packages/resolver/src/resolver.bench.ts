@@ -1,108 +1,105 @@
 /**
  * Resolver figures, each against a baseline measured in the same run:
- * - cache-hit cost of `resolveTxt` (median per call over 100k calls, and mean per call in batches);
- * - cold lookup latency against the loopback test server, ours vs `dns.promises.Resolver`
- *   (c-ares) on the same server, interleaved, TTL 0 and unique names so neither side caches.
+ * - cache hit: µs per `resolveTxt` hit, against an empty awaited async call (the floor of any
+ *   promise-returning API);
+ * - cold lookup: our `resolveTxt` miss against `dns.promises.Resolver` (c-ares) on the same
+ *   loopback test server, alternating one by one. Every name is unique and served with TTL 0, so
+ *   neither our cache nor a c-ares query cache (Node ≥ 20.16 may enable one) can answer.
  *
- * Run: `node scripts/run-ts.mjs packages/resolver/src/resolver.bench.ts [--json]`
+ * Run through the bench runner: `npm run bench -- --only resolver`.
  */
 import { Resolver as NodeResolver } from 'node:dns/promises';
+import {
+  type BenchContext,
+  type BenchSuite,
+  type Figure,
+  figure,
+  measurement,
+} from '../../../bench/lib/figure.js';
+import { interleave } from '../../../bench/lib/measure.js';
+import { summarise } from '../../../bench/lib/stats.js';
 import { createResolver } from './resolver.js';
 import { startTestDnsServer } from './test-support/index.js';
 
-const HIT_CALLS = 100_000;
-const COLD_LOOKUPS = 300;
+const SIZES = {
+  full: { hitRounds: 10, hitCalls: 10_000, coldLookups: 1000 },
+  quick: { hitRounds: 2, hitCalls: 1000, coldLookups: 50 },
+};
 const RECORD =
   'v=NHI1; svc=billing; env=prod; kid=k2026-11; k=ed25519; p=MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=';
+const CACHED_NAME = 'billing.prod.nhi.test';
+/** Untimed lookups per side before timing (sockets, JIT). */
+const COLD_WARMUP = 20;
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+const run = async (context: BenchContext): Promise<Figure[]> => {
+  const size = context.quick ? SIZES.quick : SIZES.full;
+  const lookups = size.coldLookups + COLD_WARMUP;
+  const coldNames = Array.from({ length: 2 * lookups }, (_, i) => `cold${i}.nhi.test`);
+  const server = await startTestDnsServer({
+    records: [
+      { name: CACHED_NAME, type: 'TXT', ttl: 300, data: RECORD },
+      ...coldNames.map((name) => ({ name, type: 'TXT' as const, ttl: 0, data: RECORD })),
+    ],
+  });
+  try {
+    context.log('resolver: cache hit');
+    const resolver = createResolver({ servers: [server.server] });
+    await resolver.resolveTxt(CACHED_NAME);
+    const noop = async (): Promise<number> => 1;
+    const hit = await interleave(
+      { hit: () => resolver.resolveTxt(CACHED_NAME), emptyAsync: () => noop() },
+      { rounds: size.hitRounds, callsPerRound: size.hitCalls },
+    );
+    if (resolver.stats.queriesSent !== 1) throw new Error('cache hits reached the network');
+
+    context.log(`resolver: ${size.coldLookups} cold lookups per side, alternating`);
+    const ours = createResolver({ servers: [server.server], cache: false, timeout: 2000 });
+    const node = new NodeResolver({ timeout: 2000, tries: 1 });
+    node.setServers([server.server]);
+    // Both sides take names from one pool in turn, so neither ever asks a name twice.
+    let nextName = 0;
+    const take = (): string => coldNames[nextName++]!;
+    const check = (strings: readonly string[] | undefined) => {
+      if (strings?.join('') !== RECORD) throw new Error('cold lookup returned a different answer');
+    };
+    const queriesBefore = server.queries.length;
+    const cold = await interleave(
+      {
+        ours: async () => check((await ours.resolveTxt(take())).records[0]),
+        node: async () => check((await node.resolveTxt(take()))[0]),
+      },
+      { rounds: size.coldLookups, callsPerRound: 1, warmupCalls: COLD_WARMUP },
+    );
+    const queries = server.queries.length - queriesBefore;
+    if (queries !== 2 * lookups) throw new Error(`expected ${2 * lookups} queries, server saw ${queries}`);
+
+    return [
+      figure({
+        id: 'cacheHit',
+        title: 'Resolver cache hit',
+        subject: measurement('resolveTxt, cache hit', 'µs', summarise(hit.hit)),
+        baseline: measurement('empty awaited async call', 'µs', summarise(hit.emptyAsync)),
+        ratioOf: 'subject/baseline',
+        target: { comparison: '<=', value: 2, on: 'subject' },
+        method:
+          'Awaited resolveTxt of one cached name, timed call by call, interleaved with an empty async call.',
+      }),
+      figure({
+        id: 'coldLookup',
+        title: 'Cold lookup vs dns.promises (c-ares)',
+        subject: measurement('our resolveTxt, miss', 'µs', summarise(cold.ours)),
+        baseline: measurement('dns.promises.Resolver.resolveTxt', 'µs', summarise(cold.node)),
+        ratioOf: 'subject/baseline',
+        target: { comparison: '<=', value: 1 },
+        details: { serverQueries: queries, namesUnique: true, recordTtl: 0 },
+        method:
+          'Same loopback test server, one lookup each in turn, every name unique with TTL 0 so no cache on either side can answer (the server counted one query per lookup). Ours: cache off, fresh UDP socket per query.',
+      }),
+    ];
+  } finally {
+    await server.stop();
+  }
 };
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-};
-const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
 
-const coldNames = Array.from({ length: COLD_LOOKUPS * 2 }, (_, i) => `cold${i}.nhi.test`);
-const server = await startTestDnsServer({
-  records: [
-    { name: 'billing.prod.nhi.test', type: 'TXT', ttl: 300, data: RECORD },
-    ...coldNames.map((name) => ({ name, type: 'TXT' as const, ttl: 0, data: RECORD })),
-  ],
-});
-
-try {
-  // Cache hit.
-  const resolver = createResolver({ servers: [server.server] });
-  await resolver.resolveTxt('billing.prod.nhi.test');
-  for (let i = 0; i < 10_000; i++) await resolver.resolveTxt('billing.prod.nhi.test'); // JIT warm-up
-  const perCall: number[] = [];
-  for (let i = 0; i < HIT_CALLS; i++) {
-    const started = process.hrtime.bigint();
-    await resolver.resolveTxt('billing.prod.nhi.test');
-    perCall.push(Number(process.hrtime.bigint() - started) / 1000);
-  }
-  const batchMeans: number[] = [];
-  for (let batch = 0; batch < 100; batch++) {
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < 1000; i++) await resolver.resolveTxt('billing.prod.nhi.test');
-    batchMeans.push(Number(process.hrtime.bigint() - started) / 1000 / 1000);
-  }
-  // Baseline for the hit: an empty awaited async call, the floor of any promise-returning API.
-  const noop = async (): Promise<number> => 1;
-  const floor: number[] = [];
-  for (let i = 0; i < HIT_CALLS; i++) {
-    const started = process.hrtime.bigint();
-    await noop();
-    floor.push(Number(process.hrtime.bigint() - started) / 1000);
-  }
-
-  // Cold lookups, interleaved so both sides see the same machine load.
-  const ours = createResolver({ servers: [server.server], cache: false, timeout: 2000 });
-  const node = new NodeResolver({ timeout: 2000, tries: 1 });
-  node.setServers([server.server]);
-  for (let i = 0; i < 20; i++) {
-    await ours.resolveTxt(coldNames[i]!);
-    await node.resolveTxt(coldNames[i]!);
-  }
-  const oursMs: number[] = [];
-  const nodeMs: number[] = [];
-  for (let i = 0; i < COLD_LOOKUPS; i++) {
-    const a = coldNames[2 * i]!;
-    const b = coldNames[2 * i + 1]!;
-    let started = performance.now();
-    const mine = await ours.resolveTxt(i % 2 === 0 ? a : b);
-    oursMs.push(performance.now() - started);
-    started = performance.now();
-    const theirs = await node.resolveTxt(i % 2 === 0 ? b : a);
-    nodeMs.push(performance.now() - started);
-    if (mine.records[0]?.join('') !== RECORD || theirs[0]?.join('') !== RECORD)
-      throw new Error('answers differ');
-  }
-
-  const results = {
-    node: process.version,
-    cacheHit: {
-      calls: HIT_CALLS,
-      medianUs: round(median(perCall), 3),
-      p99Us: round(percentile(perCall, 99), 3),
-      batchMeanMedianUs: round(median(batchMeans), 3),
-      emptyAsyncCallMedianUs: round(median(floor), 3),
-    },
-    coldLookup: {
-      lookups: COLD_LOOKUPS,
-      oursMedianMs: round(median(oursMs), 3),
-      oursP95Ms: round(percentile(oursMs, 95), 3),
-      nodeDnsMedianMs: round(median(nodeMs), 3),
-      nodeDnsP95Ms: round(percentile(nodeMs, 95), 3),
-      ratioOursToNode: round(median(oursMs) / median(nodeMs), 2),
-    },
-  };
-  if (process.argv.includes('--json')) console.log(JSON.stringify(results));
-  else console.log(JSON.stringify(results, null, 2));
-} finally {
-  await server.stop();
-}
+/** Cache-hit and cold-lookup figures of the resolver. */
+export const resolverBench: BenchSuite = { name: 'resolver', run };
