@@ -5,16 +5,18 @@
  * unless one throws; it does not judge speed. Quick and `--only` runs write to `.tmp/bench/` so
  * that the published figures stay.
  */
-import { existsSync, mkdirSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { burstBench } from '../examples/http-api-callee/src/burst.bench.js';
 import { chainBench } from '../examples/http-api-callee/src/chain.bench.js';
+import { coldStartBench } from '../examples/http-api-callee/src/cold-start.bench.js';
 import { resolverBench } from '../packages/resolver/src/resolver.bench.js';
 import type { BenchContext, BenchSuite, Figure } from './lib/figure.js';
+import { findRepoRoot } from './lib/repo-root.js';
 import { type BenchResults, machineInfo, renderMarkdown } from './lib/report.js';
 
 /** Every suite, in run order. */
-const SUITES: readonly BenchSuite[] = [resolverBench, chainBench];
+const SUITES: readonly BenchSuite[] = [resolverBench, chainBench, burstBench, coldStartBench];
 
 const parseArgs = (argv: readonly string[]) => {
   const onlyAt = argv.indexOf('--only');
@@ -29,17 +31,6 @@ const parseArgs = (argv: readonly string[]) => {
 // Progress goes straight to fd 2: the benchmarks silence process.stdout/stderr while timing.
 const log = (message: string) => {
   writeSync(2, `[bench] ${message}\n`);
-};
-
-/** The repository root: the nearest folder up from this file (bundled into .tmp/run/) holding DESIGN.md. */
-const findRepoRoot = (): string => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'DESIGN.md'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('repository root not found');
-    dir = parent;
-  }
-  return dir;
 };
 
 const main = async (): Promise<number> => {

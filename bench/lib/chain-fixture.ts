@@ -29,7 +29,7 @@ export type CalleeHandler = (
   context: Context,
 ) => Promise<APIGatewayProxyResultV2 | undefined>;
 
-/** Lambda context with time to spare. */
+/** Lambda context with time to spare. Copy it per invocation (`{ ...LAMBDA_CONTEXT }`): the middlewares write onto it. */
 export const LAMBDA_CONTEXT = {
   functionName: 'ledger',
   awsRequestId: 'bench',
@@ -72,8 +72,8 @@ export interface ChainFixture {
   readonly secretsClient: SecretsManagerClient;
   /** Builds a callee handler; `resolver` defaults to a fresh caching resolver on the loopback server. */
   handler(options?: { logLevel?: 'INFO' | 'SILENT'; resolver?: Resolver }): CalleeHandler;
-  /** Builds a caching resolver on the loopback server. */
-  resolver(): Resolver;
+  /** Builds a caching resolver on the loopback server (per-attempt `timeout` in ms, default the resolver's). */
+  resolver(options?: { timeout?: number }): Resolver;
   stop(): Promise<void>;
 }
 
@@ -96,7 +96,8 @@ export const startChainFixture = async (callers: readonly TestIdentity[]): Promi
     region: 'us-east-1',
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
-  const resolver = () => createResolver({ servers: [dns.server] });
+  const resolver = (options: { timeout?: number } = {}) =>
+    createResolver({ servers: [dns.server], ...options });
   return {
     dns,
     secretsManager,
