@@ -72,6 +72,8 @@ const claimValue = fc.oneof(
   fc.string({ maxLength: 140 }),
 );
 
+const claimName = fc.constantFrom('iss', 'aud', 'iat', 'exp', 'nbf', 'jti', 'bh', 'htm', 'htu');
+
 /** Header and claims JSON built from the grammar, then signed with a real key (maybe the other one). */
 const signedStructured = fc
   .record({
@@ -82,13 +84,16 @@ const signedStructured = fc
         kid: fc.constantFrom('k1', 'p1', '../k1', ''),
         typ: fc.constantFrom('nhi+jwt', 'application/nhi+jwt', 'NHI+JWT', 'JWT', ''),
         crit: fc.constant(['exp']),
+        extra: fc.string({ maxLength: 10 }),
       },
-      { requiredKeys: ['alg'] },
+      { requiredKeys: ['alg', 'kid', 'typ'] },
     ),
-    claims: fc.dictionary(
-      fc.constantFrom('iss', 'aud', 'iat', 'exp', 'nbf', 'jti', 'bh', 'htm', 'htu'),
-      claimValue,
-      { minKeys: 3, maxKeys: 9 },
+    claims: fc.oneof(
+      fc.dictionary(claimName, claimValue, { minKeys: 3, maxKeys: 9 }),
+      // Near misses: valid claims with one or two of them replaced (or removed: undefined).
+      fc
+        .dictionary(claimName, fc.option(claimValue, { nil: undefined }), { minKeys: 0, maxKeys: 2 })
+        .map((overrides) => ({ ...JSON.parse(validClaims('dddddddddddddddd')), ...overrides })),
     ),
   })
   .map(({ signer, header, claims }) => ({
@@ -116,7 +121,7 @@ const mutatedSegments = fc.tuple(fc.nat({ max: 1 }), fc.nat({ max: 1 })).chain((
   const claims = Buffer.from(validClaims('cccccccccccccccccc'));
   const base = signWith(s, header.toString(), claims.toString());
   const [, , signature] = base.split('.');
-  return mutatedFrom([which === 0 ? header : claims], 4).map((bytes) => ({
+  return mutatedFrom([which === 0 ? header : claims], 2).map((bytes) => ({
     signer,
     base,
     token:
@@ -173,7 +178,7 @@ export const proofTarget: FuzzTarget<ProofInput> = {
       }),
       mutatedTokens,
       mutatedSegments,
-      signedStructured,
+      { weight: 3, arbitrary: signedStructured },
     ),
   check({ signer: index, token, base }) {
     const signer = getSigners()[index]!;

@@ -44,8 +44,40 @@ const structured = fc
   )
   .map((tags) => tags.map(([tag, value, sep]) => `${tag}=${value}${sep}`).join(''));
 
+const space = fc.constantFrom('', ' ', '  ', '\t');
+/** Records that follow the grammar, with random spacing, kids, keys, exp and attributes: the valid path. */
+const wellFormed = fc
+  .record({
+    kid: fc.stringMatching(/^[A-Za-z0-9._-]{1,70}$/),
+    key: fc.constantFrom(
+      ['ed25519', ED25519_KEY],
+      ['p256', P256_KEY],
+      ['ed25519', ''],
+      ['p256', ED25519_KEY],
+    ),
+    exp: fc.option(fc.oneof(fc.nat(), fc.constantFrom('1e9', '-5', '9'.repeat(16))), { nil: undefined }),
+    attributes: fc.dictionary(fc.stringMatching(/^[a-z0-9-]{1,8}$/), fc.stringMatching(/^[ -:<-~]{0,12}$/), {
+      maxKeys: 3,
+    }),
+    sp: space,
+  })
+  .map(({ kid, key: [k, p], exp, attributes, sp }) =>
+    [
+      'v=NHI1',
+      `svc=${sp}billing`,
+      `env=prod${sp}`,
+      `kid=${kid}`,
+      `k=${k}`,
+      `p=${p}`,
+      ...(exp === undefined ? [] : [`exp=${exp}`]),
+      ...Object.entries(attributes).map(([name, value]) => `x-${name}=${value}`),
+    ].join(`;${sp}`),
+  );
+
 /** An RR given as character-strings (split anywhere) or as text. */
 const rr = fc.oneof(
+  { weight: 3, arbitrary: wellFormed },
+  mutatedFrom(REAL_RECORDS, 2).map((bytes) => bytes.toString('latin1')),
   structured,
   fc.string({ maxLength: 300 }),
   fc.string({ unit: 'binary', maxLength: 300 }),
