@@ -69,13 +69,24 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
     outDir: join(outRoot, 'baseline'),
   });
 
+  const baselineSdk = await bundleExample(example('bench'), {
+    entry: 'cold-start/baseline-sdk-handler.ts',
+    outDir: join(outRoot, 'baseline-sdk'),
+  });
+
   context.log(`cold start: ${size.processes} fresh processes per bundle`);
-  const samples = { callee: [] as number[], calleeSdkExternal: [] as number[], baseline: [] as number[] };
+  const samples = {
+    callee: [] as number[],
+    calleeSdkExternal: [] as number[],
+    baseline: [] as number[],
+    baselineSdk: [] as number[],
+  };
   importOnce(repoRoot, baseline.file); // warms the OS file cache, untimed
   for (let i = 0; i < size.processes; i++) {
     samples.baseline.push(importOnce(repoRoot, baseline.file));
     samples.callee.push(importOnce(repoRoot, callee.file));
     samples.calleeSdkExternal.push(importOnce(repoRoot, calleeSdkExternal.file));
+    samples.baselineSdk.push(importOnce(repoRoot, baselineSdk.file));
   }
   const baselineImport = measurement(
     'middy + Powertools Logger/Metrics bundle',
@@ -108,6 +119,21 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
       target: { comparison: '<=', value: 1.3 },
       method: method(
         '@aws-sdk/* and @smithy/* external, loaded from node_modules as the Lambda runtime provides them.',
+      ),
+    }),
+    figure({
+      id: 'coldStartImportVsSdkBaseline',
+      title: 'Cold start: import + build handler vs a baseline that also creates a Secrets Manager client',
+      subject: measurement('http-api-callee bundle', 'ms', summarise(samples.callee)),
+      baseline: measurement(
+        'middy + Powertools + SecretsManagerClient bundle',
+        'ms',
+        summarise(samples.baselineSdk),
+      ),
+      ratioOf: 'subject/baseline',
+      details: { baselineBytes: baselineSdk.bytes },
+      method: method(
+        'What nhi-dns adds to a function that already reads a secret (bench/cold-start/baseline-sdk-handler.ts); no target set by the issue.',
       ),
     }),
     figure({
