@@ -1,4 +1,4 @@
-import middy, { type MiddyfiedHandler } from '@middy/core';
+import middy from '@middy/core';
 import {
   DENIAL_REASONS,
   IdentityError,
@@ -51,7 +51,7 @@ const recordingObservability = (recorded: Recorded): { logger: NhiLogger; metric
 };
 
 interface Fixture {
-  handler: MiddyfiedHandler<unknown, unknown>;
+  handler: (event: unknown, context: unknown) => Promise<unknown>;
   recorded: Recorded;
   /** `jti` of every proof the handler ran with: each at most once (replay protection). */
   served: string[];
@@ -64,7 +64,7 @@ let fixture: Promise<Fixture> | undefined;
 let pool: readonly string[] | undefined;
 /** One chain for the whole run (as one Lambda instance), built on first use. */
 const getFixture = (): Promise<Fixture> => {
-  fixture ??= (async () => {
+  fixture ??= (async (): Promise<Fixture> => {
     const billing = createTestIdentity(`billing.prod.${ZONE}`);
     const resolver = {
       resolveTxt: async (name: string): Promise<TxtResult> => ({
@@ -94,7 +94,8 @@ const getFixture = (): Promise<Fixture> => {
       billing.sign({ aud: [SELF, 'x'] }),
     ]);
     pool = valid;
-    return { handler, recorded, served, valid };
+    const invoke = (event: unknown, context: unknown) => handler(event, context as never);
+    return { handler: invoke, recorded, served, valid };
   })();
   return fixture;
 };
