@@ -47,4 +47,23 @@ describe('observability', () => {
     expect(emf.AuthFailure).toBe(1);
     expect(emf._aws.CloudWatchMetrics[0].Dimensions[0]).toContain('Reason');
   });
+
+  it('keeps each dimensioned count on its own line when the emitter is reused', () => {
+    const metrics = new Metrics({ namespace: 'Test', defaultDimensions: { stage: 'prod' } });
+    const out = captureOutput();
+    countWithDimension(metrics, METRIC.dnsLookup, 'Outcome', 'hit');
+    countWithDimension(metrics, METRIC.dnsLookup, 'Outcome', 'miss');
+    countWithDimension(metrics, METRIC.authFailure, 'Reason', 'replayed');
+    out.restore();
+    const emf = out.emf();
+    expect(emf).toHaveLength(3);
+    expect(emf.map((entry) => [entry.Outcome, entry.Reason, entry.DnsLookup, entry.AuthFailure])).toEqual([
+      ['hit', undefined, 1, undefined],
+      ['miss', undefined, 1, undefined],
+      [undefined, 'replayed', undefined, 1],
+    ]);
+    // The parent's default dimensions still apply; nothing leaks into the parent's own buffer.
+    expect(emf.every((entry) => entry.stage === 'prod')).toBe(true);
+    expect(metrics.hasStoredMetrics()).toBe(false);
+  });
 });

@@ -74,6 +74,14 @@ export const resolveObservability = (options: {
 };
 
 /**
+ * One single-metric emitter per `Metrics`, reused: Powertools' `singleMetric()` builds a whole new
+ * `Metrics` (a `Console`, environment reads) on each call, which the profile of the warm chain
+ * showed as its largest cost after the signature check. An emitter publishes and clears its
+ * dimensions on every `addMetric`, so reusing it emits the same EMF lines.
+ */
+const singleMetricEmitters = new WeakMap<NhiMetrics, ReturnType<NhiMetrics['singleMetric']>>();
+
+/**
  * Counts one event of `metric` under a single dimension. A dimension is per metric in EMF,
  * so it goes out as its own EMF line (`singleMetric`) and never mixes with other metrics.
  */
@@ -83,7 +91,12 @@ export const countWithDimension = (
   dimension: string,
   value: string,
 ): void => {
-  metrics.singleMetric().addDimension(dimension, value).addMetric(metric, MetricUnit.Count, 1);
+  let emitter = singleMetricEmitters.get(metrics);
+  if (emitter === undefined) {
+    emitter = metrics.singleMetric();
+    singleMetricEmitters.set(metrics, emitter);
+  }
+  emitter.addDimension(dimension, value).addMetric(metric, MetricUnit.Count, 1);
 };
 
 /** Records a count without dimensions in the invocation's metric buffer. */
