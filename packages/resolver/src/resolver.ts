@@ -14,6 +14,7 @@ import type {
   LookupEvent,
   LookupListener,
   LookupOutcome,
+  LookupResultBase,
   ResolveOptions,
   Resolver,
   ResolverOptions,
@@ -69,6 +70,22 @@ const decodeTxt = (answers: readonly DnsRecord[]): string[][] =>
     ),
   ) as string[][];
 
+/** The fields every result shares, taken from a lookup. */
+const resultBase = (
+  lookup: Lookup,
+  latencyMs: number,
+): LookupResultBase & { cnameChain: readonly string[] } => ({
+  cnameChain: lookup.answer.cnameChain,
+  ttl: lookup.ttl,
+  ad: lookup.answer.ad,
+  rcode: lookup.answer.rcode,
+  outcome: lookup.outcome,
+  fromCache: lookup.fromCache,
+  latencyMs,
+  ...(lookup.server === undefined ? {} : { server: lookup.server }),
+  attempts: lookup.attempts,
+});
+
 const clamp = (value: number, min: number, max: number): number => Math.min(Math.max(value, min), max);
 
 /** The `outcome` of a failed lookup. */
@@ -121,18 +138,7 @@ class CachingResolver implements Resolver {
       const lookup = await this.#lookup(name, 'TXT', dnssec, options.deadline);
       const latencyMs = performance.now() - started;
       this.#emitSuccess(lookup, 'TXT', dnssec, latencyMs);
-      return {
-        records: lookup.answer.txt,
-        cnameChain: lookup.answer.cnameChain,
-        ttl: lookup.ttl,
-        ad: lookup.answer.ad,
-        rcode: lookup.answer.rcode,
-        outcome: lookup.outcome,
-        fromCache: lookup.fromCache,
-        latencyMs,
-        ...(lookup.server === undefined ? {} : { server: lookup.server }),
-        attempts: lookup.attempts,
-      };
+      return { records: lookup.answer.txt, ...resultBase(lookup, latencyMs) };
     } catch (error) {
       throw this.#failed(error, name, 'TXT', dnssec, started);
     }
@@ -151,15 +157,7 @@ class CachingResolver implements Resolver {
         name: lookup.name,
         type: upperType,
         answers: lookup.answer.answers,
-        cnameChain: lookup.answer.cnameChain,
-        ttl: lookup.ttl,
-        ad: lookup.answer.ad,
-        rcode: lookup.answer.rcode,
-        outcome: lookup.outcome,
-        fromCache: lookup.fromCache,
-        latencyMs,
-        ...(lookup.server === undefined ? {} : { server: lookup.server }),
-        attempts: lookup.attempts,
+        ...resultBase(lookup, latencyMs),
       };
     } catch (error) {
       throw this.#failed(error, name, upperType, dnssec, started);
