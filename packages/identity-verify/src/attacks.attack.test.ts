@@ -11,8 +11,8 @@ import middy from '@middy/core';
 import { bodyHash, DynamoDbReplayStore, MemoryReplayStore, type ReplayStore } from '@nhi-dns/core';
 import { captureOutput, createTestIdentity } from '@nhi-dns/core/test-support';
 import identityResolve from '@nhi-dns/identity-resolve';
-import { createResolver, type Resolver, type TxtResult } from '@nhi-dns/resolver';
-import { startTestDnsServer } from '@nhi-dns/resolver/test-support';
+import { createResolver, type Resolver } from '@nhi-dns/resolver';
+import { createTableResolver, startTestDnsServer } from '@nhi-dns/resolver/test-support';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import identityVerify, { type IdentityVerifyOptions } from './index.js';
@@ -44,24 +44,8 @@ const defaultZone = (): Zone =>
   ]);
 
 /** A resolver answering from a table (a warm cache): attacks on DNS itself are in the resolver's tests. */
-const tableResolver = (zone: Zone | ((name: string) => Answer | undefined), ad: boolean): Resolver => {
-  const lookup = typeof zone === 'function' ? zone : (name: string) => zone.get(name);
-  const resolveTxt = async (name: string): Promise<TxtResult> => {
-    const answer = lookup(name);
-    return {
-      records: answer?.records ?? [],
-      cnameChain: answer?.cnameChain ?? [],
-      ttl: 60,
-      ad,
-      rcode: answer === undefined ? 'NXDOMAIN' : 'NOERROR',
-      outcome: answer === undefined ? 'nxdomain' : 'hit',
-      fromCache: true,
-      latencyMs: 0.01,
-      attempts: 0,
-    };
-  };
-  return { resolveTxt } as unknown as Resolver;
-};
+const tableResolver = (zone: Zone | ((name: string) => Answer | undefined), ad: boolean): Resolver =>
+  createTableResolver(typeof zone === 'function' ? zone : (name: string) => zone.get(name), { ad });
 
 interface ChainSetup {
   options?: Partial<IdentityVerifyOptions>;

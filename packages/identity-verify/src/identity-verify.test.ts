@@ -6,7 +6,8 @@ import httpErrorHandler from '@middy/http-error-handler';
 import { IdentityError, MemoryReplayStore } from '@nhi-dns/core';
 import { captureOutput, createTestIdentity } from '@nhi-dns/core/test-support';
 import identityResolve from '@nhi-dns/identity-resolve';
-import { DnsError, type Resolver, type TxtResult } from '@nhi-dns/resolver';
+import { DnsError } from '@nhi-dns/resolver';
+import { createTableResolver } from '@nhi-dns/resolver/test-support';
 import type { Context } from 'aws-lambda';
 import identityVerify, { type IdentityVerifyOptions } from './index.js';
 
@@ -18,23 +19,9 @@ const ledger = createTestIdentity(SELF);
 const intruder = createTestIdentity(`billing.prod.${ZONE}`); // same name and kid, another key
 
 /** A resolver answering from a table, like a warm cache: no network in unit tests. */
-const tableResolver = (table: Map<string, string[][] | Error>, ad = true) => {
-  const resolveTxt = jest.fn(async (name: string): Promise<TxtResult> => {
-    const entry = table.get(name);
-    if (entry instanceof Error) throw entry;
-    return {
-      records: entry ?? [],
-      ttl: 60,
-      ad,
-      rcode: entry === undefined ? 'NXDOMAIN' : 'NOERROR',
-      outcome: entry === undefined ? 'nxdomain' : 'hit',
-      fromCache: true,
-      latencyMs: 0.01,
-      attempts: 0,
-    };
-  });
-  return { resolver: { resolveTxt } as unknown as Resolver, resolveTxt };
-};
+const tableResolver = (table: Map<string, string[][] | Error>, ad = true) => ({
+  resolver: createTableResolver(table, { ad }),
+});
 
 const records = () =>
   new Map<string, string[][] | Error>([
@@ -59,7 +46,7 @@ const chain = (
   table = records(),
   extra: { errorHandler?: boolean; ad?: boolean; mode?: 'self' } = {},
 ) => {
-  const { resolver, resolveTxt } = tableResolver(table, extra.ad);
+  const { resolver } = tableResolver(table, extra.ad);
   const handler = jest.fn(async (_event: unknown, context: Context) => ({
     statusCode: 200,
     body: JSON.stringify((context as unknown as { identity?: unknown }).identity ?? null),
@@ -69,7 +56,7 @@ const chain = (
   if (extra.mode === 'self') wrapped.use(identityResolve({ zone: ZONE, mode: 'self', self: SELF, resolver }));
   else wrapped.use(identityResolve({ zone: ZONE, resolver }));
   wrapped.use(identityVerify({ self: SELF, allow: [`*.prod.${ZONE}`], ...options }));
-  return { invoke: (event: unknown) => wrapped(event, lambdaContext), handler, resolveTxt };
+  return { invoke: (event: unknown) => wrapped(event, lambdaContext), handler };
 };
 
 const run = async (invoke: () => Promise<unknown>) => {

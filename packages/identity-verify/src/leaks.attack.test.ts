@@ -15,7 +15,8 @@ import middy from '@middy/core';
 import { DENIAL_REASONS, MemoryReplayStore } from '@nhi-dns/core';
 import { captureOutput, createTestIdentity, type TestIdentity } from '@nhi-dns/core/test-support';
 import identityResolve from '@nhi-dns/identity-resolve';
-import { DnsError, type Resolver, type TxtResult } from '@nhi-dns/resolver';
+import { DnsError, type Resolver } from '@nhi-dns/resolver';
+import { createTableResolver } from '@nhi-dns/resolver/test-support';
 import secretsInject from '@nhi-dns/secrets-inject';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -53,24 +54,7 @@ const zone = (overrides: [string, string[][] | Error][] = []): Zone =>
     ...overrides,
   ]);
 
-const resolverFor = (table: Zone, ad: boolean): Resolver =>
-  ({
-    resolveTxt: async (name: string): Promise<TxtResult> => {
-      const entry = table.get(name);
-      if (entry instanceof Error) throw entry;
-      return {
-        records: entry ?? [],
-        cnameChain: [],
-        ttl: 60,
-        ad,
-        rcode: entry === undefined ? 'NXDOMAIN' : 'NOERROR',
-        outcome: entry === undefined ? 'nxdomain' : 'hit',
-        fromCache: true,
-        latencyMs: 0.01,
-        attempts: 0,
-      };
-    },
-  }) as unknown as Resolver;
+const resolverFor = (table: Zone, ad: boolean): Resolver => createTableResolver(table, { ad });
 
 const secretsManager = mockClient(SecretsManagerClient);
 const client = new SecretsManagerClient({

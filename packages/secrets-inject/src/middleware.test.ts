@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { SecretsError } from './errors.js';
-import { secretsInject } from './middleware.js';
+import { type SecretsContext, secretsInject } from './middleware.js';
 import type { SecretsInjectOptions } from './options.js';
 import {
   awsError,
@@ -43,7 +43,10 @@ const build = (options: Partial<SecretsInjectOptions> & Pick<SecretsInjectOption
     .handler(async (_event: unknown, context: Context & { secrets: Record<string, unknown> }) => ({
       ...context.secrets,
     }));
-  return { middleware, invoke: (context: Context = lambdaContext()) => handler({}, context) };
+  return {
+    middleware,
+    invoke: (context: Context & SecretsContext = lambdaContext()) => handler({}, context),
+  };
 };
 
 const emfLines = () =>

@@ -10,6 +10,7 @@ import { jest } from '@jest/globals';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import type { SecretsContext } from './middleware.js';
 
 /** Every secret value in the tests contains this marker, so leaks are easy to find. */
 export const MARK = 'S3CR3T';
@@ -98,13 +99,17 @@ export const captureStdout = () => {
 };
 
 /** A minimal Lambda context. */
-export const lambdaContext = (extra: Record<string, unknown> = {}): Context =>
+/**
+ * A Lambda context for tests. Typed with `secrets` because a middy handler using this middleware
+ * declares the context its handler receives (the middleware fills `secrets` in before it runs).
+ */
+export const lambdaContext = (extra: Record<string, unknown> = {}): Context & SecretsContext =>
   ({
     functionName: 'test',
     awsRequestId: 'req-1',
     getRemainingTimeInMillis: () => 30_000,
     ...extra,
-  }) as unknown as Context;
+  }) as unknown as Context & SecretsContext;
 
 /** Lets pending promise callbacks run. */
 export const settle = () => new Promise((resolve) => setImmediate(resolve));

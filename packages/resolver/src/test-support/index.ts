@@ -6,4 +6,5 @@ export {
   type TestDnsServerOptions,
   type TestRecord,
 } from './dns-server.js';
+export { createTableResolver, type TableAnswer, type TableResolverOptions } from './table-resolver.js';
 export { MAX_TXT_STRING_BYTES, splitTxt, txtStrings } from './txt.js';

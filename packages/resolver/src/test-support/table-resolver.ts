@@ -1,0 +1,69 @@
+import type { DnsError } from '../errors.js';
+import type { Resolver, ResolverStats, TxtResult } from '../types.js';
+
+/** What a table answers for a name: its TXT RRs, the RRs with the CNAMEs followed, or a failure. */
+export type TableAnswer =
+  | readonly (readonly string[])[]
+  | { readonly records: readonly (readonly string[])[]; readonly cnameChain?: readonly string[] }
+  | DnsError
+  | Error;
+
+/** Options of {@link createTableResolver}. */
+export interface TableResolverOptions {
+  /** AD bit of every answer. Default `true`. */
+  ad?: boolean;
+}
+
+/**
+ * A {@link Resolver} that answers `resolveTxt` from a table, like a warm cache, for unit tests of
+ * code above the resolver (middlewares, attack catalogues). A name missing from the table is
+ * NXDOMAIN; an `Error` entry is thrown. The table is read at each call, so tests may change it.
+ */
+export const createTableResolver = (
+  table: ReadonlyMap<string, TableAnswer> | ((name: string) => TableAnswer | undefined),
+  options: TableResolverOptions = {},
+): Resolver & { readonly calls: string[] } => {
+  const lookup = typeof table === 'function' ? table : (name: string) => table.get(name);
+  const calls: string[] = [];
+  const stats: ResolverStats = {
+    queriesSent: 0,
+    repliesDropped: 0,
+    tcpFallbacks: 0,
+    cacheHits: 0,
+    singleFlightJoins: 0,
+    staleServed: 0,
+  };
+  const resolver = {
+    calls,
+    stats,
+    async resolveTxt(name: string): Promise<TxtResult> {
+      calls.push(name);
+      const answer = lookup(name);
+      if (answer instanceof Error) throw answer;
+      const found = answer === undefined ? undefined : 'records' in answer ? answer : { records: answer };
+      stats.cacheHits++;
+      return {
+        records: (found?.records ?? []) as string[][],
+        cnameChain: [...(found?.cnameChain ?? [])],
+        ttl: 60,
+        ad: options.ad ?? true,
+        rcode: found === undefined ? 'NXDOMAIN' : 'NOERROR',
+        outcome: found === undefined ? 'nxdomain' : 'hit',
+        fromCache: true,
+        latencyMs: 0.01,
+        attempts: 0,
+      };
+    },
+    async resolve(): Promise<never> {
+      throw new TypeError('createTableResolver answers resolveTxt only');
+    },
+    clear() {},
+    on() {
+      return resolver;
+    },
+    off() {
+      return resolver;
+    },
+  };
+  return resolver as unknown as Resolver & { readonly calls: string[] };
+};
