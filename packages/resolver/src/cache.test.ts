@@ -26,6 +26,9 @@ describe('ExpiringLruCache', () => {
     expect(cache.get('b', 0)).toBeUndefined();
     expect(cache.get('a', 0)?.value).toBe('a');
     expect(cache.get('c', 0)?.value).toBe('c');
+    cache.delete('a');
+    expect(cache.get('a', 0)).toBeUndefined();
+    expect(cache.size).toBe(1);
     cache.clear();
     expect(cache.size).toBe(0);
   });

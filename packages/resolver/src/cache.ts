@@ -55,6 +55,11 @@ export class ExpiringLruCache<V> {
     }
   }
 
+  /** Drops the entry for `key`, if any. */
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+
   /** Drops every entry. */
   clear(): void {
     this.#entries.clear();

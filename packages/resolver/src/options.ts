@@ -10,6 +10,7 @@ export const DEFAULTS = Object.freeze({
   maxTtl: 300,
   maxNegativeTtl: 30,
   maxEntries: 10_000,
+  maxNegativeEntries: 1_000,
   staleTtl: 0,
   resolvConfPath: '/etc/resolv.conf',
 });
@@ -24,6 +25,7 @@ export interface NormalisedOptions {
   maxTtl: number;
   maxNegativeTtl: number;
   maxEntries: number;
+  maxNegativeEntries: number;
   staleTtl: number;
   cache: boolean;
   now: () => number;
@@ -69,6 +71,13 @@ export const normaliseOptions = (options: ResolverOptions = {}): NormalisedOptio
     maxTtl,
     maxNegativeTtl: check('maxNegativeTtl', options.maxNegativeTtl, DEFAULTS.maxNegativeTtl, 0, false),
     maxEntries: check('maxEntries', options.maxEntries, DEFAULTS.maxEntries, 1, true),
+    maxNegativeEntries: check(
+      'maxNegativeEntries',
+      options.maxNegativeEntries,
+      DEFAULTS.maxNegativeEntries,
+      1,
+      true,
+    ),
     staleTtl: check('staleTtl', options.staleTtl, DEFAULTS.staleTtl, 0, false),
     cache: options.cache !== false,
     now: options.now ?? Date.now,

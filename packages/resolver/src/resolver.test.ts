@@ -300,13 +300,62 @@ describe('cache', () => {
   });
 
   it('keeps at most maxEntries under a stream of distinct names', async () => {
-    const server = await start([]);
+    const names = Array.from({ length: 12 }, (_, i) => `n${i}.nhi.test`);
+    const server = await start(names.map((name) => ({ name, type: 'TXT' as const, data: name })));
     const resolver = resolverFor(server, { maxEntries: 5 });
     for (let i = 0; i < 12; i++) await resolver.resolveTxt(`n${i}.nhi.test`);
     const before = server.queries.length;
     for (let i = 0; i < 12; i++) await resolver.resolveTxt(`n${i}.nhi.test`);
     // Scanning 12 names in order through a 5-entry LRU misses every time: nothing grew past the bound.
     expect(server.queries.length - before).toBe(12);
+  });
+});
+
+describe('negative answers beside positive ones', () => {
+  it('keeps negative answers in their own LRU: a flood of NXDOMAINs never evicts a positive answer', async () => {
+    const server = await start([{ name: NAME, type: 'TXT', data: RECORD }]);
+    // maxEntries below the flood: with one shared LRU, the positive answer would be evicted.
+    const resolver = resolverFor(server, { maxEntries: 2_000 });
+    await resolver.resolveTxt(NAME);
+    const flood = Array.from({ length: 5_000 }, (_, i) => `r${i}-${i * 7919}.prod.nhi.test`);
+    for (const name of flood) expect((await resolver.resolveTxt(name)).outcome).toBe('nxdomain');
+    const sent = server.queries.length;
+    expect(sent).toBe(5_001);
+    expect(await resolver.resolveTxt(NAME)).toMatchObject({ outcome: 'hit', fromCache: true });
+    expect(server.queries).toHaveLength(sent);
+    // The newest maxNegativeEntries (default 1000) negative answers are cached, and no more.
+    for (const name of flood.slice(-1_000)) expect((await resolver.resolveTxt(name)).fromCache).toBe(true);
+    expect(server.queries).toHaveLength(sent);
+    expect((await resolver.resolveTxt(flood.at(-1_001)!)).fromCache).toBe(false);
+    expect((await resolver.resolveTxt(flood[0]!)).fromCache).toBe(false);
+    expect(server.queries).toHaveLength(sent + 2);
+  });
+
+  it('bounds negative answers by maxNegativeEntries, whatever maxEntries is', async () => {
+    const server = await start([]);
+    const resolver = resolverFor(server, { maxNegativeEntries: 3 });
+    for (let i = 0; i < 4; i++) await resolver.resolveTxt(`n${i}.nhi.test`);
+    expect((await resolver.resolveTxt('n3.nhi.test')).fromCache).toBe(true);
+    expect((await resolver.resolveTxt('n1.nhi.test')).fromCache).toBe(true);
+    expect((await resolver.resolveTxt('n0.nhi.test')).fromCache).toBe(false);
+  });
+
+  it('drops the positive answer of a name that became NXDOMAIN, even from the stale window', async () => {
+    let now = 1_700_000_000_000;
+    const server = await start([{ name: NAME, type: 'TXT', ttl: 10, data: RECORD }]);
+    const resolver = resolverFor(server, { now: () => now, staleTtl: 60, timeout: 100 });
+    await resolver.resolveTxt(NAME);
+    server.setRecords([]);
+    now += 11_000;
+    expect(await resolver.resolveTxt(NAME)).toMatchObject({ outcome: 'nxdomain', fromCache: false });
+    // Both entries would still be in their stale windows; only the newer, negative one may be served.
+    now += 31_000;
+    server.setBehaviour({ drop: true });
+    expect(await resolver.resolveTxt(NAME)).toMatchObject({
+      outcome: 'stale',
+      rcode: 'NXDOMAIN',
+      records: [],
+    });
   });
 });
 
@@ -513,6 +562,8 @@ describe('configuration', () => {
     expect(() => createResolver({ attempts: 1.5 })).toThrow(RangeError);
     expect(() => createResolver({ minTtl: 10, maxTtl: 5 })).toThrow(RangeError);
     expect(() => createResolver({ maxEntries: 0 })).toThrow(RangeError);
+    expect(() => createResolver({ maxNegativeEntries: 0 })).toThrow(RangeError);
+    expect(() => createResolver({ maxNegativeEntries: 2.5 })).toThrow(RangeError);
     expect(() => createResolver({ staleTtl: -1 })).toThrow(RangeError);
     expect(() => createResolver()).not.toThrow();
   });

@@ -119,7 +119,13 @@ class CachingResolver implements Resolver {
     staleServed: 0,
   };
   readonly #options: NormalisedOptions;
+  /** Positive answers. */
   readonly #cache: ExpiringLruCache<CachedAnswer> | undefined;
+  /**
+   * Negative answers, bounded apart: callers choose the names, so they can make negative answers
+   * at will, and these must never push positive answers out of the cache. A key is in one at most.
+   */
+  readonly #negativeCache: ExpiringLruCache<CachedAnswer> | undefined;
   readonly #inflight = new Map<string, Promise<FetchedAnswer>>();
   readonly #listeners = new Set<LookupListener>();
   #config: Promise<TransportConfig> | undefined;
@@ -129,6 +135,7 @@ class CachingResolver implements Resolver {
   constructor(options: NormalisedOptions) {
     this.#options = options;
     this.#cache = options.cache ? new ExpiringLruCache(options.maxEntries) : undefined;
+    this.#negativeCache = options.cache ? new ExpiringLruCache(options.maxNegativeEntries) : undefined;
   }
 
   async resolveTxt(name: string, options: ResolveOptions = {}): Promise<TxtResult> {
@@ -167,6 +174,7 @@ class CachingResolver implements Resolver {
   clear(): void {
     this.#generation++;
     this.#cache?.clear();
+    this.#negativeCache?.clear();
   }
 
   on(event: 'lookup', listener: LookupListener): this {
@@ -184,7 +192,7 @@ class CachingResolver implements Resolver {
     // Space cannot occur in a valid name, so the key is unambiguous.
     const key = `${type} ${dnssec ? 'D' : '-'} ${qname}`;
     const now = this.#options.now();
-    const cached = this.#cache?.get(key, now);
+    const cached = this.#cache?.get(key, now) ?? this.#negativeCache?.get(key, now);
     if (cached !== undefined && now < cached.expiresAt) {
       this.stats.cacheHits++;
       const answer = cached.value;
@@ -276,10 +284,14 @@ class CachingResolver implements Resolver {
     };
     const ttl = this.#clampTtl(interpreted.kind, interpreted.ttl);
     const cacheable = interpreted.ttl !== undefined && (ttl > 0 || this.#options.staleTtl > 0);
-    if (this.#cache !== undefined && cacheable && generation === this.#generation) {
+    if (cacheable && generation === this.#generation) {
       const now = this.#options.now();
       const expiresAt = now + ttl * 1000;
-      this.#cache.set(key, {
+      const [target, other] =
+        answer.kind === 'answer' ? [this.#cache, this.#negativeCache] : [this.#negativeCache, this.#cache];
+      // A name that changed between positive and negative must not keep its old answer in the other LRU.
+      other?.delete(key);
+      target?.set(key, {
         value: answer,
         expiresAt,
         staleUntil: expiresAt + this.#options.staleTtl * 1000,

@@ -158,8 +158,17 @@ export interface ResolverOptions {
   maxTtl?: number;
   /** Upper clamp of negative (NXDOMAIN/NODATA) TTLs, seconds. Default `30`. */
   maxNegativeTtl?: number;
-  /** Most cache entries kept (least recently used evicted first). Default `10000`. */
+  /**
+   * Most positive answers cached (least recently used evicted first). Default `10000`.
+   * Negative answers are bounded apart, by `maxNegativeEntries`.
+   */
   maxEntries?: number;
+  /**
+   * Most negative (NXDOMAIN/NODATA) answers cached, in an LRU of their own. Default `1000`.
+   * Names are chosen by callers, so negative answers can be made at will (random names under
+   * the zone); kept apart, they evict only each other and never a positive answer.
+   */
+  maxNegativeEntries?: number;
   /** Serve an expired entry for at most this many seconds when upstream fails (RFC 8767). Default `0` (off). */
   staleTtl?: number;
   /** Cache answers at all. Default `true`. Single flight works either way. */
