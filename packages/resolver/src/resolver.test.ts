@@ -359,6 +359,88 @@ describe('negative answers beside positive ones', () => {
   });
 });
 
+describe('refresh', () => {
+  it('skips the cache read, and the fresh answer replaces the cached one', async () => {
+    const server = await start([{ name: NAME, type: 'TXT', ttl: 60, data: RECORD }]);
+    const resolver = resolverFor(server);
+    await resolver.resolveTxt(NAME);
+    const rotated = `${RECORD}; kid=k2; p=BBBB`;
+    server.setRecords([{ name: NAME, type: 'TXT', ttl: 60, data: rotated }]);
+    expect(await resolver.resolveTxt(NAME)).toMatchObject({ records: [[RECORD]], outcome: 'hit' });
+    expect(await resolver.resolveTxt(NAME, { refresh: true })).toMatchObject({
+      records: [[rotated]],
+      outcome: 'miss',
+      fromCache: false,
+      attempts: 1,
+    });
+    expect(await resolver.resolveTxt(NAME)).toMatchObject({ records: [[rotated]], outcome: 'hit' });
+    expect(server.queries).toHaveLength(2);
+  });
+
+  it('keeps the cached entry when the refresh fails, and throws', async () => {
+    const server = await start([{ name: NAME, type: 'TXT', ttl: 60, data: RECORD }]);
+    const resolver = resolverFor(server, { timeout: 100 });
+    await resolver.resolveTxt(NAME);
+    server.setBehaviour({ drop: true });
+    expect(await rejection(resolver.resolveTxt(NAME, { refresh: true }))).toMatchObject({
+      reason: 'timeout',
+      attempts: 1,
+    });
+    expect(await resolver.resolveTxt(NAME)).toMatchObject({ records: [[RECORD]], outcome: 'hit' });
+  });
+
+  it('is never answered from the cache, not even stale', async () => {
+    let now = 1_700_000_000_000;
+    const server = await start([{ name: NAME, type: 'TXT', ttl: 10, data: RECORD }]);
+    const resolver = resolverFor(server, { now: () => now, staleTtl: 60, timeout: 100 });
+    await resolver.resolveTxt(NAME);
+    now += 11_000;
+    server.setBehaviour({ drop: true });
+    expect((await rejection(resolver.resolveTxt(NAME, { refresh: true }))).reason).toBe('timeout');
+    expect((await resolver.resolveTxt(NAME)).outcome).toBe('stale');
+  });
+
+  it('shares one query among concurrent refreshes and plain lookups of the key', async () => {
+    const server = await start([{ name: NAME, type: 'TXT', ttl: 60, data: RECORD }], { delayMs: 30 });
+    const resolver = resolverFor(server);
+    await resolver.resolveTxt(NAME);
+    server.setRecords([{ name: NAME, type: 'TXT', ttl: 60, data: 'new' }]);
+    const refreshes = Array.from({ length: 10 }, () => resolver.resolveTxt(NAME, { refresh: true }));
+    const results = await Promise.all(refreshes);
+    expect(results.every((result) => result.records[0]![0] === 'new' && !result.fromCache)).toBe(true);
+    expect(server.queries).toHaveLength(2);
+    expect(resolver.stats.singleFlightJoins).toBe(9);
+  });
+
+  it('replaces a positive answer by the NXDOMAIN of a removed name, and one that may not be cached drops it', async () => {
+    const server = await start([
+      { name: NAME, type: 'TXT', ttl: 60, data: RECORD },
+      { name: 'other.nhi.test', type: 'TXT', ttl: 60, data: RECORD },
+    ]);
+    const resolver = resolverFor(server);
+    await resolver.resolveTxt(NAME);
+    await resolver.resolveTxt('other.nhi.test');
+    server.setRecords([{ name: 'other.nhi.test', type: 'TXT', ttl: 0, data: 'new' }]);
+    expect((await resolver.resolveTxt(NAME, { refresh: true })).outcome).toBe('nxdomain');
+    expect(await resolver.resolveTxt(NAME)).toMatchObject({ outcome: 'nxdomain', fromCache: true });
+    // TTL 0: not cached, yet the old answer it supersedes is no longer served.
+    expect((await resolver.resolveTxt('other.nhi.test', { refresh: true })).records).toEqual([['new']]);
+    expect(await resolver.resolveTxt('other.nhi.test')).toMatchObject({
+      records: [['new']],
+      fromCache: false,
+    });
+  });
+
+  it('does not refill a cache cleared while the refresh was in flight', async () => {
+    const server = await start([{ name: NAME, type: 'TXT', ttl: 60, data: RECORD }], { delayMs: 30 });
+    const resolver = resolverFor(server);
+    const refresh = resolver.resolveTxt(NAME, { refresh: true });
+    resolver.clear();
+    expect((await refresh).outcome).toBe('miss');
+    expect((await resolver.resolveTxt(NAME)).outcome).toBe('miss');
+  });
+});
+
 describe('serve-stale (RFC 8767)', () => {
   it('serves an expired answer when upstream fails, for at most staleTtl', async () => {
     let now = 1_700_000_000_000;

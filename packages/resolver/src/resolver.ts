@@ -142,7 +142,7 @@ class CachingResolver implements Resolver {
     const started = performance.now();
     const dnssec = options.dnssec === true;
     try {
-      const lookup = await this.#lookup(name, 'TXT', dnssec, options.deadline);
+      const lookup = await this.#lookup(name, 'TXT', dnssec, options);
       const latencyMs = performance.now() - started;
       this.#emitSuccess(lookup, 'TXT', dnssec, latencyMs);
       return { records: lookup.answer.txt, ...resultBase(lookup, latencyMs) };
@@ -157,7 +157,7 @@ class CachingResolver implements Resolver {
     let upperType = String(type);
     try {
       upperType = queryType(type);
-      const lookup = await this.#lookup(name, upperType, dnssec, options.deadline);
+      const lookup = await this.#lookup(name, upperType, dnssec, options);
       const latencyMs = performance.now() - started;
       this.#emitSuccess(lookup, upperType, dnssec, latencyMs);
       return {
@@ -187,12 +187,17 @@ class CachingResolver implements Resolver {
     return this;
   }
 
-  async #lookup(name: string, type: string, dnssec: boolean, deadline: number | undefined): Promise<Lookup> {
+  async #lookup(name: string, type: string, dnssec: boolean, options: ResolveOptions): Promise<Lookup> {
+    const { deadline } = options;
     const qname = canonicalQueryName(name);
     // Space cannot occur in a valid name, so the key is unambiguous.
     const key = `${type} ${dnssec ? 'D' : '-'} ${qname}`;
     const now = this.#options.now();
-    const cached = this.#cache?.get(key, now) ?? this.#negativeCache?.get(key, now);
+    // A refresh is for a caller that knows the cached answer is outdated: not even stale will do.
+    const cached =
+      options.refresh === true
+        ? undefined
+        : (this.#cache?.get(key, now) ?? this.#negativeCache?.get(key, now));
     if (cached !== undefined && now < cached.expiresAt) {
       this.stats.cacheHits++;
       const answer = cached.value;
@@ -284,20 +289,26 @@ class CachingResolver implements Resolver {
     };
     const ttl = this.#clampTtl(interpreted.kind, interpreted.ttl);
     const cacheable = interpreted.ttl !== undefined && (ttl > 0 || this.#options.staleTtl > 0);
-    if (cacheable && generation === this.#generation) {
-      const now = this.#options.now();
-      const expiresAt = now + ttl * 1000;
-      const [target, other] =
-        answer.kind === 'answer' ? [this.#cache, this.#negativeCache] : [this.#negativeCache, this.#cache];
-      // A name that changed between positive and negative must not keep its old answer in the other LRU.
-      other?.delete(key);
-      target?.set(key, {
-        value: answer,
-        expiresAt,
-        staleUntil: expiresAt + this.#options.staleTtl * 1000,
-      });
-    }
+    // After a clear(), an answer still in flight must not refill the cache.
+    if (generation === this.#generation) this.#store(key, answer, cacheable ? ttl : undefined);
     return { answer, ttl, server: reply.server, attempts: reply.attempts };
+  }
+
+  /**
+   * Caches a fresh answer in the LRU of its kind, or only drops the old entry when the answer may
+   * not be cached (`ttl` undefined): either way a fresh answer supersedes the cached one (refresh).
+   */
+  #store(key: string, answer: CachedAnswer, ttl: number | undefined): void {
+    const [target, other] =
+      answer.kind === 'answer' ? [this.#cache, this.#negativeCache] : [this.#negativeCache, this.#cache];
+    // A name that changed between positive and negative must not keep its old answer in the other LRU.
+    other?.delete(key);
+    if (ttl === undefined) {
+      target?.delete(key);
+      return;
+    }
+    const expiresAt = this.#options.now() + ttl * 1000;
+    target?.set(key, { value: answer, expiresAt, staleUntil: expiresAt + this.#options.staleTtl * 1000 });
   }
 
   /** TTL clamp; negative answers are further capped by `maxNegativeTtl` (RFC 2308 §5 allows it). */

@@ -23,6 +23,14 @@ export interface ResolveOptions {
    * time. No network attempt starts or lasts beyond it. Default: none (bounded by timeout × attempts).
    */
   deadline?: number;
+  /**
+   * Skip the cache read and ask the network; the answer then replaces the cached one as usual.
+   * Concurrent lookups of the key still share one query (one in flight is as fresh). On failure
+   * the cached entry stays, and the error is thrown: a refresh is never answered from the cache,
+   * not even stale. For a caller that knows its cached answer is outdated, e.g. a proof naming a
+   * `kid` the cached record lacks; rate-limit it per name, since it bypasses the cache. Default `false`.
+   */
+  refresh?: boolean;
 }
 
 /** One resource record of an answer. */
