@@ -5,18 +5,13 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { KeyType } from '@nhi-dns/core';
+import { ALGORITHM_BY_KEY_TYPE, type KeyType, KID_PATTERN } from '@nhi-dns/core';
 import { CliError, EXIT_CODE, usageError } from './errors.js';
 
 const generateKeyPairAsync = promisify(generateNodeKeyPair);
 
-/** JWS algorithm of each key type (DESIGN §3): fixed by the key, never chosen by a token. */
-export const JWS_ALGORITHM: Readonly<Record<KeyType, 'EdDSA' | 'ES256'>> = {
-  ed25519: 'EdDSA',
-  p256: 'ES256',
-};
-
-const KID = /^[A-Za-z0-9._-]{1,64}$/;
+/** JWS algorithm of each key type (DESIGN §3): core's table, re-exported for CLI users. */
+export const JWS_ALGORITHM = ALGORITHM_BY_KEY_TYPE;
 
 /** The private signing key as stored in Secrets Manager: a private JWK plus `kid` and `alg`. */
 export interface SigningKeyJwk extends JsonWebKey {
@@ -46,7 +41,7 @@ export const parseKeyType = (value: string): KeyType => {
 
 /** Checks a key id against the record format. @throws {CliError} usage error. */
 export const checkKid = (kid: string): string => {
-  if (!KID.test(kid)) throw usageError('--kid must be 1..64 characters [A-Za-z0-9._-]');
+  if (!KID_PATTERN.test(kid)) throw usageError('--kid must be 1..64 characters [A-Za-z0-9._-]');
   return kid;
 };
 
@@ -99,7 +94,7 @@ export const publishedKeyFromJwk = (jwk: unknown): PublishedKey => {
   };
   if (typeof jwk !== 'object' || jwk === null) return fail('not a JSON object');
   const { kty, crv, kid, x, y } = jwk as Record<string, unknown>;
-  if (typeof kid !== 'string' || !KID.test(kid)) return fail('kid missing or invalid');
+  if (typeof kid !== 'string' || !KID_PATTERN.test(kid)) return fail('kid missing or invalid');
   let keyType: KeyType;
   if (kty === 'OKP' && crv === 'Ed25519') keyType = 'ed25519';
   else if (kty === 'EC' && crv === 'P-256') keyType = 'p256';

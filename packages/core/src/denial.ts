@@ -9,6 +9,7 @@ import {
   METRIC,
   type Observability,
 } from './observability.js';
+import { KID_PATTERN } from './record.js';
 
 /** Seconds a caller should wait before retrying a 503 denial. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 5;
@@ -49,7 +50,9 @@ export const deny = (
     [LOG_FIELD.outcome]: 'denied',
     [LOG_FIELD.reason]: reason,
     [LOG_FIELD.name]: details.name,
-    [LOG_FIELD.kid]: details.kid,
+    // The kid comes from an unverified token: log it only when it is a well-formed kid.
+    [LOG_FIELD.kid]:
+      details.kid === undefined || KID_PATTERN.test(details.kid) ? details.kid : '<invalid kid>',
     'nhi.package': error.cause.package,
     // Operators see what lay beneath (a DNS timeout, which check failed); callers never do.
     'nhi.detail': describeCause(error.cause.data),

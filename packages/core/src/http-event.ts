@@ -56,17 +56,21 @@ export const httpMethod = (event: unknown): string | undefined => {
 
 /**
  * Request URL as the caller addressed it (`https://<host><path>`), for `htu` binding, if the
- * event carries a host and a path. Query strings are not part of it.
+ * event carries a host and a path. The host is API Gateway's or the Function URL's
+ * `requestContext.domainName` (what the caller called, custom domains included), else the `Host`
+ * header (ALB). The path is the one the caller sent: `rawPath` (HTTP API, Function URL, stage
+ * prefix included), `requestContext.path` (REST API, stage included), else `path` (ALB).
+ * Query strings are not part of it.
  */
 export const httpUrl = (event: unknown): string | undefined => {
   if (!isRecord(event)) return undefined;
-  const host = headerValues(event, 'host')[0];
   const context = isRecord(event.requestContext) ? event.requestContext : {};
+  const host = typeof context.domainName === 'string' ? context.domainName : headerValues(event, 'host')[0];
   const path =
     typeof event.rawPath === 'string'
       ? event.rawPath
-      : isRecord(context.http) && typeof context.http.path === 'string'
-        ? context.http.path
+      : typeof context.path === 'string'
+        ? context.path
         : typeof event.path === 'string'
           ? event.path
           : undefined;

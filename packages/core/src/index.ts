@@ -76,6 +76,7 @@ export {
   type IdentityRecordInput,
   type IdentityRecordSet,
   type KeyType,
+  KID_PATTERN,
   MAX_RECORD_BYTES,
   MAX_TXT_STRING_BYTES,
   parseRecord,

@@ -66,11 +66,29 @@ describe('importRecordKeys', () => {
       publicKey: 'AAAA',
       attributes: {},
     };
-    expect(importRecordKeys([record, { ...record, kid: 'y', keyType: 'ed25519', publicKey: '@@@' }])).toEqual(
-      {
-        keys: new Map(),
-        rejected: ['x', 'y'],
-      },
-    );
+    const imported = importRecordKeys([
+      record,
+      { ...record, kid: 'y', keyType: 'ed25519', publicKey: '@@@' },
+    ]);
+    expect([...imported.keys]).toEqual([]);
+    expect(imported.rejected).toEqual(['x', 'y']);
+  });
+
+  it('hands out keys that no invocation can change (they are shared through the cache)', () => {
+    const ed = createTestIdentity('orders.prod.auth.example.com', { attributes: { tier: 'pci' } });
+    const { set } = { set: parseRecordSet(ed.name, [ed.strings]) };
+    const { keys } = importRecordKeys(set.keys);
+    const key = keys.get('k1');
+    expect(key).toBeDefined();
+    expect(() => {
+      (key?.attributes as Record<string, string>).tier = 'public';
+    }).toThrow(TypeError);
+    expect(() => {
+      (key as { revoked: boolean }).revoked = true;
+    }).toThrow(TypeError);
+    expect('delete' in keys).toBe(false);
+    expect('set' in keys).toBe(false);
+    expect(Object.isFrozen(set.attributes)).toBe(true);
+    expect(keys.get('k1')?.attributes.tier).toBe('pci');
   });
 });

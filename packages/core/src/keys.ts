@@ -23,10 +23,56 @@ export interface VerificationKey {
   readonly attributes: Readonly<Record<string, string>>;
 }
 
+/**
+ * A read-only view of a `Map`. Imported keys are cached per DNS answer and shared by every
+ * invocation that hits it: a handler that deleted a key (or a test that set one) must not
+ * change what later requests are verified against. The view has no way to change the map.
+ */
+class ReadonlyKeyMap<K, V> implements ReadonlyMap<K, V> {
+  readonly #map: Map<K, V>;
+
+  constructor(map: Map<K, V>) {
+    this.#map = map;
+    Object.freeze(this);
+  }
+
+  get size(): number {
+    return this.#map.size;
+  }
+
+  get(key: K): V | undefined {
+    return this.#map.get(key);
+  }
+
+  has(key: K): boolean {
+    return this.#map.has(key);
+  }
+
+  keys(): MapIterator<K> {
+    return this.#map.keys();
+  }
+
+  values(): MapIterator<V> {
+    return this.#map.values();
+  }
+
+  entries(): MapIterator<[K, V]> {
+    return this.#map.entries();
+  }
+
+  forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
+    this.#map.forEach((value, key) => callback.call(thisArg, value, key, this));
+  }
+
+  [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.#map[Symbol.iterator]();
+  }
+}
+
 /** Result of {@link importRecordKeys}. */
 export interface ImportedRecordKeys {
-  /** Usable and revoked keys, by `kid`. */
-  readonly keys: Map<string, VerificationKey>;
+  /** Usable and revoked keys, by `kid`; read-only (shared across invocations). */
+  readonly keys: ReadonlyMap<string, VerificationKey>;
   /** Kids left out: Node could not import the key, or the kid appeared more than once. */
   readonly rejected: string[];
 }
@@ -68,14 +114,19 @@ export const importRecordKeys = (records: readonly IdentityRecord[]): ImportedRe
         continue;
       }
     }
-    keys.set(record.kid, {
-      kid: record.kid,
-      keyType: record.keyType,
-      keyObject,
-      revoked,
-      attributes: record.attributes,
-      ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }),
-    });
+    keys.set(
+      record.kid,
+      Object.freeze({
+        kid: record.kid,
+        keyType: record.keyType,
+        keyObject,
+        revoked,
+        attributes: Object.isFrozen(record.attributes)
+          ? record.attributes
+          : Object.freeze({ ...record.attributes }),
+        ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }),
+      }),
+    );
   }
-  return { keys, rejected };
+  return { keys: new ReadonlyKeyMap(keys), rejected };
 };

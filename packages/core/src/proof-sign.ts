@@ -5,10 +5,10 @@ import { NhiError } from './errors.js';
 import { canonicalName } from './names.js';
 import { PROOF_TYPE, type ProofAlgorithm, type ProofClaims } from './proof.js';
 import { MAX_JTI_LENGTH, MIN_JTI_LENGTH } from './proof-verify.js';
+import { KID_PATTERN } from './record.js';
 
 /** Default of {@link SignProofOptions.lifetime}, seconds: short, replay-checked proofs. */
 export const DEFAULT_PROOF_LIFETIME = 60;
-const KID = /^[A-Za-z0-9._-]{1,64}$/;
 const HTTP_METHOD = /^[A-Za-z]{1,32}$/;
 
 /** Options of {@link signProof}. */
@@ -121,7 +121,7 @@ export const signProof = async (options: SignProofOptions): Promise<string> => {
   if (alg === undefined) {
     throw new NhiError('invalid_signing_key', 'privateKey must be an Ed25519 or P-256 private key');
   }
-  if (typeof options.kid !== 'string' || !KID.test(options.kid)) {
+  if (typeof options.kid !== 'string' || !KID_PATTERN.test(options.kid)) {
     throw invalidOptions('kid must be 1..64 characters [A-Za-z0-9._-]');
   }
   const claims = buildClaims(options);

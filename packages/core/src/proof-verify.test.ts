@@ -231,9 +231,12 @@ describe.each([
       url,
     );
     expect(verifyToken(raw({ htu: `${url}#frag` }), key, { url }).htu).toBe(`${url}#frag`);
+    // As DPoP's htu (RFC 9449): scheme, host and path; the query and fragment are not bound.
+    expect(verifyToken(raw({ htu: url }), key, { url: 'https://api.example.com/orders?id=2' }).htu).toBe(url);
     for (const other of [
-      'https://api.example.com/orders?id=2',
+      'https://api.example.com/orders/1',
       'http://api.example.com/orders?id=1',
+      'https://evil.example.com/orders?id=1',
       'not a url',
     ]) {
       expectDenied(() => verifyToken(raw({ htu: url }), key, { url: other }), 'wrong_audience');

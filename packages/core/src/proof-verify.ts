@@ -35,13 +35,20 @@ export interface VerifyProofOptions {
   maxLifetime?: number;
   /** Tolerated clock difference with the caller, seconds. Default 60. */
   clockSkew?: number;
-  /** Request body bytes (base64-decoded already); checked when the proof has `bh`. Absent = empty. */
-  body?: string | Uint8Array;
+  /**
+   * Request body bytes (base64-decoded already), or a function returning them, called only once
+   * the signature has verified and only when the proof has `bh`: an unauthenticated caller must
+   * not make the function decode a large body. Absent = empty.
+   */
+  body?: string | Uint8Array | (() => string | Uint8Array | undefined);
   /** When true a proof without `bh` is `body_mismatch`. Default false. */
   requireBodyHash?: boolean;
   /** Request method; checked against `htm` when present (case-insensitive). */
   method?: string;
-  /** Request URL; checked against `htu` when present (equal after `new URL()`, fragment dropped). */
+  /**
+   * Request URL; checked against `htu` when present. Both are compared as scheme, host and path
+   * (`new URL()` normalised, query and fragment dropped, as DPoP's `htu`, RFC 9449 §4.3).
+   */
   url?: string;
 }
 
@@ -58,12 +65,11 @@ const isAudience = (aud: unknown): aud is string | string[] =>
 const isOptionalString = (value: unknown): value is string | undefined =>
   value === undefined || typeof value === 'string';
 
-/** `href` without the fragment (never sent on the wire), or `undefined` when not a URL. */
+/** Scheme, host and path of a URL (no query, no fragment), or `undefined` when not a URL. */
 const normaliseUrl = (url: string | undefined): string | undefined => {
   if (url === undefined || !URL.canParse(url)) return undefined;
   const parsed = new URL(url);
-  parsed.hash = '';
-  return parsed.href;
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
 };
 
 const checkSettings = (now: number, maxLifetime: number, clockSkew: number): void => {
@@ -152,7 +158,7 @@ export const verifyProof = (proof: DecodedProof, options: VerifyProofOptions): P
   }
   if (bh === undefined) {
     if (options.requireBodyHash === true) deny('body_mismatch', 'proof must carry bh');
-  } else if (bh !== bodyHash(options.body ?? '')) {
+  } else if (bh !== bodyHash((typeof options.body === 'function' ? options.body() : options.body) ?? '')) {
     deny('body_mismatch', 'bh does not match the request body');
   }
   if (htm !== undefined && htm.toUpperCase() !== options.method?.toUpperCase()) {

@@ -71,7 +71,8 @@ export interface IdentityRecordSet {
   readonly problems: readonly RecordProblem[];
 }
 
-const KID = /^[A-Za-z0-9._-]{1,64}$/;
+/** A key id (`kid=`): 1..64 characters of `[A-Za-z0-9._-]` (DESIGN §2). */
+export const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 const TAG_NAME = /^[a-z][a-z0-9_-]*$/;
 const ATTRIBUTE_NAME = /^[a-z0-9-]{1,63}$/;
 const LABEL = /^[a-z0-9-]{1,63}$/;
@@ -175,7 +176,7 @@ export const parseRecord = (
   if (labels === undefined || labels.service !== service || labels.environment !== environment) {
     return invalid('name_mismatch', 'svc and env must equal the first two labels of the name');
   }
-  if (!KID.test(kid)) return invalid('bad_kid', 'kid must be 1..64 characters [A-Za-z0-9._-]');
+  if (!KID_PATTERN.test(kid)) return invalid('bad_kid', 'kid must be 1..64 characters [A-Za-z0-9._-]');
   const keyTypeText = values.get('k') ?? 'ed25519';
   if (keyTypeText !== 'ed25519' && keyTypeText !== 'p256')
     return invalid('bad_key_type', 'k must be ed25519 or p256');
@@ -186,15 +187,16 @@ export const parseRecord = (
   const expText = values.get('exp');
   if (expText !== undefined && !EXP.test(expText)) return invalid('bad_exp', 'exp must be Unix seconds');
 
-  const record: IdentityRecord = {
+  // Frozen: parsed records are cached and shared by every invocation that hits the same answer.
+  const record: IdentityRecord = Object.freeze({
     service,
     environment,
     kid,
     keyType,
     publicKey: compactKey,
-    attributes,
+    attributes: Object.freeze(attributes),
     ...(expText === undefined ? {} : { expiresAt: Number(expText) }),
-  };
+  });
   return { status: 'valid', record };
 };
 
@@ -233,14 +235,14 @@ export const parseRecordSet = (
 };
 
 /** Attributes present with the same value on every key; anything else is dropped (fail closed). */
-const agreedAttributes = (keys: readonly IdentityRecord[]): Record<string, string> => {
+const agreedAttributes = (keys: readonly IdentityRecord[]): Readonly<Record<string, string>> => {
   const [first, ...rest] = keys;
-  if (first === undefined) return {};
   const agreed: Record<string, string> = {};
+  if (first === undefined) return Object.freeze(agreed);
   for (const [attribute, value] of Object.entries(first.attributes)) {
     if (rest.every((key) => key.attributes[attribute] === value)) agreed[attribute] = value;
   }
-  return agreed;
+  return Object.freeze(agreed);
 };
 
 /** Input of {@link formatRecord}. */
@@ -269,7 +271,7 @@ export const formatRecord = (input: IdentityRecordInput): string => {
   const keyType = input.keyType ?? 'ed25519';
   if (!LABEL.test(input.service)) fail('svc must be a lower-case label');
   if (!LABEL.test(input.environment)) fail('env must be a lower-case label');
-  if (!KID.test(input.kid)) fail('kid must be 1..64 characters [A-Za-z0-9._-]');
+  if (!KID_PATTERN.test(input.kid)) fail('kid must be 1..64 characters [A-Za-z0-9._-]');
   if (keyType !== 'ed25519' && keyType !== 'p256') fail('k must be ed25519 or p256');
   const keyProblem = checkPublicKey(keyType, input.publicKey);
   if (keyProblem !== undefined) fail(keyProblem);

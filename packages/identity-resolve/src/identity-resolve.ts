@@ -2,6 +2,7 @@ import type { MiddlewareObj, Request } from '@middy/core';
 import {
   canonicalName,
   cleanupBeforeEarlyReturn,
+  DEFAULT_RETRY_AFTER_SECONDS,
   type DecodedProof,
   decodeProof,
   deny,
@@ -125,7 +126,7 @@ export const identityResolve = <TEvent = unknown, TResult = unknown>(
   const dnssec = options.dnssec ?? true;
   const getProof = options.getProof ?? defaultGetProof;
   const deadlineMargin = options.deadlineMargin ?? 500;
-  const retryAfter = options.retryAfter ?? 5;
+  const retryAfter = options.retryAfter ?? DEFAULT_RETRY_AFTER_SECONDS;
   const cache = new ParsedIdentityCache();
   let observability: Observability | undefined;
   const telemetry = () => {

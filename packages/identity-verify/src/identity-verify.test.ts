@@ -325,3 +325,103 @@ describe('identity-resolve → identity-verify, self mode (kill switch)', () => 
     expect((await run(() => invoke(httpEvent(undefined)))).result.statusCode).toBe(503);
   });
 });
+
+describe('regressions from the security review', () => {
+  it('checks the policy before the replay store: refused callers cannot push out allowed jtis', async () => {
+    const tool = createTestIdentity(`tool.dev.${ZONE}`);
+    const table = records();
+    table.set(tool.name, [tool.strings]);
+    const replayStore = new MemoryReplayStore({ maxEntries: 5, clockSkew: 0 });
+    const { invoke } = chain({ allow: [billing.name], replayStore }, table);
+    const token = await billing.sign({ aud: SELF });
+    expect((await run(() => invoke(httpEvent(token, '')))).result.statusCode).toBe(200);
+    for (let i = 0; i < 10; i++) {
+      const refused = await run(async () => invoke(httpEvent(await tool.sign({ aud: SELF }), '')));
+      expect(refused.result.statusCode).toBe(403);
+    }
+    expect(replayStore.size).toBe(1);
+    expect((await run(() => invoke(httpEvent(token, '')))).result.body).toBe('{"error":"replayed"}');
+  });
+
+  it('keeps a jti for exp + clockSkew whatever store the user passes', async () => {
+    let clock = 1_900_000_000;
+    const replayStore = new MemoryReplayStore({ now: () => clock * 1000 });
+    const { invoke } = chain({ clockSkew: 300, replayStore, now: () => clock });
+    const token = await billing.sign({ aud: SELF, now: clock, lifetime: 60 });
+    expect((await run(() => invoke(httpEvent(token, '')))).result.statusCode).toBe(200);
+    clock += 60 + 70; // past exp + the store's own 60 s grace, within the verifier's 300 s skew
+    expect((await run(() => invoke(httpEvent(token, '')))).result.body).toBe('{"error":"replayed"}');
+  });
+
+  it('shares nothing mutable between invocations through the context', async () => {
+    const table = records();
+    const { resolver } = tableResolver(table);
+    const seen: Array<Record<string, string>> = [];
+    const handler = middy(async (_event: unknown, context: Context) => {
+      const ctx = context as unknown as {
+        identity: { attributes: Record<string, string> };
+        nhi: { keys: Map<string, unknown> };
+      };
+      seen.push({ ...ctx.identity.attributes });
+      expect(() => {
+        ctx.identity.attributes.tier = 'public';
+      }).toThrow(TypeError);
+      expect(typeof ctx.nhi.keys.delete).toBe('undefined');
+      return { statusCode: 200, body: 'ok' };
+    })
+      .use(identityResolve({ zone: ZONE, resolver }))
+      .use(identityVerify({ self: SELF, allow: [billing.name] }));
+    for (let i = 0; i < 2; i++) {
+      const token = await billing.sign({ aud: SELF });
+      expect((await run(() => handler(httpEvent(token, ''), lambdaContext))).result.statusCode).toBe(200);
+    }
+    expect(seen).toEqual([{ tier: 'pci' }, { tier: 'pci' }]);
+  });
+
+  it('binds htu to the host API Gateway received and ignores the query string', async () => {
+    const { invoke } = chain();
+    const event = (token: string) => ({
+      ...httpEvent(token, ''),
+      rawPath: '/prod/pay',
+      rawQueryString: 'id=7',
+      headers: { host: 'spoofed.example', authorization: `NHI ${token}` },
+      requestContext: { domainName: 'api.example.com', http: { method: 'POST', path: '/prod/pay' } },
+    });
+    const good = await billing.sign({ aud: SELF, url: 'https://api.example.com/prod/pay?id=7' });
+    expect((await run(() => invoke(event(good)))).result.statusCode).toBe(200);
+    const other = await billing.sign({ aud: SELF, url: 'https://spoofed.example/prod/pay' });
+    expect((await run(() => invoke(event(other)))).result.body).toBe('{"error":"wrong_audience"}');
+  });
+
+  it('refuses bad lifetime and skew settings at creation, and a broken clock is an error, not a 401', async () => {
+    expect(() => identityVerify({ self: SELF, allow: [], maxLifetime: 0.5 })).toThrow(
+      expect.objectContaining({ reason: 'invalid_config' }),
+    );
+    expect(() => identityVerify({ self: SELF, allow: [], clockSkew: -1 })).toThrow(
+      expect.objectContaining({ reason: 'invalid_config' }),
+    );
+    const { invoke } = chain({ now: () => Date.now() / 1000 });
+    const token = await billing.sign({ aud: SELF });
+    const out = captureOutput();
+    const outcome = await invoke(httpEvent(token, '')).catch((error: unknown) => error);
+    out.restore();
+    expect(outcome).toBeInstanceOf(TypeError);
+  });
+
+  it('applies requireDnssec to the self check too', async () => {
+    const { resolver } = tableResolver(records(), false);
+    const handler = middy(async () => ({ statusCode: 200, body: 'served' }))
+      .use(identityResolve({ zone: ZONE, mode: 'self', self: SELF, resolver, prefetch: false }))
+      .use(identityVerify({ self: SELF, expect: true, requireDnssec: true }));
+    const { result } = await run(() => handler(httpEvent(undefined), lambdaContext));
+    expect(result).toMatchObject({ statusCode: 503, body: '{"error":"self_mismatch"}' });
+  });
+
+  it('logs a kid from an unverified token only when it is well formed', async () => {
+    const { invoke } = chain();
+    const { out } = await run(async () => invoke(httpEvent(await billing.sign({ aud: SELF, kid: 'k9' }))));
+    expect(out.json()).toContainEqual(
+      expect.objectContaining({ 'nhi.reason': 'unknown_kid', 'nhi.kid': 'k9' }),
+    );
+  });
+});

@@ -4,6 +4,8 @@ import {
   cleanupBeforeEarlyReturn,
   compileAllowList,
   count,
+  DEFAULT_CLOCK_SKEW,
+  DEFAULT_MAX_LIFETIME,
   deny,
   flushOwnedMetrics,
   httpBody,
@@ -125,13 +127,24 @@ export const identityVerify = <TEvent = unknown, TResult = unknown>(
           environment: self.environment,
           ...(options.expect === true ? {} : options.expect),
         };
-  // Remember jtis until exp + clockSkew: the verifier still accepts a proof that long.
-  const replayStore = options.replayStore ?? new MemoryReplayStore({ clockSkew: options.clockSkew ?? 60 });
+  const maxLifetime = options.maxLifetime ?? DEFAULT_MAX_LIFETIME;
+  const clockSkew = options.clockSkew ?? DEFAULT_CLOCK_SKEW;
+  if (
+    !Number.isSafeInteger(maxLifetime) ||
+    maxLifetime <= 0 ||
+    !Number.isSafeInteger(clockSkew) ||
+    clockSkew < 0
+  ) {
+    throw configError('maxLifetime must be a positive and clockSkew a non-negative integer (seconds)');
+  }
+  // The verifier tells the store how long to keep a jti (exp + clockSkew), so no store setting
+  // can disagree with the verifier's; the default store adds nothing of its own.
+  const replayStore = options.replayStore ?? new MemoryReplayStore({ clockSkew: 0 });
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const verifyOptions = {
     audience: self.name,
-    maxLifetime: options.maxLifetime ?? 300,
-    clockSkew: options.clockSkew ?? 60,
+    maxLifetime,
+    clockSkew,
     requireBodyHash: options.requireBodyHash ?? false,
   };
   let observability: Observability | undefined;
@@ -144,7 +157,10 @@ export const identityVerify = <TEvent = unknown, TResult = unknown>(
     const own = context.nhiSelf;
     if (own === undefined)
       throw configError("'expect' needs identity-resolve in self mode before this middleware");
-    const failure = selfCheckFailure(own, expectation ?? {}, at);
+    const failure =
+      options.requireDnssec === true && !own.ad
+        ? 'own record not DNSSEC-validated (requireDnssec)'
+        : selfCheckFailure(own, expectation ?? {}, at);
     if (failure !== undefined) throw new IdentityError('self_mismatch', PACKAGE_NAME, failure);
   };
 
@@ -162,27 +178,29 @@ export const identityVerify = <TEvent = unknown, TResult = unknown>(
     if (key === undefined) throw new IdentityError('unknown_kid', PACKAGE_NAME);
     if (options.requireDnssec === true && !caller.ad)
       throw new IdentityError('dnssec_required', PACKAGE_NAME);
-    const body = httpBody(event);
     const method = httpMethod(event);
     const url = httpUrl(event);
     const claims = verifyProofOrDeny(proof, {
       ...verifyOptions,
       key,
       now: at,
-      ...(body === undefined ? {} : { body }),
+      // Decoded only after the signature verified, and only when the proof binds the body.
+      body: () => httpBody(event),
       ...(method === undefined ? {} : { method }),
       ...(url === undefined ? {} : { url }),
     });
+    // Policy before the replay store: a refused caller must not fill the store (and push out
+    // the jtis of allowed callers) nor cost a DynamoDB write.
+    if (isAllowed !== undefined && !isAllowed(caller.name))
+      throw new IdentityError('not_allowed', PACKAGE_NAME);
     let fresh: boolean;
     try {
-      fresh = await replayStore.claim(claims.jti, caller.name, claims.exp);
+      fresh = await replayStore.claim(claims.jti, caller.name, claims.exp + clockSkew);
     } catch (error) {
       // A replay store we cannot reach cannot vouch for the jti: fail closed.
       throw new IdentityError('replayed', PACKAGE_NAME, error);
     }
     if (!fresh) throw new IdentityError('replayed', PACKAGE_NAME);
-    if (isAllowed !== undefined && !isAllowed(caller.name))
-      throw new IdentityError('not_allowed', PACKAGE_NAME);
     return {
       name: caller.name,
       service: caller.service,
@@ -241,6 +259,8 @@ const verifyProofOrDeny = (
     return verifyProof(proof, verifyOptions);
   } catch (error) {
     if (error instanceof ProofError) throw new IdentityError(error.reason, PACKAGE_NAME, error);
-    throw new IdentityError('malformed_proof', PACKAGE_NAME, error);
+    // Not a verdict on the proof but a bug or a bad setting (e.g. a clock that returns
+    // fractions): surface it as an error (a 500), never as a 401 that hides it.
+    throw error;
   }
 };
