@@ -137,6 +137,29 @@ describe('identityResolve through a real resolver and a loopback DNS server', ()
     );
   });
 
+  it('looks the record up again, once per cooldown, when a proof names a kid the cached record lacks', async () => {
+    const rotating = createTestIdentity(`rotating.prod.${ZONE}`, { kid: 'old' });
+    const next = createTestIdentity(`rotating.prod.${ZONE}`, { kid: 'new' });
+    dns.addRecord({ name: rotating.name, type: 'TXT', ttl: 300, data: rotating.strings });
+    const resolver = createResolver({ servers: [dns.server] });
+    const seen: IdentityResolveContext[] = [];
+    const handler = middy(async (_event: unknown, ctx: Context) => {
+      seen.push({ ...(ctx as unknown as IdentityResolveContext) });
+    }).use(identityResolve({ zone: ZONE, resolver }));
+    await capture(async () => handler({ nhiProof: await rotating.sign({ aud: ledger.name }) }, context));
+    // The rotation begins: the new key is published while the old record sits in the cache.
+    dns.addRecord({ name: rotating.name, type: 'TXT', ttl: 300, data: next.strings });
+    const before = dns.queries.length;
+    await capture(async () => handler({ nhiProof: await next.sign({ aud: ledger.name }) }, context));
+    expect(dns.queries.length - before).toBe(1);
+    expect([...(seen[1]?.nhi?.keys.keys() ?? [])].sort()).toEqual(['new', 'old']);
+    // An unknown kid again within the cooldown: no new query.
+    await capture(async () =>
+      handler({ nhiProof: await next.sign({ aud: ledger.name, kid: 'k-unknown' }) }, context),
+    );
+    expect(dns.queries.length - before).toBe(1);
+  });
+
   it('refuses a bad configuration at creation', () => {
     expect(() => identityResolve({ zone: '' })).toThrow(expect.objectContaining({ reason: 'invalid_zone' }));
     expect(() => identityResolve({ zone: ZONE, mode: 'self' })).toThrow(

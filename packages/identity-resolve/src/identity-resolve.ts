@@ -73,6 +73,12 @@ export interface IdentityResolveOptions {
   prefetch?: boolean;
   /** Milliseconds kept back from the Lambda's remaining time when setting the DNS deadline. Default 500. */
   deadlineMargin?: number;
+  /**
+   * Seconds between two DNS refreshes of one caller's record triggered by a proof whose `kid`
+   * the cached record lacks (a key published after the record was cached). Default 30; the
+   * refresh bypasses the cache, so the interval bounds what unknown kids can cost.
+   */
+  unknownKidRefreshInterval?: number;
   /** `Retry-After` seconds on 503 denials. Default 5. */
   retryAfter?: number;
   /** Powertools Logger; default one shared logger (service from `POWERTOOLS_SERVICE_NAME`). */
@@ -82,6 +88,33 @@ export interface IdentityResolveOptions {
 }
 
 let sharedResolver: Resolver | undefined;
+
+/** Remembers when each name was last refreshed; bounded, oldest names forgotten first. */
+class RefreshCooldown {
+  readonly #last = new Map<string, number>();
+  readonly #intervalMs: number;
+
+  constructor(
+    intervalMs: number,
+    readonly maxNames = 10_000,
+  ) {
+    this.#intervalMs = intervalMs;
+  }
+
+  /** True (and the time noted) when `name` was not refreshed within the interval. */
+  allow(name: string): boolean {
+    const now = Date.now();
+    const last = this.#last.get(name);
+    if (last !== undefined && now - last < this.#intervalMs) return false;
+    this.#last.delete(name);
+    this.#last.set(name, now);
+    if (this.#last.size > this.maxNames) {
+      const oldest = this.#last.keys().next().value;
+      if (oldest !== undefined) this.#last.delete(oldest);
+    }
+    return true;
+  }
+}
 
 const resolverFrom = (option: IdentityResolveOptions['resolver']): Resolver => {
   if (option !== undefined && typeof (option as Resolver).resolveTxt === 'function')
@@ -128,6 +161,11 @@ export const identityResolve = <TEvent = unknown, TResult = unknown>(
   const deadlineMargin = options.deadlineMargin ?? 500;
   const retryAfter = options.retryAfter ?? DEFAULT_RETRY_AFTER_SECONDS;
   const cache = new ParsedIdentityCache();
+  const refreshInterval = options.unknownKidRefreshInterval ?? 30;
+  if (!Number.isFinite(refreshInterval) || refreshInterval < 0) {
+    throw new NhiError('invalid_config', `${PACKAGE_NAME}: unknownKidRefreshInterval must be >= 0 seconds`);
+  }
+  const refreshes = new RefreshCooldown(refreshInterval * 1000);
   let observability: Observability | undefined;
   const telemetry = () => {
     observability ??= resolveObservability(options);
@@ -152,11 +190,16 @@ export const identityResolve = <TEvent = unknown, TResult = unknown>(
     name: string,
     context: unknown,
     notFound: 'no_record' | 'self_mismatch',
+    refresh = false,
   ): Promise<Omit<ResolvedIdentity, 'service' | 'environment' | 'proof'>> => {
     let result: TxtResult;
     try {
       const deadline = deadlineOf(context);
-      result = await resolver.resolveTxt(name, deadline === undefined ? { dnssec } : { dnssec, deadline });
+      result = await resolver.resolveTxt(name, {
+        dnssec,
+        ...(deadline === undefined ? {} : { deadline }),
+        ...(refresh ? { refresh } : {}),
+      });
     } catch (error) {
       reportLookup(telemetry(), name, undefined, error);
       throw new IdentityError('dns_failure', PACKAGE_NAME, error);
@@ -214,7 +257,16 @@ export const identityResolve = <TEvent = unknown, TResult = unknown>(
       const caller = tryParseIdentityName(proof.claims.iss, zone);
       if (caller === undefined) throw new IdentityError('outside_zone', PACKAGE_NAME);
       claimed = caller.name;
-      const resolved = await resolveIdentity(caller.name, request.context, 'no_record');
+      let resolved = await resolveIdentity(caller.name, request.context, 'no_record');
+      if (
+        !resolved.keys.has(proof.header.kid) &&
+        resolved.source !== 'network' &&
+        refreshes.allow(caller.name)
+      ) {
+        // A key published after the record was cached (a rotation that just began): look again,
+        // once per name per cooldown, as jose's remote JWK sets do on an unknown kid.
+        resolved = await resolveIdentity(caller.name, request.context, 'no_record', true);
+      }
       context.nhi = { ...resolved, service: caller.service, environment: caller.environment, proof };
       return undefined;
     } catch (error) {
