@@ -61,7 +61,7 @@ class ReadonlyKeyMap<K, V> implements ReadonlyMap<K, V> {
   }
 
   forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void, thisArg?: unknown): void {
-    this.#map.forEach((value, key) => callback.call(thisArg, value, key, this));
+    for (const [key, value] of this.#map) callback.call(thisArg, value, key, this);
   }
 
   [Symbol.iterator](): MapIterator<[K, V]> {
