@@ -15,6 +15,7 @@ import {
   startLocalSecretsManager,
 } from '../../examples/demo/src/local-secrets-manager.js';
 import { createCalleeHandler } from '../../examples/http-api-callee/src/callee.js';
+import { paymentEvent } from '../../examples/http-api-callee/src/payment-event.js';
 
 /** Zone of every benchmark identity. */
 export const ZONE = 'auth.example.com';
@@ -37,21 +38,7 @@ export const LAMBDA_CONTEXT = {
 } as unknown as Context;
 
 /** API Gateway HTTP API (payload v2) event carrying `Authorization: NHI <token>`. */
-export const apiEvent = (token: string, body = BODY): APIGatewayProxyEventV2 =>
-  ({
-    version: '2.0',
-    routeKey: 'POST /payments',
-    rawPath: '/payments',
-    rawQueryString: '',
-    headers: {
-      host: 'ledger.example.com',
-      authorization: `NHI ${token}`,
-      'content-type': 'application/json',
-    },
-    requestContext: { http: { method: 'POST', path: '/payments' } },
-    body,
-    isBase64Encoded: false,
-  }) as unknown as APIGatewayProxyEventV2;
+export const apiEvent = (token: string, body = BODY): APIGatewayProxyEventV2 => paymentEvent(token, body);
 
 /** Signs `count` distinct proofs (new `jti` each) from `caller` to the callee, bound to body and method. */
 export const presignEvents = async (

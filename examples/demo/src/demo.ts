@@ -12,6 +12,7 @@ import { createResolver } from '@nhi-dns/resolver';
 import { startTestDnsServer } from '@nhi-dns/resolver/test-support';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createCalleeHandler } from '../../http-api-callee/src/callee.js';
+import { paymentEvent } from '../../http-api-callee/src/payment-event.js';
 import { createSelfCheckHandler } from '../../self-check/src/self-check.js';
 import { startLocalSecretsManager } from './local-secrets-manager.js';
 
@@ -34,21 +35,7 @@ const lambdaContext = {
   getRemainingTimeInMillis: () => 3000,
 } as unknown as Context;
 
-const apiEvent = (token: string, body: string): APIGatewayProxyEventV2 =>
-  ({
-    version: '2.0',
-    routeKey: 'POST /payments',
-    rawPath: '/payments',
-    rawQueryString: '',
-    headers: {
-      host: 'ledger.example.com',
-      authorization: `NHI ${token}`,
-      'content-type': 'application/json',
-    },
-    requestContext: { http: { method: 'POST', path: '/payments' } },
-    body,
-    isBase64Encoded: false,
-  }) as unknown as APIGatewayProxyEventV2;
+const apiEvent = paymentEvent;
 
 interface Row {
   case: string;
