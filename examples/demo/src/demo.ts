@@ -10,7 +10,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { captureOutput, createTestIdentity } from '@nhi-dns/core/test-support';
 import { createResolver } from '@nhi-dns/resolver';
 import { startTestDnsServer } from '@nhi-dns/resolver/test-support';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { createCalleeHandler } from '../../http-api-callee/src/callee.js';
 import { paymentEvent } from '../../http-api-callee/src/payment-event.js';
 import { createSelfCheckHandler } from '../../self-check/src/self-check.js';
