@@ -30,7 +30,9 @@ const harness = (resolver?: TxtResolver) => {
     },
     createResolver: () => resolver ?? { resolveTxt: async () => Promise.reject(new Error('no resolver')) },
     now: () => NOW_MS,
-    sleep: async () => {},
+    sleep: async (ms) => {
+      aws.events.push(`sleep ${ms}`);
+    },
   };
   return {
     aws,
@@ -146,6 +148,41 @@ describe('nhi-dns (in process)', () => {
     await expect(cli.run('rotate', ...TARGET_ARGS, '--overlap', '3600', '--kid', 'k1')).resolves.toBe(0);
     expect(cli.stdout()).toContain('retiring k0: they expire at 2026-11-25T16:13:00.000Z');
     expect(cli.stdout()).toContain('after 2026-11-25T16:13:00.000Z run: nhi-dns rotate --finish');
+  });
+
+  it('rotate --dry-run shows the propagation wait, --json reports it, --propagation-wait 0 skips it', async () => {
+    const cli = harness();
+    await cli.run('keygen', ...TARGET_ARGS, '--kid', 'k0', '--propagation-wait', '0');
+    await expect(
+      cli.run('rotate', ...TARGET_ARGS, '--overlap', '3600', '--kid', 'k1', '--dry-run'),
+    ).resolves.toBe(0);
+    expect(cli.stdout()).toContain(
+      'would publish new key k1, then store it in /prod/nhi/billing/signing-key after a 305 s propagation wait',
+    );
+    expect(cli.aws.events.filter((event) => event.startsWith('sleep 305'))).toEqual([]);
+    const before = cli.stdout().length;
+    await expect(
+      cli.run(
+        '--json',
+        'rotate',
+        ...TARGET_ARGS,
+        '--overlap',
+        '3600',
+        '--kid',
+        'k1',
+        '--propagation-wait',
+        '0',
+      ),
+    ).resolves.toBe(0);
+    expect(JSON.parse(cli.stdout().slice(before))).toMatchObject({
+      kid: 'k1',
+      propagationWaitSeconds: 0,
+      resumed: false,
+    });
+    expect(cli.aws.events.filter((event) => event.startsWith('sleep 305'))).toEqual([]);
+    await expect(
+      cli.run('rotate', ...TARGET_ARGS, '--overlap', '3600', '--propagation-wait', '-1'),
+    ).resolves.toBe(2);
   });
 
   it('check exits 0 when DNS matches and 1 when it does not', async () => {

@@ -96,6 +96,16 @@ const writeOptions = (command: Command): Command =>
     integer('--ttl', 0),
   );
 
+/** How long a key was (or will be) held back after INSYNC for resolver caches to catch up. */
+const waitPhrase = (seconds: number, done = false): string =>
+  seconds === 0
+    ? done
+      ? '(no propagation wait)'
+      : 'without a propagation wait'
+    : done
+      ? `after a ${seconds} s propagation wait`
+      : `after a ${seconds} s propagation wait (resolver caches)`;
+
 /**
  * Builds the `nhi-dns` commander program. Commands run against `deps`; the returned promise of
  * {@link runCli} resolves to the exit code instead of exiting, so tests run it in-process.
@@ -168,25 +178,41 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     .addOption(new Option('--alg <type>', 'key type: ed25519 or p256').default('ed25519').argParser(alg))
     .option('--kid <id>', 'key id (default: k + UTC time, e.g. k20261125T151300Z)')
     .option('--attr <name=value>', 'x- attribute of the key (repeatable)', keyValue)
-    .action(async (flags: TargetFlags & { alg: KeyType; kid?: string; attr?: Record<string, string> }) => {
-      const result = await keygen(
-        {
-          ...target(flags),
-          ...write(flags),
-          keyType: flags.alg,
-          ...(flags.kid === undefined ? {} : { kid: flags.kid }),
-          ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
+    .option(
+      '--propagation-wait <seconds>',
+      'seconds to wait after INSYNC before storing the private key, 0 = do not wait (default: the previous TTL + 5, or 60 for a new name)',
+      integer('--propagation-wait', 0),
+    )
+    .action(
+      async (
+        flags: TargetFlags & {
+          alg: KeyType;
+          kid?: string;
+          attr?: Record<string, string>;
+          propagationWait?: number;
         },
-        commandDeps(),
-      );
-      print(result, () => [
-        `generated ${result.keyType} key ${result.kid}`,
-        result.secret === undefined
-          ? `would store the private key in ${result.secretName}`
-          : `private key stored in ${result.secretName} (${result.secret.created ? 'created' : 'new version'})`,
-        ...describeUpdate(result.record),
-      ]);
-    });
+      ) => {
+        const result = await keygen(
+          {
+            ...target(flags),
+            ...write(flags),
+            keyType: flags.alg,
+            ...(flags.kid === undefined ? {} : { kid: flags.kid }),
+            ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
+            ...(flags.propagationWait === undefined ? {} : { propagationWaitSeconds: flags.propagationWait }),
+          },
+          commandDeps(),
+        );
+        print(result, () => [
+          `generated ${result.keyType} key ${result.kid}`,
+          result.secret === undefined
+            ? `would store the private key in ${result.secretName} ${waitPhrase(result.propagationWaitSeconds)}`
+            : `private key stored in ${result.secretName} (${result.secret.created ? 'created' : 'new version'}) ` +
+              waitPhrase(result.propagationWaitSeconds, true),
+          ...describeUpdate(result.record),
+        ]);
+      },
+    );
 
   writeOptions(
     targetOptions(
@@ -245,6 +271,11 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     .option('--kid <id>', 'id of the new key (default: k + UTC time)')
     .option('--force', 'start although a rotation is in progress')
     .option('--finish', 'remove the keys whose overlap has passed')
+    .option(
+      '--propagation-wait <seconds>',
+      'seconds to wait after INSYNC before signers switch to the new key, 0 = do not wait (default: the previous TTL + 5)',
+      integer('--propagation-wait', 0),
+    )
     .action(
       async (
         flags: TargetFlags & {
@@ -254,6 +285,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           kid?: string;
           force?: boolean;
           finish?: boolean;
+          propagationWait?: number;
         },
       ) => {
         if (flags.finish === true) {
@@ -277,12 +309,16 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
             keyType: flags.alg,
             ...(flags.kid === undefined ? {} : { kid: flags.kid }),
             force: flags.force === true,
+            ...(flags.propagationWait === undefined ? {} : { propagationWaitSeconds: flags.propagationWait }),
           },
           commandDeps(),
         );
         const after = new Date(result.finishAfter * 1000).toISOString();
         print(result, () => [
-          `new key ${result.kid} published and stored in ${result.secretName}`,
+          ...(result.resumed ? [`resumed the interrupted rotation to ${result.kid}`] : []),
+          result.secret === undefined && globals().dryRun === true
+            ? `would publish new key ${result.kid}, then store it in ${result.secretName} ${waitPhrase(result.propagationWaitSeconds)}`
+            : `new key ${result.kid} published and stored in ${result.secretName} ${waitPhrase(result.propagationWaitSeconds, true)}`,
           `retiring ${result.retiring.join(', ') || 'nothing'}: they expire at ${after}`,
           `after ${after} run: nhi-dns rotate --finish --service ${flags.service} --env ${flags.env} ` +
             `--zone ${flags.zone} --hosted-zone-id ${flags.hostedZoneId}`,

@@ -13,6 +13,7 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
   TagResourceCommand,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CommandDeps } from './deps.js';
@@ -36,8 +37,22 @@ export const fakeAws = () => {
   const secretsMock = mockClient(secrets);
   /** RRsets by `name.|TYPE`, in canonical order. */
   const rrsets = new Map<string, ResourceRecordSet>();
-  const secretValues = new Map<string, string[]>();
+  /** Secret versions by name, oldest first, with their staging labels. */
+  const secretValues = new Map<string, { id: string; value: string; stages: Set<string> }[]>();
+  const notFound = () =>
+    Object.assign(new Error('not found'), { name: 'ResourceNotFoundException', $metadata: {} });
+  /** Moves `stage` to `version`, as Secrets Manager does (labels are unique per secret). */
+  const label = (versions: { stages: Set<string> }[], stage: string, version: { stages: Set<string> }) => {
+    if (stage === 'AWSCURRENT') {
+      const previous = versions.find((other) => other.stages.has('AWSCURRENT') && other !== version);
+      if (previous !== undefined) label(versions, 'AWSPREVIOUS', previous);
+    }
+    for (const other of versions) other.stages.delete(stage);
+    version.stages.add(stage);
+  };
   let changes = 0;
+  /** What happened, in order: AWS writes, `GetChange` polls and `sleep(ms)` calls. */
+  const events: string[] = [];
 
   route53Mock.on(ListResourceRecordSetsCommand).callsFake((input) => {
     const keys = [...rrsets.keys()].sort();
@@ -53,41 +68,58 @@ export const fakeAws = () => {
       else rrsets.set(key, structuredClone(set));
     }
     changes += 1;
+    events.push(`ChangeResourceRecordSets C${changes}`);
     return { ChangeInfo: { Id: `/change/C${changes}`, Status: 'PENDING', SubmittedAt: new Date() } };
   });
-  route53Mock
-    .on(GetChangeCommand)
-    .resolves({ ChangeInfo: { Id: '/change/C', Status: 'INSYNC', SubmittedAt: new Date() } });
+  route53Mock.on(GetChangeCommand).callsFake(() => {
+    events.push('GetChange INSYNC');
+    return { ChangeInfo: { Id: '/change/C', Status: 'INSYNC', SubmittedAt: new Date() } };
+  });
 
   secretsMock.on(CreateSecretCommand).callsFake((input) => {
     if (secretValues.has(input.Name)) {
       throw Object.assign(new Error('exists'), { name: 'ResourceExistsException', $metadata: {} });
     }
-    secretValues.set(input.Name, [input.SecretString]);
+    secretValues.set(input.Name, [{ id: 'v1', value: input.SecretString, stages: new Set(['AWSCURRENT']) }]);
+    events.push('CreateSecret');
     return { ARN: `arn:aws:secretsmanager:eu-west-1:1:secret:${input.Name}`, VersionId: 'v1' };
   });
   secretsMock.on(PutSecretValueCommand).callsFake((input) => {
-    const versions = secretValues.get(input.SecretId) ?? [];
-    versions.push(input.SecretString);
-    secretValues.set(input.SecretId, versions);
-    return { VersionId: `v${versions.length}` };
+    const versions = secretValues.get(input.SecretId);
+    if (versions === undefined) throw notFound();
+    const version = { id: `v${versions.length + 1}`, value: input.SecretString, stages: new Set<string>() };
+    versions.push(version);
+    for (const stage of input.VersionStages ?? ['AWSCURRENT']) label(versions, stage, version);
+    events.push(`PutSecretValue ${[...version.stages].join(',')}`);
+    return { VersionId: version.id };
+  });
+  secretsMock.on(UpdateSecretVersionStageCommand).callsFake((input) => {
+    const versions = secretValues.get(input.SecretId);
+    if (versions === undefined) throw notFound();
+    if (input.RemoveFromVersionId !== undefined) {
+      versions.find((version) => version.id === input.RemoveFromVersionId)?.stages.delete(input.VersionStage);
+    }
+    const target = versions.find((version) => version.id === input.MoveToVersionId);
+    if (target !== undefined) label(versions, input.VersionStage, target);
+    events.push(`UpdateSecretVersionStage -${input.VersionStage}`);
+    return {};
   });
   secretsMock.on(TagResourceCommand).resolves({});
   secretsMock.on(GetSecretValueCommand).callsFake((input) => {
-    const versions = secretValues.get(input.SecretId);
-    if (versions === undefined) {
-      throw Object.assign(new Error('not found'), { name: 'ResourceNotFoundException', $metadata: {} });
-    }
-    return { SecretString: versions[versions.length - 1] };
+    const stage = input.VersionStage ?? 'AWSCURRENT';
+    const version = secretValues.get(input.SecretId)?.find((candidate) => candidate.stages.has(stage));
+    if (version === undefined) throw notFound();
+    return { SecretString: version.value, VersionId: version.id };
   });
-
   const log: string[] = [];
   let now = NOW_MS;
   const deps: CommandDeps = {
     route53,
     secrets,
     now: () => now,
-    sleep: async () => {},
+    sleep: async (ms) => {
+      events.push(`sleep ${ms}`);
+    },
     log: (line) => {
       log.push(line);
     },
@@ -99,6 +131,7 @@ export const fakeAws = () => {
     secretsMock,
     deps,
     log,
+    events,
     setNow: (ms: number) => {
       now = ms;
     },
@@ -117,11 +150,20 @@ export const fakeAws = () => {
     setOther: (set: ResourceRecordSet) => {
       rrsets.set(`${set.Name}|${set.Type}`, set);
     },
-    secretVersions: (name: string) => secretValues.get(name) ?? [],
+    /** Values of every version of a secret, oldest first. */
+    secretVersions: (name: string) => (secretValues.get(name) ?? []).map((version) => version.value),
+    /** Value of the version of a secret that carries `stage`, or undefined. */
+    secretAt: (name: string, stage: string) =>
+      secretValues.get(name)?.find((version) => version.stages.has(stage))?.value,
+    /** Puts a secret as Secrets Manager would hold it: one current version. */
+    setSecret: (name: string, value: string) => {
+      secretValues.set(name, [{ id: 'v1', value, stages: new Set(['AWSCURRENT']) }]);
+    },
     changeCalls: () => route53Mock.commandCalls(ChangeResourceRecordSetsCommand).length,
     secretWrites: () =>
       secretsMock.commandCalls(CreateSecretCommand).length +
       secretsMock.commandCalls(PutSecretValueCommand).length +
+      secretsMock.commandCalls(UpdateSecretVersionStageCommand).length +
       secretsMock.commandCalls(TagResourceCommand).length,
   };
 };

@@ -195,6 +195,39 @@ describe('revoke', () => {
   });
 });
 
+describe('keygen propagation wait', () => {
+  it('waits 60 s for a brand-new name before creating the secret', async () => {
+    const aws = fakeAws();
+    const result = await keygen({ ...TARGET, kid: 'k1' }, aws.deps);
+    expect(result.propagationWaitSeconds).toBe(60);
+    expect(aws.events.filter((event) => !event.startsWith('sleep') || event === 'sleep 60000')).toEqual([
+      'ChangeResourceRecordSets C1',
+      'GetChange INSYNC',
+      'sleep 60000',
+      'CreateSecret',
+    ]);
+  });
+
+  it('waits the TTL + 5 s when the name already had a TXT RRset, and not at all with 0', async () => {
+    const aws = fakeAws();
+    aws.setTxt(NAME, [SPF], 200);
+    await expect(keygen({ ...TARGET, kid: 'k1' }, aws.deps)).resolves.toMatchObject({
+      propagationWaitSeconds: 205,
+    });
+    expect(aws.events).toContain('sleep 205000');
+    aws.events.length = 0;
+    await keygen({ ...TARGET, kid: 'k2', propagationWaitSeconds: 0 }, aws.deps);
+    expect(aws.events.filter((event) => event.startsWith('sleep 2'))).toEqual([]);
+  });
+
+  it('shows the wait in a dry run and does not sleep', async () => {
+    const aws = fakeAws();
+    const result = await keygen({ ...TARGET, dryRun: true, propagationWaitSeconds: 30 }, aws.deps);
+    expect(result.propagationWaitSeconds).toBe(30);
+    expect(aws.events).toEqual([]);
+  });
+});
+
 describe('rotate', () => {
   const overlap = { overlapSeconds: 900 };
 
@@ -281,6 +314,153 @@ describe('rotate', () => {
     ]);
     expect(aws.changeCalls()).toBe(0);
     expect(aws.secretWrites()).toBe(0);
+  });
+
+  describe('propagation wait', () => {
+    const withSecret = async (ttl = 120) => {
+      const aws = fakeAws();
+      const old = await published('k0');
+      aws.setTxt(NAME, [SPF, old.value], ttl);
+      aws.setSecret(SECRET, JSON.stringify(old.key.privateJwk));
+      return aws;
+    };
+    const kidAt = (aws: ReturnType<typeof fakeAws>, stage: string) =>
+      JSON.parse(aws.secretAt(SECRET, stage) ?? '{}').kid;
+
+    it('stores the new key as current only after INSYNC and a sleep of the previous TTL + 5 s', async () => {
+      const aws = await withSecret(120);
+      const result = await rotate({ ...TARGET, ...overlap, kid: 'k1' }, aws.deps);
+      expect(result).toMatchObject({ kid: 'k1', resumed: false, propagationWaitSeconds: 125 });
+      const order = aws.events.filter((event) => !event.startsWith('sleep') || event === 'sleep 125000');
+      expect(order).toEqual([
+        'PutSecretValue AWSPENDING',
+        'ChangeResourceRecordSets C1',
+        'GetChange INSYNC',
+        'sleep 125000',
+        'PutSecretValue AWSCURRENT',
+        'UpdateSecretVersionStage -AWSPENDING',
+        'ChangeResourceRecordSets C2',
+        'GetChange INSYNC',
+      ]);
+      expect(kidAt(aws, 'AWSCURRENT')).toBe('k1');
+      expect(kidAt(aws, 'AWSPREVIOUS')).toBe('k0');
+      expect(aws.secretAt(SECRET, 'AWSPENDING')).toBeUndefined();
+      expect(aws.log).toContainEqual(expect.stringContaining('waiting 125 s'));
+    });
+
+    it('waits the TTL the name had before the change, not a new --ttl', async () => {
+      const aws = await withSecret(60);
+      const result = await rotate({ ...TARGET, overlapSeconds: 900, ttl: 300, kid: 'k1' }, aws.deps);
+      expect(result.propagationWaitSeconds).toBe(65);
+      expect(aws.events).toContain('sleep 65000');
+    });
+
+    it('--propagation-wait 0 stores right after INSYNC', async () => {
+      const aws = await withSecret();
+      const result = await rotate({ ...TARGET, ...overlap, kid: 'k1', propagationWaitSeconds: 0 }, aws.deps);
+      expect(result.propagationWaitSeconds).toBe(0);
+      const insync = aws.events.indexOf('GetChange INSYNC');
+      expect(aws.events[insync + 1]).toBe('PutSecretValue AWSCURRENT');
+      expect(aws.log.join('\n')).not.toContain('waiting');
+    });
+
+    it('refuses a negative --propagation-wait', async () => {
+      const aws = await withSecret();
+      await expect(
+        rotate({ ...TARGET, ...overlap, propagationWaitSeconds: -1 }, aws.deps),
+      ).rejects.toMatchObject({ reason: 'usage' });
+      expect(aws.changeCalls() + aws.secretWrites()).toBe(0);
+    });
+
+    it('shows the wait in a dry run and neither sleeps nor writes', async () => {
+      const aws = await withSecret(120);
+      const result = await rotate({ ...TARGET, ...overlap, kid: 'k1', dryRun: true }, aws.deps);
+      expect(result).toMatchObject({ propagationWaitSeconds: 125, resumed: false });
+      expect(aws.events.filter((event) => event.startsWith('sleep'))).toEqual([]);
+      expect(aws.changeCalls() + aws.secretWrites()).toBe(0);
+    });
+
+    it('interrupted during the wait, a re-run carries on with the staged key instead of making another', async () => {
+      const aws = await withSecret(120);
+      const interrupted = {
+        ...aws.deps,
+        sleep: async (ms: number) => {
+          if (ms === 125_000) throw new Error('SIGTERM');
+        },
+      };
+      await expect(rotate({ ...TARGET, ...overlap, kid: 'k1' }, interrupted)).rejects.toThrow('SIGTERM');
+      // Nothing switched and nothing lost validity: k0 still current and without exp.
+      expect(kidAt(aws, 'AWSCURRENT')).toBe('k0');
+      expect(kidAt(aws, 'AWSPENDING')).toBe('k1');
+      expect(keysAt(aws.txt(NAME)).map((key) => [key.kid, key.expiresAt])).toEqual([
+        ['k0', undefined],
+        ['k1', undefined],
+      ]);
+      aws.events.length = 0;
+      const rerun = await rotate({ ...TARGET, ...overlap, kid: 'k2' }, aws.deps);
+      expect(rerun).toMatchObject({
+        kid: 'k1',
+        resumed: true,
+        retiring: ['k0'],
+        propagationWaitSeconds: 125,
+      });
+      expect(rerun.steps[0]?.status).toBe('unchanged');
+      expect(aws.events.filter((event) => !event.startsWith('sleep') || event === 'sleep 125000')).toEqual([
+        'sleep 125000',
+        'PutSecretValue AWSCURRENT',
+        'UpdateSecretVersionStage -AWSPENDING',
+        'ChangeResourceRecordSets C2',
+        'GetChange INSYNC',
+      ]);
+      expect(keysAt(aws.txt(NAME)).map((key) => [key.kid, key.expiresAt])).toEqual([
+        ['k0', NOW_S + 900],
+        ['k1', undefined],
+      ]);
+      expect(kidAt(aws, 'AWSCURRENT')).toBe('k1');
+      expect(aws.secretAt(SECRET, 'AWSPENDING')).toBeUndefined();
+      expect(aws.log).toContainEqual(
+        expect.stringContaining('resuming an interrupted rotation with the staged key k1'),
+      );
+    });
+
+    it('interrupted after storing, a re-run neither waits nor stores again', async () => {
+      const aws = await withSecret(120);
+      aws.secretsMock
+        .on((await import('@aws-sdk/client-secrets-manager')).UpdateSecretVersionStageCommand)
+        .rejectsOnce(Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: {} }));
+      await expect(rotate({ ...TARGET, ...overlap, kid: 'k1' }, aws.deps)).rejects.toThrow();
+      expect(kidAt(aws, 'AWSCURRENT')).toBe('k1');
+      aws.events.length = 0;
+      const rerun = await rotate({ ...TARGET, ...overlap }, aws.deps);
+      expect(rerun).toMatchObject({ kid: 'k1', resumed: true, propagationWaitSeconds: 0, retiring: ['k0'] });
+      expect(rerun.secret).toBeUndefined();
+      expect(aws.events.some((event) => event.startsWith('sleep 125'))).toBe(false);
+      expect(aws.events.filter((event) => event.startsWith('PutSecretValue'))).toEqual([]);
+      expect(kidAt(aws, 'AWSPREVIOUS')).toBe('k0');
+    });
+
+    it('ignores a staged key that DNS no longer treats as usable', async () => {
+      const aws = await withSecret(120);
+      const stale = await generateSigningKey('ed25519', 'old');
+      await rotate({ ...TARGET, ...overlap, kid: 'k1', propagationWaitSeconds: 0 }, aws.deps);
+      aws.setNow(NOW_MS + 901_000);
+      await finishRotation(TARGET, aws.deps);
+      // An AWSPENDING label left on a key that is revoked in DNS.
+      aws.setTxt(NAME, [
+        ...(aws.txt(NAME) ?? []),
+        formatTxtValue(formatRecord({ service: 'billing', environment: 'prod', kid: 'old', publicKey: '' })),
+      ]);
+      await aws.secrets.send(
+        new (await import('@aws-sdk/client-secrets-manager')).PutSecretValueCommand({
+          SecretId: SECRET,
+          SecretString: JSON.stringify(stale.privateJwk),
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+      const result = await rotate({ ...TARGET, ...overlap, kid: 'k2' }, aws.deps);
+      expect(result).toMatchObject({ kid: 'k2', resumed: false, retiring: ['k1'] });
+      expect(kidAt(aws, 'AWSCURRENT')).toBe('k2');
+    });
   });
 
   it('finish removes nothing before the overlap has passed, then removes the expired keys', async () => {

@@ -4,6 +4,7 @@ import { CliError, EXIT_CODE } from '../errors.js';
 import { checkKid, defaultKid, generateSigningKey } from '../keys.js';
 import {
   agreedAttributes,
+  DEFAULT_TTL,
   type IdentityTarget,
   type RecordUpdateResult,
   readIdentityRecord,
@@ -12,6 +13,15 @@ import {
 } from '../record-update.js';
 import { type StoredSigningKey, signingKeySecretName, storeSigningKey } from '../secret-store.js';
 import { planPutKey } from './publish.js';
+import { checkPropagationWait, PROPAGATION_MARGIN_SECONDS } from './rotate.js';
+
+/**
+ * Default `--propagation-wait` of `keygen` for a brand-new name, in seconds. There was no RRset,
+ * so resolvers may have cached the negative answer (NXDOMAIN/NODATA) for the SOA minimum (900
+ * s in Route 53's default SOA, though resolvers clamp it); a new workload has no callers yet,
+ * so a short wait is enough for the first ones not to be turned away.
+ */
+export const KEYGEN_NEW_NAME_PROPAGATION_WAIT = 60;
 
 /** Options of {@link keygen}. */
 export interface KeygenOptions extends IdentityTarget, WriteOptions {
@@ -21,6 +31,12 @@ export interface KeygenOptions extends IdentityTarget, WriteOptions {
   readonly kid?: string;
   /** `x-` attributes of the key; default: those every published key agrees on. */
   readonly attributes?: Readonly<Record<string, string>>;
+  /**
+   * Seconds to wait, once the key is `INSYNC`, before storing the private key: resolvers keep
+   * serving what they cached before the change. Default: when the name had a TXT RRset, its TTL
+   * + 5; for a brand-new name {@link KEYGEN_NEW_NAME_PROPAGATION_WAIT}. `0` does not wait.
+   */
+  readonly propagationWaitSeconds?: number;
 }
 
 /** Outcome of {@link keygen}: public facts only, never the private key. */
@@ -32,19 +48,30 @@ export interface KeygenResult {
   readonly secretName: string;
   /** Absent in a dry run. */
   readonly secret?: Omit<StoredSigningKey, 'secretName'>;
+  /** Seconds waited (in a dry run: to be waited) between `INSYNC` and storing the key. */
+  readonly propagationWaitSeconds: number;
   readonly record: RecordUpdateResult;
 }
 
 /**
  * Generates a key pair, publishes its public half and then stores its private half (a JWK
  * with `kid` and `alg`) in Secrets Manager. DNS goes first and is waited for: signers pick up
- * the secret's new version, so a key must be in DNS before anyone can sign with it. An
- * interruption in between leaves only an unused public key behind.
+ * the secret's new version, so a key must be in DNS before anyone can sign with it, and in
+ * resolver caches too: after `INSYNC` it waits `propagationWaitSeconds` (see
+ * {@link KeygenOptions.propagationWaitSeconds}). An interruption before the store leaves only
+ * an unused public key behind (nobody can sign with it); a re-run publishes another key next
+ * to it, and the unused one can be revoked.
  */
 export const keygen = async (options: KeygenOptions, deps: CommandDeps): Promise<KeygenResult> => {
   const kid = checkKid(options.kid ?? defaultKid(deps.now()));
   const keyType = options.keyType ?? 'ed25519';
   const current = await readIdentityRecord(options, deps);
+  const propagationWait =
+    options.propagationWaitSeconds !== undefined
+      ? checkPropagationWait(options.propagationWaitSeconds)
+      : current.recordSet.exists
+        ? (current.recordSet.ttl ?? DEFAULT_TTL) + PROPAGATION_MARGIN_SECONDS
+        : KEYGEN_NEW_NAME_PROPAGATION_WAIT;
   if (current.keys.some((key) => key.kid === kid)) {
     throw new CliError('kid_conflict', `kid ${kid} is already published at ${current.name}`, EXIT_CODE.other);
   }
@@ -67,8 +94,22 @@ export const keygen = async (options: KeygenOptions, deps: CommandDeps): Promise
     current,
   );
   const secretName = signingKeySecretName(options.service, options.environment);
-  const base = { kid, keyType, publicKey: key.publicKey, secretName, record };
+  const base = {
+    kid,
+    keyType,
+    publicKey: key.publicKey,
+    secretName,
+    propagationWaitSeconds: propagationWait,
+    record,
+  };
   if (options.dryRun === true) return base;
+  if (propagationWait > 0) {
+    deps.log?.(
+      `waiting ${propagationWait} s for resolver caches to drop what they held for ${record.name} ` +
+        `before storing ${kid}`,
+    );
+    await deps.sleep(propagationWait * 1000);
+  }
   const { secretName: _name, ...secret } = await storeSigningKey({
     secrets: deps.secrets,
     service: options.service,

@@ -15,11 +15,33 @@ import {
   type WriteOptions,
 } from '../record-update.js';
 import { recordInput } from '../route53-rrset.js';
-import { type StoredSigningKey, signingKeySecretName, storeSigningKey } from '../secret-store.js';
+import {
+  clearPendingStage,
+  isNotFound,
+  type PendingSigningKey,
+  readPendingSigningKey,
+  readPublishedKey,
+  type StagedSigningKey,
+  type StoredSigningKey,
+  signingKeySecretName,
+  stageSigningKey,
+  storeSigningKey,
+} from '../secret-store.js';
 import { planPutKey } from './publish.js';
 
 /** Default longest lifetime of a proof, in seconds (DESIGN §3 `maxLifetime`). */
 export const DEFAULT_MAX_PROOF_LIFETIME = 300;
+
+/** Seconds added to the previous RRset's TTL in the default `--propagation-wait`. */
+export const PROPAGATION_MARGIN_SECONDS = 5;
+
+/** Checks `--propagation-wait`. @throws {CliError} usage error. */
+export const checkPropagationWait = (seconds: number): number => {
+  if (!Number.isSafeInteger(seconds) || seconds < 0) {
+    throw usageError('--propagation-wait must be a whole number of seconds (0 = do not wait)');
+  }
+  return seconds;
+};
 
 /** Options of {@link rotate}. */
 export interface RotateOptions extends IdentityTarget, WriteOptions {
@@ -37,6 +59,14 @@ export interface RotateOptions extends IdentityTarget, WriteOptions {
   readonly kid?: string;
   /** Start a rotation although one is still in progress (a key already carries a future `exp`). */
   readonly force?: boolean;
+  /**
+   * Seconds to wait, once the new key is `INSYNC`, before storing it as the secret's current
+   * version: `INSYNC` only means Route 53's servers have the new RRset; resolvers (the VPC
+   * resolver, verifiers' own caches) keep serving the previous one, without the new key, until
+   * its TTL runs out. Default: the previous RRset's TTL + {@link PROPAGATION_MARGIN_SECONDS}.
+   * `0` does not wait.
+   */
+  readonly propagationWaitSeconds?: number;
 }
 
 /** Outcome of starting a rotation. */
@@ -46,8 +76,18 @@ export interface RotateStartResult {
   readonly keyType: KeyType;
   readonly publicKey: string;
   readonly secretName: string;
-  /** Absent in a dry run. */
+  /**
+   * Absent in a dry run, and when a resumed run found the key already current (an earlier run
+   * was interrupted after storing it).
+   */
   readonly secret?: Omit<StoredSigningKey, 'secretName'>;
+  /**
+   * True when this run carried on with the key an interrupted run had generated and staged
+   * (`AWSPENDING`) instead of generating one.
+   */
+  readonly resumed: boolean;
+  /** Seconds waited (in a dry run: to be waited) between `INSYNC` and storing the key. */
+  readonly propagationWaitSeconds: number;
   /** The keys being retired: their `exp` is set to {@link finishAfter}. */
   readonly retiring: readonly string[];
   /** Unix seconds after which `rotate --finish` removes the retired keys. */
@@ -68,26 +108,52 @@ export interface RotateFinishResult {
 
 const nowSeconds = (deps: CommandDeps): number => Math.floor(deps.now() / 1000);
 
+/** The kid of the secret's current version, or `undefined` when there is no secret. */
+const currentSecretKid = async (
+  access: Parameters<typeof readPublishedKey>[0],
+): Promise<string | undefined> => {
+  try {
+    return (await readPublishedKey(access)).kid;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+};
+
 /**
  * Starts a rotation. The time the old keys go is kept in DNS itself, as their standard `exp=`
  * tag: verifiers stop accepting them at that moment on their own, `rotate --finish` knows what
  * to remove without any state of its own, and anyone can see a rotation in progress with `dig`.
  *
- * Steps, each safe to interrupt: (1) publish the new key next to the old ones and wait for
- * `INSYNC`; (2) store the new private key as the secret's current version (signers switch);
- * (3) set `exp = now + overlap` on the old keys. Interrupted after (1) or (2), no key has lost
- * validity and a re-run starts over cleanly; the rotation only becomes "in progress" at (3).
+ * Steps, each safe to interrupt: (0) stage the new private key in the secret under
+ * `AWSPENDING` (signers read `AWSCURRENT` and do not see it); (1) publish the new key next to
+ * the old ones and wait for `INSYNC`, then wait `propagationWaitSeconds` (the previous TTL + 5
+ * by default) so that resolver caches have dropped the RRset without the new key; (2) store
+ * the new private key as the secret's current version (signers switch) and drop the
+ * `AWSPENDING` label; (3) set `exp = now + overlap` on the old keys.
+ *
+ * Interrupted before (3), no key has lost validity, and a re-run finds the staged key and
+ * carries on with it (`resumed`) instead of generating a second one: it publishes nothing new
+ * (the key is already there, or is published now), waits the full propagation time again (it
+ * cannot know how long ago the key was published), stores it and goes on. If the key is
+ * already current (interrupted after storing it), the re-run skips the wait and the store.
+ * The rotation only becomes "in progress" at (3).
  */
 export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise<RotateStartResult> => {
   const current = await readIdentityRecord(options, deps);
   const now = nowSeconds(deps);
-  const ttl = options.ttl === undefined ? (current.recordSet.ttl ?? DEFAULT_TTL) : checkTtl(options.ttl);
+  const previousTtl = current.recordSet.ttl ?? DEFAULT_TTL;
+  const ttl = options.ttl === undefined ? previousTtl : checkTtl(options.ttl);
   const maxProofLifetime = options.maxProofLifetimeSeconds ?? DEFAULT_MAX_PROOF_LIFETIME;
   if (!Number.isSafeInteger(options.overlapSeconds) || options.overlapSeconds < ttl + maxProofLifetime) {
     throw usageError(
       `--overlap must be at least TTL + max proof lifetime = ${ttl} + ${maxProofLifetime} = ${ttl + maxProofLifetime} seconds`,
     );
   }
+  const propagationWait =
+    options.propagationWaitSeconds === undefined
+      ? previousTtl + PROPAGATION_MARGIN_SECONDS
+      : checkPropagationWait(options.propagationWaitSeconds);
   const usable = current.keys.filter((key) => isUsableKey(key, now));
   if (usable.length === 0) {
     throw new CliError('nothing_to_rotate', `${current.name} has no usable key; use keygen`, EXIT_CODE.other);
@@ -100,9 +166,51 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
       EXIT_CODE.other,
     );
   }
-  const kid = checkKid(options.kid ?? defaultKid(deps.now()));
-  const keyType = options.keyType ?? 'ed25519';
-  const key = await generateSigningKey(keyType, kid);
+  const requestedKid = checkKid(options.kid ?? defaultKid(deps.now()));
+  const dryRun = options.dryRun === true;
+  const access = {
+    secrets: deps.secrets,
+    service: options.service,
+    environment: options.environment,
+    retry: retryOptionsOf(deps),
+  };
+
+  // An interrupted run left its key under AWSPENDING: carry on with it rather than make another.
+  let resumed: PendingSigningKey | undefined;
+  let alreadyCurrent = false;
+  const pending = await readPendingSigningKey(access);
+  if (pending !== undefined) {
+    const currentKid = await currentSecretKid(access);
+    const entry = current.keys.find((record) => record.kid === pending.key.kid);
+    const resumable =
+      entry === undefined
+        ? pending.key.kid !== currentKid
+        : entry.publicKey === pending.key.publicKey &&
+          isUsableKey(entry, now) &&
+          entry.expiresAt === undefined;
+    if (resumable) {
+      resumed = pending;
+      alreadyCurrent = pending.key.kid === currentKid;
+      deps.log?.(
+        `resuming an interrupted rotation with the staged key ${pending.key.kid}` +
+          (options.kid !== undefined && options.kid !== pending.key.kid ? ` (not --kid ${options.kid})` : ''),
+      );
+    }
+  }
+  if (resumed === undefined && current.keys.some((record) => record.kid === requestedKid)) {
+    throw new CliError(
+      'kid_conflict',
+      `kid ${requestedKid} is already published at ${current.name}; key ids are immutable`,
+      EXIT_CODE.other,
+    );
+  }
+  const key = resumed?.key ?? (await generateSigningKey(options.keyType ?? 'ed25519', requestedKid));
+  const { kid, keyType } = key;
+  let staged: StagedSigningKey | undefined = resumed;
+  if (resumed === undefined && !dryRun) {
+    staged = await stageSigningKey({ ...access, privateJwk: key.privateJwk });
+  }
+
   const write = { ...options, ttl };
   const added = await updateIdentityRecord(
     options,
@@ -115,21 +223,30 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
         kid,
         keyType,
         publicKey: key.publicKey,
-        attributes: agreedAttributes(usable),
+        attributes: agreedAttributes(usable.filter((record) => record.kid !== kid)),
       }),
     current,
   );
   const secretName = signingKeySecretName(options.service, options.environment);
   let secret: Omit<StoredSigningKey, 'secretName'> | undefined;
-  if (options.dryRun !== true) {
-    const { secretName: _name, ...stored } = await storeSigningKey({
-      secrets: deps.secrets,
-      service: options.service,
-      environment: options.environment,
-      privateJwk: key.privateJwk,
-      retry: retryOptionsOf(deps),
-    });
-    secret = stored;
+  if (!dryRun) {
+    if (!alreadyCurrent) {
+      if (propagationWait > 0) {
+        deps.log?.(
+          `waiting ${propagationWait} s for resolver caches to drop the previous RRset ` +
+            `(TTL ${previousTtl} s) before signers switch to ${kid}`,
+        );
+        await deps.sleep(propagationWait * 1000);
+      }
+      const { secretName: _name, ...stored } = await storeSigningKey({
+        ...access,
+        privateJwk: key.privateJwk,
+      });
+      secret = stored;
+    }
+    if (staged !== undefined) {
+      await clearPendingStage({ ...access, secretName, versionId: staged.versionId });
+    }
   }
   const finishAfter = nowSeconds(deps) + options.overlapSeconds;
   let retiring: string[] = [];
@@ -147,9 +264,7 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
       retiring = old.map((record) => record.kid);
       return { put: old.map((record) => ({ ...recordInput(record), expiresAt: finishAfter })) };
     },
-    options.dryRun === true
-      ? currentRecordOf({ ...current.recordSet, exists: true, values: added.values })
-      : undefined,
+    dryRun ? currentRecordOf({ ...current.recordSet, exists: true, values: added.values }) : undefined,
   );
   return {
     phase: 'started',
@@ -158,6 +273,8 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
     publicKey: key.publicKey,
     secretName,
     ...(secret === undefined ? {} : { secret }),
+    resumed: resumed !== undefined,
+    propagationWaitSeconds: alreadyCurrent ? 0 : propagationWait,
     retiring,
     finishAfter,
     steps: [added, expired],
