@@ -20,6 +20,8 @@ export const METRIC = {
   secretFetchError: 'SecretFetchError',
   /** Milliseconds: latency of a Secrets Manager call. */
   secretFetchLatency: 'SecretFetchLatency',
+  /** Count: a secret served past its age because Secrets Manager failed transiently (`staleIfError`). */
+  secretServedStale: 'SecretServedStale',
 } as const;
 
 /** Structured log field names (DESIGN §5). */

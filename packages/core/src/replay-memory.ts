@@ -11,7 +11,8 @@ export interface MemoryReplayStoreOptions {
 }
 
 /**
- * Replay store of one Lambda instance (DESIGN §3): a bounded LRU of jtis, each kept until
+ * Replay store of one Lambda instance (DESIGN §3): a bounded map of jtis (oldest recorded
+ * forgotten first), each kept until
  * `exp + clockSkew`. No timers (a frozen Lambda would fire them late, and they would keep
  * the event loop alive): expiry is decided by comparing the wall clock on access.
  *

@@ -1,15 +1,5 @@
 import { countWithDimension, LOG_FIELD, METRIC, type Observability, recordLatency } from '@nhi-dns/core';
-import { DnsError, type TxtResult } from '@nhi-dns/resolver';
-
-/** Lookup outcomes a metric dimension may take (a closed set, never the name). */
-type Outcome = 'hit' | 'miss' | 'stale' | 'nxdomain' | 'nodata' | 'servfail' | 'timeout' | 'error';
-
-const outcomeOfError = (error: unknown): Outcome => {
-  if (!(error instanceof DnsError)) return 'error';
-  if (error.reason === 'timeout' || error.reason === 'deadline') return 'timeout';
-  if (error.reason === 'servfail') return 'servfail';
-  return 'error';
-};
+import { DnsError, failureOutcome, type LookupOutcome, type TxtResult } from '@nhi-dns/resolver';
 
 /** Milliseconds to the microsecond: finer digits are noise in logs and metrics. */
 const roundMs = (ms: number | undefined): number | undefined =>
@@ -25,7 +15,8 @@ export const reportLookup = (
   result: TxtResult | undefined,
   error?: unknown,
 ): void => {
-  const outcome: Outcome = result === undefined ? outcomeOfError(error) : result.outcome;
+  // A closed set: the Outcome dimension never carries the name.
+  const outcome: LookupOutcome = result === undefined ? failureOutcome(error) : result.outcome;
   const fields = {
     [LOG_FIELD.name]: name,
     [LOG_FIELD.outcome]: outcome,

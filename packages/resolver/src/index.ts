@@ -4,7 +4,7 @@ export { EDNS_UDP_PAYLOAD_SIZE } from './message.js';
 export { DEFAULTS as RESOLVER_DEFAULTS } from './options.js';
 export { QUERY_TYPES } from './query-name.js';
 export { parseResolvConf, type ResolvConf } from './resolv-conf.js';
-export { createResolver } from './resolver.js';
+export { createResolver, failureOutcome } from './resolver.js';
 export type {
   AnswerOutcome,
   DnsRecord,

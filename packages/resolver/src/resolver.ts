@@ -88,8 +88,8 @@ const resultBase = (
 
 const clamp = (value: number, min: number, max: number): number => Math.min(Math.max(value, min), max);
 
-/** The `outcome` of a failed lookup. */
-const failureOutcome = (error: unknown): LookupOutcome => {
+/** The `outcome` of a failed lookup, as lookup events (and the `Outcome` metric) report it. */
+export const failureOutcome = (error: unknown): LookupOutcome => {
   if (!(error instanceof DnsError)) return 'error';
   if (error.reason === 'timeout' || error.reason === 'deadline') return 'timeout';
   return error.reason === 'servfail' ? 'servfail' : 'error';

@@ -4,7 +4,7 @@ import { type AwsFailure, type FetchErrorCode, type SecretsError, secretError } 
 import type { SecretLocator, SecretsFetcher } from './fetch.js';
 
 /** Count metric: one per secret served past its expiry because Secrets Manager failed transiently. */
-export const SECRET_SERVED_STALE_METRIC = 'SecretServedStale';
+export const SECRET_SERVED_STALE_METRIC = METRIC.secretServedStale;
 
 /** Share of an entry's lifetime, at its end, during which a warm invocation refreshes it in the background. */
 export const BACKGROUND_REFRESH_SHARE = 0.1;
