@@ -5,7 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createTestIdentity, type TestIdentity } from '@nhi-dns/core/test-support';
 import { createResolver, type Resolver } from '@nhi-dns/resolver';
 import { startTestDnsServer, type TestDnsServer } from '@nhi-dns/resolver/test-support';
@@ -78,11 +78,7 @@ export const startChainFixture = async (callers: readonly TestIdentity[]): Promi
   const secretsManager = await startLocalSecretsManager({
     '/prod/ledger/db': JSON.stringify({ username: 'ledger_app', password: 'bench-only-password' }),
   });
-  const secretsClient = new SecretsManagerClient({
-    endpoint: secretsManager.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  });
+  const secretsClient = secretsManager.client();
   const resolver = (options: { timeout?: number } = {}) =>
     createResolver({ servers: [dns.server], ...options });
   return {

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { captureOutput, createTestIdentity } from '@nhi-dns/core/test-support';
 import { createResolver } from '@nhi-dns/resolver';
 import { startTestDnsServer, type TestDnsServer } from '@nhi-dns/resolver/test-support';
@@ -67,11 +66,7 @@ beforeAll(async () => {
     }),
     '/prod/ledger/db': '{"username":"ledger_app"}',
   });
-  const secretsClient = new SecretsManagerClient({
-    endpoint: secretsManager.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
+  const secretsClient = secretsManager.client();
   const callee = createCalleeHandler(
     { zone: ZONE, self: LEDGER, allow: [billing.name], environment: 'prod' },
     { resolver: createResolver({ servers: [dns.server] }), secretsClient },

@@ -6,7 +6,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { captureOutput, createTestIdentity } from '@nhi-dns/core/test-support';
 import { createResolver } from '@nhi-dns/resolver';
 import { startTestDnsServer } from '@nhi-dns/resolver/test-support';
@@ -76,11 +75,7 @@ const main = async () => {
   const secretsManager = await startLocalSecretsManager({
     '/prod/ledger/db': JSON.stringify({ username: 'ledger_app', password: 'demo-only-password' }),
   });
-  const secretsClient = new SecretsManagerClient({
-    endpoint: secretsManager.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'demo', secretAccessKey: 'demo' },
-  });
+  const secretsClient = secretsManager.client();
   const resolver = createResolver({ servers: [dns.server] });
   const callee = createCalleeHandler(
     { zone: ZONE, self: LEDGER, allow: [`*.prod.${ZONE}`], environment: 'prod' },

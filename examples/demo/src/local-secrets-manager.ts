@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 /** A running stand-in for AWS Secrets Manager on loopback. */
 export interface LocalSecretsManager {
@@ -10,6 +11,8 @@ export interface LocalSecretsManager {
   put(name: string, value: string): void;
   /** API calls received, by action (`BatchGetSecretValue`, ...). */
   readonly calls: string[];
+  /** A real SDK client pointed at this stand-in (loopback endpoint, dummy credentials). */
+  client(): SecretsManagerClient;
   stop(): Promise<void>;
 }
 
@@ -101,6 +104,12 @@ export const startLocalSecretsManager = async (
     endpoint: `http://127.0.0.1:${port}`,
     put,
     calls,
+    client: () =>
+      new SecretsManagerClient({
+        endpoint: `http://127.0.0.1:${port}`,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
