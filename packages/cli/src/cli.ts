@@ -1,7 +1,7 @@
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { KeyType } from '@nhi-dns/core';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander';
 import { type CheckResult, check, type TxtResolver } from './commands/check.js';
 import { keygen } from './commands/keygen.js';
 import { publish } from './commands/publish.js';
@@ -9,12 +9,25 @@ import { parseRenderFormat, render } from './commands/render.js';
 import { revoke } from './commands/revoke.js';
 import { finishRotation, rotate } from './commands/rotate.js';
 import { type CommandDeps, retryOptionsOf } from './deps.js';
-import { describeError, EXIT_CODE, type ExitCode, exitCodeFor, usageError } from './errors.js';
-import { checkKid, type PublishedKey, parseKeyType } from './keys.js';
+import { CliError, describeError, EXIT_CODE, type ExitCode, exitCodeFor, usageError } from './errors.js';
+import { type PublishedKey, parseKeyType } from './keys.js';
 import { type CliOutput, describeUpdate } from './output.js';
 import { DEFAULT_WAIT_TIMEOUT, type IdentityTarget, type WriteOptions } from './record-update.js';
 import { defaultSleep } from './retry.js';
 import { readPublishedKey } from './secret-store.js';
+import {
+  checkAttribute,
+  checkHostedZoneId,
+  checkKid,
+  checkLabel,
+  checkLogicalId,
+  checkPublishedKey,
+  checkRegion,
+  checkServer,
+  checkTtl,
+  checkZone,
+} from './validation.js';
+import { packageVersion } from './version.js';
 
 /** AWS client settings from `--profile` and `--region`. */
 export interface AwsClientConfig {
@@ -62,13 +75,40 @@ const integer =
     return Number(value);
   };
 
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/**
+ * A commander argument parser from a check of `validation.ts`: the value is refused while the
+ * command line is parsed (exit code 2, before any AWS call), with the check's own message.
+ */
+const checked =
+  <T>(check: (value: string) => T) =>
+  (value: string): T => {
+    try {
+      return check(value);
+    } catch (error) {
+      if (error instanceof CliError) throw new InvalidArgumentError(error.message);
+      throw error;
+    }
+  };
+
+/** Like {@link checked}, for a repeatable option. */
+const collectChecked =
+  (check: (value: string) => string) =>
+  (value: string, previous: string[] = []): string[] => [...previous, checked(check)(value)];
+
+const kidOption = checked(checkKid);
+
 const keyValue = (value: string, previous: Record<string, string> = {}): Record<string, string> => {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError('--attr takes NAME=VALUE');
-  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+  const [name, attribute] = [value.slice(0, eq), value.slice(eq + 1)];
+  checked(() => checkAttribute(name, attribute))(value);
+  return { ...previous, [name]: attribute };
 };
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+/** `--ttl`: a whole number of seconds within what Route 53 accepts. */
+const ttlOption = checked((value) => checkTtl(integer('--ttl', 0)(value)));
 
 const alg = (value: string): KeyType => {
   try {
@@ -81,20 +121,26 @@ const alg = (value: string): KeyType => {
 /** Adds the options that name an identity and its hosted zone. */
 const targetOptions = (command: Command, hostedZone: 'required' | 'optional' | 'none'): Command => {
   command
-    .requiredOption('--service <label>', 'service label, e.g. billing')
-    .requiredOption('--env <label>', 'environment label, e.g. prod')
-    .requiredOption('--zone <zone>', 'identity zone, e.g. auth.example.com');
-  if (hostedZone === 'required') command.requiredOption('--hosted-zone-id <id>', 'Route 53 hosted zone id');
-  if (hostedZone === 'optional') command.option('--hosted-zone-id <id>', 'Route 53 hosted zone id');
+    .requiredOption(
+      '--service <label>',
+      'service label, e.g. billing',
+      checked((value) => checkLabel('--service', value)),
+    )
+    .requiredOption(
+      '--env <label>',
+      'environment label, e.g. prod',
+      checked((value) => checkLabel('--env', value)),
+    )
+    .requiredOption('--zone <zone>', 'identity zone, e.g. auth.example.com', checked(checkZone));
+  const hostedZoneId = new Option('--hosted-zone-id <id>', 'Route 53 hosted zone id (Z… or /hostedzone/Z…)')
+    .argParser(checked(checkHostedZoneId))
+    .makeOptionMandatory(hostedZone === 'required');
+  if (hostedZone !== 'none') command.addOption(hostedZoneId);
   return command;
 };
 
 const writeOptions = (command: Command): Command =>
-  command.option(
-    '--ttl <seconds>',
-    'TTL of the RRset (default: existing TTL, else 300)',
-    integer('--ttl', 0),
-  );
+  command.option('--ttl <seconds>', 'TTL of the RRset (default: existing TTL, else 300)', ttlOption);
 
 /** How long a key was (or will be) held back after INSYNC for resolver caches to catch up. */
 const waitPhrase = (seconds: number, done = false): string =>
@@ -116,15 +162,35 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     .exitOverride()
     .configureOutput({ writeOut: deps.stdout, writeErr: deps.stderr })
     .showHelpAfterError('(run with --help for usage)')
+    // Set before the subcommands are added: they inherit it, so each one's help lists the global
+    // options too and marks its mandatory options (commander alone shows neither).
+    .configureHelp({
+      showGlobalOptions: true,
+      optionDescription(option) {
+        const text = Help.prototype.optionDescription.call(this, option);
+        return option.mandatory ? `${text} (required)` : text;
+      },
+    })
+    .option('-V, --version', 'print the version of nhi-dns')
     .option('--json', 'print results as one JSON document')
     .option('--dry-run', 'print the change batch; write nothing to Route 53 or Secrets Manager')
     .option('--profile <name>', 'AWS profile')
-    .option('--region <region>', 'AWS region (Secrets Manager; Route 53 is global)')
+    .option(
+      '--region <region>',
+      'AWS region (Secrets Manager; Route 53 is global; default AWS_REGION)',
+      checked(checkRegion),
+    )
     .option(
       '--wait-timeout <seconds>',
       `seconds to wait for INSYNC, 0 = do not wait (default ${DEFAULT_WAIT_TIMEOUT})`,
       integer('--wait-timeout', 0),
     );
+
+  // Like commander's own `.version()`, but the manifest is read only when asked for.
+  program.on('option:version', () => {
+    deps.stdout(`${packageVersion()}\n`);
+    throw new CommanderError(0, 'commander.version', 'version printed');
+  });
 
   const globals = (): GlobalFlags => program.opts<GlobalFlags>();
   const commandDeps = (): CommandDeps => {
@@ -164,7 +230,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
   }): PublishedKey | undefined => {
     if (flags.publicKey === undefined) return undefined;
     if (flags.kid === undefined) throw usageError('--public-key needs --kid');
-    return { kid: checkKid(flags.kid), keyType: flags.alg ?? 'ed25519', publicKey: flags.publicKey };
+    return checkPublishedKey({ kid: flags.kid, keyType: flags.alg ?? 'ed25519', publicKey: flags.publicKey });
   };
 
   writeOptions(
@@ -176,7 +242,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     ),
   )
     .addOption(new Option('--alg <type>', 'key type: ed25519 or p256').default('ed25519').argParser(alg))
-    .option('--kid <id>', 'key id (default: k + UTC time, e.g. k20261125T151300Z)')
+    .option('--kid <id>', 'key id (default: k + UTC time, e.g. k20261125T151300Z)', kidOption)
     .option('--attr <name=value>', 'x- attribute of the key (repeatable)', keyValue)
     .option(
       '--propagation-wait <seconds>',
@@ -221,7 +287,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     ),
   )
     .option('--public-key <base64>', 'public key to publish (default: from the signing-key secret)')
-    .option('--kid <id>', 'key id of --public-key')
+    .option('--kid <id>', 'key id of --public-key', kidOption)
     .addOption(new Option('--alg <type>', 'key type of --public-key').default('ed25519').argParser(alg))
     .option('--attr <name=value>', 'x- attribute of the key (repeatable)', keyValue)
     .option('--exp <unix-seconds>', 'not-after of the key', integer('--exp', 1))
@@ -258,7 +324,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
   )
     .option(
       '--overlap <seconds>',
-      'how long old keys stay valid (>= TTL + max proof lifetime)',
+      'how long old keys stay valid (>= TTL + max proof lifetime; required unless --finish)',
       integer('--overlap', 1),
     )
     .option(
@@ -268,7 +334,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
       300,
     )
     .addOption(new Option('--alg <type>', 'type of the new key').default('ed25519').argParser(alg))
-    .option('--kid <id>', 'id of the new key (default: k + UTC time)')
+    .option('--kid <id>', 'id of the new key (default: k + UTC time)', kidOption)
     .option('--force', 'start although a rotation is in progress')
     .option('--finish', 'remove the keys whose overlap has passed')
     .option(
@@ -330,12 +396,9 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
   writeOptions(
     targetOptions(program.command('revoke').description('revoke a key (p= empty, kept visible)'), 'required'),
   )
-    .requiredOption('--kid <id>', 'key id to revoke')
+    .requiredOption('--kid <id>', 'key id to revoke', kidOption)
     .action(async (flags: TargetFlags & { kid: string }) => {
-      const result = await revoke(
-        { ...target(flags), ...write(flags), kid: checkKid(flags.kid) },
-        commandDeps(),
-      );
+      const result = await revoke({ ...target(flags), ...write(flags), kid: flags.kid }, commandDeps());
       print(result, () => [
         `revoked ${result.kid}; usable keys left: ${result.usableKeys}`,
         ...describeUpdate(result),
@@ -346,9 +409,16 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     program.command('check').description('resolve the identity through DNS and compare with Route 53'),
     'optional',
   )
-    .option('--server <addr:port>', 'DNS server to ask (repeatable; default: the system resolvers)', collect)
-    .option('--require-dnssec', 'fail unless the answer is DNSSEC-authenticated')
-    .option('--kid <id>', 'key id that must be published and usable')
+    .option(
+      '--server <addr:port>',
+      'DNS server to ask, IPv4 or IPv6 with optional port (repeatable; default: the system resolvers)',
+      collectChecked(checkServer),
+    )
+    .option(
+      '--require-dnssec',
+      'fail unless the answer is DNSSEC-authenticated (DNSSEC is always asked for; AD is always reported)',
+    )
+    .option('--kid <id>', 'key id that must be published and usable', kidOption)
     .action(
       async (
         flags: Omit<TargetFlags, 'hostedZoneId'> & {
@@ -367,7 +437,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
             zone: flags.zone,
             ...(flags.hostedZoneId === undefined ? {} : { hostedZoneId: flags.hostedZoneId }),
             requireDnssec: flags.requireDnssec === true,
-            ...(flags.kid === undefined ? {} : { kid: checkKid(flags.kid) }),
+            ...(flags.kid === undefined ? {} : { kid: flags.kid }),
           },
           {
             resolver,
@@ -401,13 +471,13 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
       'public key (repeat with --kid for several; default: the signing-key secret)',
       collect,
     )
-    .option('--kid <id>', 'key id of each --public-key, in order', collect)
+    .option('--kid <id>', 'key id of each --public-key, in order', collectChecked(checkKid))
     .addOption(
       new Option('--alg <type>', 'key type of the --public-key values').default('ed25519').argParser(alg),
     )
     .option('--attr <name=value>', 'x- attribute (repeatable)', keyValue)
-    .option('--ttl <seconds>', 'TTL (default 300)', integer('--ttl', 0))
-    .option('--logical-id <id>', 'logical id of the resource')
+    .option('--ttl <seconds>', 'TTL (default 300)', ttlOption)
+    .option('--logical-id <id>', 'logical id of the resource (alphanumerics)', checked(checkLogicalId))
     .action(
       async (
         flags: Omit<TargetFlags, 'hostedZoneId'> & {
@@ -435,11 +505,9 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
         } else {
           const kids = flags.kid ?? [];
           if (kids.length !== flags.publicKey.length) throw usageError('give one --kid per --public-key');
-          keys = flags.publicKey.map((publicKey, index) => ({
-            publicKey,
-            kid: checkKid(kids[index] as string),
-            keyType: flags.alg,
-          }));
+          keys = flags.publicKey.map((publicKey, index) =>
+            checkPublishedKey({ publicKey, kid: kids[index] as string, keyType: flags.alg }),
+          );
         }
         const text = render({
           service: flags.service,

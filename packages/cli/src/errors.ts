@@ -8,7 +8,10 @@ export const EXIT_CODE = {
   checkFailed: 1,
   /** Bad command line: unknown option, missing or invalid value. */
   usage: 2,
-  /** An AWS call failed (after retries), or a Route 53 change did not reach `INSYNC` in time. */
+  /**
+   * An AWS call failed (after retries), no usable AWS credentials or region were found
+   * (`aws_credentials`, `aws_region`), or a Route 53 change did not reach `INSYNC` in time.
+   */
   aws: 3,
   /** Anything else, e.g. a refusal that protects the record (`kid_conflict`, `would_empty`). */
   other: 4,
@@ -48,11 +51,49 @@ export const usageError = (message: string): CliError => new CliError('usage', m
 export const isAwsError = (error: unknown): error is Error & { $metadata: unknown } =>
   error instanceof Error && typeof (error as { $metadata?: unknown }).$metadata === 'object';
 
+/** Errors of the SDK's credential chain: thrown before any request, so they have no `$metadata`. */
+const CREDENTIAL_ERROR_NAMES: ReadonlySet<string> = new Set([
+  'CredentialsProviderError',
+  'TokenProviderError',
+]);
+
+/**
+ * The SDK's client configuration errors (no credentials, no or a bad region) as the CLI reports
+ * them: reason `aws_credentials` or `aws_region`, with what to do about it. The SDK throws
+ * these as plain errors (`Region is missing` is a bare `Error`), so they are told apart by name
+ * and message; `undefined` for anything else.
+ */
+export const awsConfigError = (error: unknown): { reason: string; message: string } | undefined => {
+  if (!(error instanceof Error)) return undefined;
+  if (CREDENTIAL_ERROR_NAMES.has(error.name)) {
+    return {
+      reason: 'aws_credentials',
+      message:
+        `AWS credentials are missing or unusable (${error.message}): pass --profile <name>, set ` +
+        'AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or assume a role first ' +
+        '(aws-actions/configure-aws-credentials in GitHub Actions)',
+    };
+  }
+  if (/^Region is missing/.test(error.message)) {
+    return {
+      reason: 'aws_region',
+      message: 'AWS region is missing: pass --region <region> or set AWS_REGION',
+    };
+  }
+  if (/^Invalid region in client config/.test(error.message)) {
+    return {
+      reason: 'aws_region',
+      message: 'AWS region is invalid: pass --region <region> (e.g. eu-west-1) or fix AWS_REGION',
+    };
+  }
+  return undefined;
+};
+
 /** Maps any error that reaches the top level to the exit code the process ends with. */
 export const exitCodeFor = (error: unknown): ExitCode => {
   if (error instanceof CliError) return error.exitCode;
   if (error instanceof NhiError) return USAGE_REASONS.has(error.reason) ? EXIT_CODE.usage : EXIT_CODE.other;
-  if (isAwsError(error)) return EXIT_CODE.aws;
+  if (isAwsError(error) || awsConfigError(error) !== undefined) return EXIT_CODE.aws;
   return EXIT_CODE.other;
 };
 
@@ -63,6 +104,8 @@ export const exitCodeFor = (error: unknown): ExitCode => {
 export const describeError = (error: unknown): { reason: string; message: string } => {
   if (error instanceof NhiError) return { reason: error.reason, message: error.message };
   if (isAwsError(error)) return { reason: error.name, message: `AWS ${error.name}: ${error.message}` };
+  const config = awsConfigError(error);
+  if (config !== undefined) return config;
   if (error instanceof Error) return { reason: 'internal', message: error.message };
   return { reason: 'internal', message: 'unexpected failure' };
 };

@@ -7,6 +7,7 @@ import {
 import { promisify } from 'node:util';
 import { ALGORITHM_BY_KEY_TYPE, type KeyType, KID_PATTERN } from '@nhi-dns/core';
 import { CliError, EXIT_CODE, usageError } from './errors.js';
+import { checkKid } from './validation.js';
 
 const generateKeyPairAsync = promisify(generateNodeKeyPair);
 
@@ -37,12 +38,6 @@ export interface GeneratedSigningKey extends PublishedKey {
 export const parseKeyType = (value: string): KeyType => {
   if (value === 'ed25519' || value === 'p256') return value;
   throw usageError(`--alg must be ed25519 or p256, not ${JSON.stringify(value)}`);
-};
-
-/** Checks a key id against the record format. @throws {CliError} usage error. */
-export const checkKid = (kid: string): string => {
-  if (!KID_PATTERN.test(kid)) throw usageError('--kid must be 1..64 characters [A-Za-z0-9._-]');
-  return kid;
 };
 
 /**

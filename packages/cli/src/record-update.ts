@@ -1,7 +1,6 @@
 import type { ChangeBatch } from '@aws-sdk/client-route-53';
 import { formatIdentityName, type IdentityRecord, type KeyType } from '@nhi-dns/core';
 import { type CommandDeps, retryOptionsOf } from './deps.js';
-import { usageError } from './errors.js';
 import {
   buildChangeBatch,
   classifyValues,
@@ -12,6 +11,7 @@ import {
   submitChange,
   type TxtRecordSet,
 } from './route53-rrset.js';
+import { checkTtl } from './validation.js';
 
 /** Default TTL of a new identity RRset, in seconds. */
 export const DEFAULT_TTL = 300;
@@ -92,14 +92,6 @@ export const summarizeKeys = (name: string, values: readonly string[]): KeySumma
 /** True when a key can verify proofs at `nowSeconds`: not revoked, not expired. */
 export const isUsableKey = (record: Pick<IdentityRecord, 'publicKey' | 'expiresAt'>, nowSeconds: number) =>
   record.publicKey !== '' && (record.expiresAt === undefined || record.expiresAt > nowSeconds);
-
-/** Checks `--ttl`. @throws {CliError} usage error. */
-export const checkTtl = (ttl: number): number => {
-  if (!Number.isSafeInteger(ttl) || ttl < 0 || ttl > 2_147_483_647) {
-    throw usageError('--ttl must be a whole number of seconds');
-  }
-  return ttl;
-};
 
 /** Reads the identity RRset of `target` and its NHI1 keys. */
 export const readIdentityRecord = async (

@@ -1,8 +1,10 @@
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import { formatIdentityName, type IdentityRecord, parseRecordSet } from '@nhi-dns/core';
+import type { DnsErrorReason } from '@nhi-dns/resolver';
 import { isUsableKey, type KeySummary } from '../record-update.js';
 import type { RetryOptions } from '../retry.js';
 import { classifyValues, readTxtRecordSet } from '../route53-rrset.js';
+import { checkTarget } from '../validation.js';
 
 /** What `check` needs of a DNS resolver: the `@nhi-dns/resolver` contract, structurally. */
 export interface TxtResolver {
@@ -27,10 +29,19 @@ export type CheckProblemCode =
   | 'kid_not_usable'
   | 'route53_mismatch';
 
+/**
+ * Why the DNS lookup of `check` failed (`dns_failure`): a closed set, the resolver's own
+ * {@link DnsErrorReason} (`timeout`, `servfail`, `refused`, `network`, …), or `dns_failure` for a
+ * failure the resolver did not type.
+ */
+export type DnsFailureReason = DnsErrorReason | 'dns_failure';
+
 /** One finding of {@link check}. */
 export interface CheckProblem {
   readonly code: CheckProblemCode;
   readonly detail: string;
+  /** For `dns_failure` only: why the lookup failed. */
+  readonly reason?: DnsFailureReason;
 }
 
 /** Options of {@link check}. */
@@ -40,7 +51,10 @@ export interface CheckOptions {
   readonly zone: string;
   /** When given, DNS must publish exactly the keys Route 53 holds in this hosted zone. */
   readonly hostedZoneId?: string;
-  /** Ask for DNSSEC (DO bit) and fail unless the answer is authenticated (AD). Default `false`. */
+  /**
+   * Fail unless the answer is DNSSEC-authenticated (AD). Default `false`. DNSSEC (the DO bit) is
+   * asked for either way, so the AD bit reported in {@link CheckResult.dns} is always truthful.
+   */
   readonly requireDnssec?: boolean;
   /** A key id that must be published and usable, e.g. the one just deployed. */
   readonly kid?: string;
@@ -71,6 +85,29 @@ export interface CheckResult {
   readonly route53?: { readonly keys: readonly KeySummary[] };
 }
 
+/** The resolver's reasons, as a record so that a reason added there fails to compile here. */
+const DNS_ERROR_REASONS: Readonly<Record<DnsErrorReason, true>> = {
+  timeout: true,
+  servfail: true,
+  refused: true,
+  malformed: true,
+  network: true,
+  deadline: true,
+  cname_loop: true,
+  invalid_name: true,
+};
+
+/**
+ * The closed-set reason of a failed lookup: the resolver's typed `reason` when it has one
+ * (checked by value, since `TxtResolver` is structural and may not be `@nhi-dns/resolver`).
+ */
+const dnsFailureReason = (error: unknown): DnsFailureReason => {
+  const reason = (error as { reason?: unknown } | null)?.reason;
+  return typeof reason === 'string' && Object.hasOwn(DNS_ERROR_REASONS, reason)
+    ? (reason as DnsErrorReason)
+    : 'dns_failure';
+};
+
 const summary = (record: IdentityRecord): KeySummary => ({
   kid: record.kid,
   keyType: record.keyType,
@@ -96,16 +133,23 @@ const fingerprint = (record: IdentityRecord): string =>
  * Never throws for what it finds: DNS failures are reported as problems.
  */
 export const check = async (options: CheckOptions, deps: CheckDeps): Promise<CheckResult> => {
+  checkTarget(options);
   const name = formatIdentityName(options);
   const now = Math.floor(deps.now() / 1000);
   const problems: CheckProblem[] = [];
   let answer: Awaited<ReturnType<TxtResolver['resolveTxt']>>;
   try {
-    answer = await deps.resolver.resolveTxt(name, { dnssec: options.requireDnssec === true });
+    // Always ask with the DO bit: without it a validating resolver clears AD even for a signed
+    // zone, and the report would say `AD false` for a zone that is in fact authenticated.
+    answer = await deps.resolver.resolveTxt(name, { dnssec: true });
   } catch (error) {
-    const reason = (error as { reason?: unknown }).reason;
-    const detail = typeof reason === 'string' ? reason : error instanceof Error ? error.name : 'error';
-    return { ok: false, name, problems: [{ code: 'dns_failure', detail: `lookup failed: ${detail}` }] };
+    const reason = dnsFailureReason(error);
+    const message = error instanceof Error && error.message !== '' ? ` (${error.message})` : '';
+    return {
+      ok: false,
+      name,
+      problems: [{ code: 'dns_failure', reason, detail: `lookup failed: ${reason}${message}` }],
+    };
   }
   const parsed = parseRecordSet(name, answer.records);
   for (const problem of parsed.problems) {

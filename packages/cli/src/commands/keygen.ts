@@ -1,7 +1,7 @@
 import type { KeyType } from '@nhi-dns/core';
 import { type CommandDeps, retryOptionsOf } from '../deps.js';
 import { CliError, EXIT_CODE } from '../errors.js';
-import { checkKid, defaultKid, generateSigningKey } from '../keys.js';
+import { defaultKid, generateSigningKey } from '../keys.js';
 import {
   agreedAttributes,
   DEFAULT_TTL,
@@ -12,6 +12,7 @@ import {
   type WriteOptions,
 } from '../record-update.js';
 import { type StoredSigningKey, signingKeySecretName, storeSigningKey } from '../secret-store.js';
+import { checkKid, checkTarget } from '../validation.js';
 import { planPutKey } from './publish.js';
 import { checkPropagationWait, PROPAGATION_MARGIN_SECONDS } from './rotate.js';
 
@@ -63,12 +64,17 @@ export interface KeygenResult {
  * to it, and the unused one can be revoked.
  */
 export const keygen = async (options: KeygenOptions, deps: CommandDeps): Promise<KeygenResult> => {
+  checkTarget(options);
   const kid = checkKid(options.kid ?? defaultKid(deps.now()));
   const keyType = options.keyType ?? 'ed25519';
+  const requestedWait =
+    options.propagationWaitSeconds === undefined
+      ? undefined
+      : checkPropagationWait(options.propagationWaitSeconds);
   const current = await readIdentityRecord(options, deps);
   const propagationWait =
-    options.propagationWaitSeconds !== undefined
-      ? checkPropagationWait(options.propagationWaitSeconds)
+    requestedWait !== undefined
+      ? requestedWait
       : current.recordSet.exists
         ? (current.recordSet.ttl ?? DEFAULT_TTL) + PROPAGATION_MARGIN_SECONDS
         : KEYGEN_NEW_NAME_PROPAGATION_WAIT;

@@ -12,6 +12,7 @@ import {
 } from '../record-update.js';
 import type { KeyChanges } from '../route53-rrset.js';
 import { readPublishedKey } from '../secret-store.js';
+import { checkPublishedKey, checkTarget } from '../validation.js';
 
 /** Options of {@link publish}. */
 export interface PublishOptions extends IdentityTarget, WriteOptions {
@@ -63,6 +64,8 @@ export const planPutKey = (current: CurrentRecord, input: IdentityRecordInput): 
  * changes nothing.
  */
 export const publish = async (options: PublishOptions, deps: CommandDeps): Promise<PublishResult> => {
+  checkTarget(options);
+  if (options.key !== undefined) checkPublishedKey(options.key);
   const key =
     options.key ??
     (await readPublishedKey({

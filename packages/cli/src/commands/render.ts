@@ -1,9 +1,10 @@
-import { formatIdentityName, formatRecord, type IdentityRecordInput } from '@nhi-dns/core';
+import { formatIdentityName, type IdentityRecordInput } from '@nhi-dns/core';
 import { usageError } from '../errors.js';
 import type { PublishedKey } from '../keys.js';
-import { checkTtl, DEFAULT_TTL } from '../record-update.js';
-import { normalizeHostedZoneId } from '../route53-rrset.js';
-import { formatTxtValue } from '../txt-presentation.js';
+import { currentRecordOf, DEFAULT_TTL } from '../record-update.js';
+import { mergeKeys, normalizeHostedZoneId, type TxtRecordSet } from '../route53-rrset.js';
+import { checkLogicalId, checkPublishedKey, checkTarget, checkTtl } from '../validation.js';
+import { planPutKey } from './publish.js';
 
 /** Output formats of {@link render}. */
 export const RENDER_FORMATS = ['sam', 'cloudformation', 'zonefile'] as const;
@@ -27,8 +28,6 @@ export interface RenderOptions {
   /** Logical id of the resource. Default `NhiIdentity<Service><Environment>` (alphanumerics only). */
   readonly logicalId?: string;
 }
-
-const LOGICAL_ID = /^[A-Za-z0-9]{1,255}$/;
 
 const pascal = (label: string): string =>
   label
@@ -67,28 +66,38 @@ const toYaml = (value: unknown, indent = ''): string => {
  * Renders the identity RRset for teams that deploy DNS as code: an `AWS::Route53::RecordSet`
  * resource (YAML for SAM, JSON for CloudFormation) or zone-file lines. Offline: calls nothing.
  * Like UPSERT, such a resource owns the whole RRset, so `keys` must list every key to keep.
+ *
+ * @throws {CliError} usage error for a bad option; `kid_conflict` (exit code 4, as `publish`)
+ * for two different keys under one `kid`.
  */
 export const render = (options: RenderOptions): string => {
+  checkTarget(options);
   if (options.keys.length === 0) throw usageError('render needs at least one key');
   const name = formatIdentityName(options);
   const ttl = options.ttl === undefined ? DEFAULT_TTL : checkTtl(options.ttl);
-  const values = options.keys.map((key) => {
+  // Merge the keys one by one as publish would, through the same plan, so that what render
+  // prints is what publish would accept: two different keys under one kid are a kid_conflict
+  // (verifiers reject both RRs), the same key twice is one RR.
+  let recordSet: TxtRecordSet = { name, exists: false, values: [] };
+  for (const key of options.keys) {
     const input: IdentityRecordInput = {
       service: options.service,
       environment: options.environment,
-      kid: key.kid,
+      kid: checkPublishedKey(key).kid,
       keyType: key.keyType,
       publicKey: key.publicKey,
       ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
     };
-    return formatTxtValue(formatRecord(input));
-  });
+    const changes = planPutKey(currentRecordOf(recordSet), input);
+    recordSet = { name, exists: true, values: mergeKeys(name, recordSet.values, changes) };
+  }
+  const { values } = recordSet;
   if (options.format === 'zonefile') {
     return `${values.map((value) => `${name}.\t${ttl}\tIN\tTXT\t${value}`).join('\n')}\n`;
   }
   const logicalId =
     options.logicalId ?? `NhiIdentity${pascal(options.service)}${pascal(options.environment)}`;
-  if (!LOGICAL_ID.test(logicalId)) throw usageError('--logical-id must be alphanumeric');
+  checkLogicalId(logicalId);
   const zone = name.slice(`${options.service}.${options.environment}.`.length);
   const template = {
     Resources: {

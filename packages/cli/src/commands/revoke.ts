@@ -8,6 +8,7 @@ import {
   type WriteOptions,
 } from '../record-update.js';
 import { recordInput } from '../route53-rrset.js';
+import { checkTarget } from '../validation.js';
 
 /** Options of {@link revoke}. */
 export interface RevokeOptions extends IdentityTarget, WriteOptions {
@@ -30,6 +31,7 @@ export interface RevokeResult extends RecordUpdateResult {
  * @throws {CliError} `unknown_kid` when the key is not published at the name.
  */
 export const revoke = async (options: RevokeOptions, deps: CommandDeps): Promise<RevokeResult> => {
+  checkTarget(options);
   const now = Math.floor(deps.now() / 1000);
   let usableKeys = 0;
   const result = await updateIdentityRecord(options, options, deps, (current) => {

@@ -1,10 +1,9 @@
 import type { KeyType } from '@nhi-dns/core';
 import { type CommandDeps, retryOptionsOf } from '../deps.js';
 import { CliError, EXIT_CODE, usageError } from '../errors.js';
-import { checkKid, defaultKid, generateSigningKey } from '../keys.js';
+import { defaultKid, generateSigningKey } from '../keys.js';
 import {
   agreedAttributes,
-  checkTtl,
   currentRecordOf,
   DEFAULT_TTL,
   type IdentityTarget,
@@ -27,6 +26,7 @@ import {
   stageSigningKey,
   storeSigningKey,
 } from '../secret-store.js';
+import { checkKid, checkTarget, checkTtl } from '../validation.js';
 import { planPutKey } from './publish.js';
 
 /** Default longest lifetime of a proof, in seconds (DESIGN §3 `maxLifetime`). */
@@ -140,6 +140,8 @@ const currentSecretKid = async (
  * The rotation only becomes "in progress" at (3).
  */
 export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise<RotateStartResult> => {
+  checkTarget(options);
+  if (options.propagationWaitSeconds !== undefined) checkPropagationWait(options.propagationWaitSeconds);
   const current = await readIdentityRecord(options, deps);
   const now = nowSeconds(deps);
   const previousTtl = current.recordSet.ttl ?? DEFAULT_TTL;
@@ -291,6 +293,7 @@ export const finishRotation = async (
   options: IdentityTarget & WriteOptions,
   deps: CommandDeps,
 ): Promise<RotateFinishResult> => {
+  checkTarget(options);
   const now = nowSeconds(deps);
   let removed: string[] = [];
   let pending: { kid: string; expiresAt: number }[] = [];
