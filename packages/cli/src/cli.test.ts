@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DnsError } from '@nhi-dns/resolver';
 import type { CliDeps } from './cli.js';
 import { runCli } from './cli.js';
 import type { TxtResolver } from './commands/check.js';
@@ -21,6 +24,7 @@ const harness = (resolver?: TxtResolver) => {
   const out: string[] = [];
   const err: string[] = [];
   const clientConfigs: unknown[] = [];
+  const resolverConfigs: unknown[] = [];
   const deps: CliDeps = {
     stdout: (text) => void out.push(text),
     stderr: (text) => void err.push(text),
@@ -28,7 +32,10 @@ const harness = (resolver?: TxtResolver) => {
       clientConfigs.push(config);
       return { route53: aws.route53, secrets: aws.secrets };
     },
-    createResolver: () => resolver ?? { resolveTxt: async () => Promise.reject(new Error('no resolver')) },
+    createResolver: (config) => {
+      resolverConfigs.push(config);
+      return resolver ?? { resolveTxt: async () => Promise.reject(new Error('no resolver')) };
+    },
     now: () => NOW_MS,
     sleep: async (ms) => {
       aws.events.push(`sleep ${ms}`);
@@ -40,6 +47,7 @@ const harness = (resolver?: TxtResolver) => {
     stdout: () => out.join(''),
     stderr: () => err.join(''),
     clientConfigs,
+    resolverConfigs,
   };
 };
 
@@ -228,5 +236,233 @@ describe('nhi-dns (in process)', () => {
       `${NAME}.\t300\tIN\tTXT\t"v=NHI1; svc=billing; env=prod; kid=k1; k=ed25519; p=${key.publicKey}"\n`,
     );
     expect(cli.clientConfigs).toHaveLength(0);
+  });
+});
+
+const IDENTITY_ARGS = ['--service', 'billing', '--env', 'prod', '--zone', 'auth.example.com'];
+
+/** One command line per command, all valid, to which a bad value is then added. */
+const EVERY_COMMAND: Array<[string, string[]]> = [
+  ['keygen', ['keygen', ...TARGET_ARGS]],
+  ['publish', ['publish', ...TARGET_ARGS]],
+  ['rotate', ['rotate', ...TARGET_ARGS, '--overlap', '3600']],
+  ['rotate --finish', ['rotate', '--finish', ...TARGET_ARGS]],
+  ['revoke', ['revoke', ...TARGET_ARGS, '--kid', 'k1']],
+  ['check', ['check', ...TARGET_ARGS]],
+  ['render', ['render', ...TARGET_ARGS, '--format', 'sam']],
+];
+
+/** Replaces the value of `flag` in `argv`. */
+const withValue = (argv: string[], flag: string, value: string): string[] =>
+  argv.map((arg, index) => (argv[index - 1] === flag ? value : arg));
+
+describe('nhi-dns: usage errors before any AWS call or DNS lookup (issue 12, item 10)', () => {
+  const expectNothingCalled = (cli: ReturnType<typeof harness>) => {
+    expect(cli.clientConfigs).toEqual([]);
+    expect(cli.resolverConfigs).toEqual([]);
+    expect(cli.aws.route53Mock.calls()).toHaveLength(0);
+    expect(cli.aws.secretsMock.calls()).toHaveLength(0);
+  };
+
+  it.each(EVERY_COMMAND)('%s --env PROD exits 2 without calling AWS (as render does)', async (_, argv) => {
+    const cli = harness();
+    await expect(cli.run(...withValue(argv, '--env', 'PROD'))).resolves.toBe(2);
+    expect(cli.stderr()).toContain('--env must be a lower-case label');
+    expectNothingCalled(cli);
+  });
+
+  it.each(EVERY_COMMAND)("%s --hosted-zone-id 'not-an-id!' exits 2 without calling AWS", async (_, argv) => {
+    const cli = harness();
+    await expect(cli.run(...withValue(argv, '--hosted-zone-id', 'not-an-id!'))).resolves.toBe(2);
+    expect(cli.stderr()).toContain('--hosted-zone-id must be a Route 53 hosted zone id');
+    expectNothingCalled(cli);
+  });
+
+  it.each(EVERY_COMMAND)(
+    '%s with a bad --region, --zone or --kid exits 2 without calling AWS',
+    async (_, argv) => {
+      for (const bad of [
+        ['--region', 'nowhere', ...argv],
+        withValue(argv, '--zone', 'bad zone'),
+        [...argv, '--kid', 'bad kid'],
+      ]) {
+        const cli = harness();
+        await expect(cli.run(...bad)).resolves.toBe(2);
+        expectNothingCalled(cli);
+      }
+    },
+  );
+
+  it.each([['nonsense'], ['dns.google'], ['10.0.0.2:99999'], ['[10.0.0.2]:53']])(
+    'check --server %s exits 2 (usage) without a lookup',
+    async (server) => {
+      const cli = harness();
+      await expect(cli.run('check', ...IDENTITY_ARGS, '--server', server)).resolves.toBe(2);
+      expect(cli.stderr()).toContain('--server must be an IPv4 or IPv6 address');
+      expectNothingCalled(cli);
+    },
+  );
+
+  it('check passes valid --server values (IPv4/IPv6, optional port) to the resolver', async () => {
+    const cli = harness({
+      resolveTxt: async () => ({ records: [], ttl: 0, ad: false, outcome: 'nxdomain' }),
+    });
+    await cli.run(
+      'check',
+      ...IDENTITY_ARGS,
+      '--server',
+      '10.0.0.2:53',
+      '--server',
+      '[::1]:5353',
+      '--server',
+      '::1',
+    );
+    expect(cli.resolverConfigs).toEqual([{ servers: ['10.0.0.2:53', '[::1]:5353', '::1'] }]);
+  });
+
+  it('publish refuses a bad --attr or --public-key before calling AWS', async () => {
+    for (const bad of [
+      ['publish', ...TARGET_ARGS, '--attr', 'tier=a;b'],
+      ['publish', ...TARGET_ARGS, '--public-key', 'not base64!', '--kid', 'k1'],
+      ['render', ...IDENTITY_ARGS, '--format', 'sam', '--public-key', 'AAAA', '--kid', 'k1'],
+      ['render', ...IDENTITY_ARGS, '--format', 'sam', '--logical-id', 'bad-id'],
+    ]) {
+      const cli = harness();
+      await expect(cli.run(...bad)).resolves.toBe(2);
+      expectNothingCalled(cli);
+    }
+  });
+});
+
+describe('nhi-dns: exit codes as README documents them (issue 12, item 10)', () => {
+  it('render with two keys under one kid exits 4 (kid_conflict), as publish does for that key', async () => {
+    const a = await generateSigningKey('ed25519', 'k1');
+    const b = await generateSigningKey('ed25519', 'k1');
+    const cli = harness();
+    const rendered = await cli.run(
+      '--json',
+      'render',
+      ...IDENTITY_ARGS,
+      '--format',
+      'zonefile',
+      '--public-key',
+      a.publicKey,
+      '--kid',
+      'k1',
+      '--public-key',
+      b.publicKey,
+      '--kid',
+      'k1',
+    );
+    expect(rendered).toBe(4);
+    expect(JSON.parse(cli.stdout())).toMatchObject({ error: { reason: 'kid_conflict' } });
+    // publish, given the same two keys one after the other, refuses the second the same way.
+    const publishing = harness();
+    await expect(
+      publishing.run('publish', ...TARGET_ARGS, '--public-key', a.publicKey, '--kid', 'k1'),
+    ).resolves.toBe(0);
+    await expect(
+      publishing.run('--json', 'publish', ...TARGET_ARGS, '--public-key', b.publicKey, '--kid', 'k1'),
+    ).resolves.toBe(rendered);
+    expect(publishing.stdout()).toContain('"reason":"kid_conflict"');
+  });
+
+  it('missing AWS credentials exit 3 (AWS error) with reason aws_credentials and what to do', async () => {
+    const cli = harness();
+    cli.aws.secretsMock.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error('Could not load credentials from any providers'), {
+        name: 'CredentialsProviderError',
+      }),
+    );
+    await expect(cli.run('--json', 'publish', ...TARGET_ARGS)).resolves.toBe(3);
+    const { error } = JSON.parse(cli.stdout());
+    expect(error.reason).toBe('aws_credentials');
+    expect(error.message).toContain('--profile');
+  });
+
+  it('a missing region exits 3 with reason aws_region, naming --region and AWS_REGION', async () => {
+    const cli = harness();
+    cli.aws.secretsMock.on(GetSecretValueCommand).rejects(new Error('Region is missing'));
+    await expect(cli.run('--json', 'publish', ...TARGET_ARGS)).resolves.toBe(3);
+    const { error } = JSON.parse(cli.stdout());
+    expect(error.reason).toBe('aws_region');
+    expect(error.message).toContain('--region');
+    expect(error.message).toContain('AWS_REGION');
+    expect(cli.stderr()).toContain('--region');
+  });
+
+  it("a DNS lookup failure in check exits 1 with the resolver's reason, not an error class name", async () => {
+    const cli = harness({
+      resolveTxt: async () => Promise.reject(new DnsError('timeout', 'no answer within 1000 ms')),
+    });
+    await expect(cli.run('--json', 'check', ...IDENTITY_ARGS)).resolves.toBe(1);
+    expect(JSON.parse(cli.stdout()).problems).toEqual([
+      { code: 'dns_failure', reason: 'timeout', detail: 'lookup failed: timeout (no answer within 1000 ms)' },
+    ]);
+    const untyped = harness({ resolveTxt: async () => Promise.reject(new Error('boom')) });
+    await expect(untyped.run('--json', 'check', ...IDENTITY_ARGS)).resolves.toBe(1);
+    expect(JSON.parse(untyped.stdout()).problems[0]).toMatchObject({
+      code: 'dns_failure',
+      reason: 'dns_failure',
+    });
+    expect(untyped.stdout()).not.toContain('Error');
+  });
+
+  it('check always asks for DNSSEC and reports AD truthfully; --require-dnssec only decides failing', async () => {
+    const key = await generateSigningKey('ed25519', 'k1');
+    const record = `v=NHI1; svc=billing; env=prod; kid=k1; k=ed25519; p=${key.publicKey}`;
+    const asked: unknown[] = [];
+    // A validating resolver: AD only when the query asked for DNSSEC (the DO bit).
+    const validating = (signed: boolean): TxtResolver => ({
+      resolveTxt: async (_name, options) => {
+        asked.push(options);
+        return { records: [[record]], ttl: 300, ad: signed && options?.dnssec === true, outcome: 'miss' };
+      },
+    });
+    const signed = harness(validating(true));
+    await expect(signed.run('check', ...IDENTITY_ARGS)).resolves.toBe(0);
+    expect(signed.stdout()).toContain('AD true');
+    const unsigned = harness(validating(false));
+    await expect(unsigned.run('check', ...IDENTITY_ARGS)).resolves.toBe(0);
+    expect(unsigned.stdout()).toContain('AD false');
+    await expect(unsigned.run('check', ...IDENTITY_ARGS, '--require-dnssec')).resolves.toBe(1);
+    expect(unsigned.stdout()).toContain('dnssec_required');
+    expect(asked).toEqual([{ dnssec: true }, { dnssec: true }, { dnssec: true }]);
+  });
+});
+
+describe('nhi-dns: --version and help (issue 12, item 10)', () => {
+  it('--version prints the version of its own package.json and exits 0', async () => {
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    const cli = harness();
+    await expect(cli.run('--version')).resolves.toBe(0);
+    expect(cli.stdout()).toBe(`${manifest.version}\n`);
+    const short = harness();
+    await expect(short.run('-V')).resolves.toBe(0);
+    expect(short.stdout()).toBe(`${manifest.version}\n`);
+  });
+
+  it.each([
+    ['keygen', ['--service', '--env', '--zone', '--hosted-zone-id']],
+    ['publish', ['--service', '--env', '--zone', '--hosted-zone-id']],
+    ['rotate', ['--service', '--env', '--zone', '--hosted-zone-id']],
+    ['revoke', ['--service', '--env', '--zone', '--hosted-zone-id', '--kid']],
+    ['check', ['--service', '--env', '--zone']],
+    ['render', ['--service', '--env', '--zone', '--format']],
+  ])('%s --help marks its required options and lists the global ones', async (command, required) => {
+    const cli = harness();
+    await expect(cli.run(command, '--help')).resolves.toBe(0);
+    const help = cli.stdout();
+    // Each option's entry runs from its flag to the next option (descriptions may wrap).
+    const entries = help.split(/\n(?= {2}-)/);
+    const entry = (flag: string) => entries.find((text) => text.trimStart().startsWith(`${flag} `)) ?? '';
+    for (const flag of required) expect(entry(flag)).toContain('(required)');
+    for (const flag of ['--ttl', '--hosted-zone-id'].filter((flag) => !required.includes(flag))) {
+      expect(entry(flag)).not.toContain('(required)');
+    }
+    expect(help).toContain('Global Options:');
+    for (const flag of ['--dry-run', '--json', '--region', '--profile', '--wait-timeout']) {
+      expect(entry(flag)).not.toBe('');
+    }
   });
 });

@@ -78,13 +78,59 @@ describe('check (against the loopback DNS server)', () => {
     expect(bad.problems[0]?.detail).toContain('name_mismatch');
   });
 
-  it('reports a DNS failure as a problem, not an exception', async () => {
+  it("reports a DNS failure as a problem with the resolver's typed reason, not an exception", async () => {
     dns.setBehaviour({ rcode: 'SERVFAIL' });
     try {
       const result = await check(base, { resolver: resolver(), now: () => NOW_MS });
-      expect(result).toMatchObject({ ok: false, problems: [{ code: 'dns_failure' }] });
+      expect(result).toMatchObject({ ok: false, problems: [{ code: 'dns_failure', reason: 'servfail' }] });
+      expect(result.problems[0]?.detail).toMatch(/^lookup failed: servfail/);
     } finally {
       dns.setBehaviour({ rcode: undefined });
     }
+  });
+
+  it('gives an untyped resolver failure the closed-set reason dns_failure, never an error class name', async () => {
+    const failing = { resolveTxt: async () => Promise.reject(new TypeError('socket exploded')) };
+    const result = await check(base, { resolver: failing, now: () => NOW_MS });
+    expect(result.problems).toEqual([
+      { code: 'dns_failure', reason: 'dns_failure', detail: 'lookup failed: dns_failure (socket exploded)' },
+    ]);
+  });
+
+  it('always asks for DNSSEC (DO bit), so AD is reported truthfully without --require-dnssec', async () => {
+    const key = await generateSigningKey('ed25519', 'a');
+    dns.setRecords([{ name: NAME, type: 'TXT', data: text('a', key.publicKey) }]);
+    dns.setBehaviour({ ad: true });
+    try {
+      const result = await check(base, { resolver: resolver(), now: () => NOW_MS });
+      expect(dns.queries.at(-1)).toMatchObject({ name: NAME, dnssec: true });
+      expect(result).toMatchObject({ ok: true, dns: { ad: true } });
+    } finally {
+      dns.setBehaviour({ ad: false });
+    }
+    // Without AD, only --require-dnssec turns it into a problem.
+    expect((await check(base, { resolver: resolver(), now: () => NOW_MS })).ok).toBe(true);
+    const required = await check(
+      { ...base, requireDnssec: true },
+      { resolver: resolver(), now: () => NOW_MS },
+    );
+    expect(required.problems.map((problem) => problem.code)).toEqual(['dnssec_required']);
+  });
+
+  it('refuses bad options before asking DNS', async () => {
+    const lookups: string[] = [];
+    const spy = {
+      resolveTxt: async (name: string) => {
+        lookups.push(name);
+        return { records: [], ttl: 0, ad: false, outcome: 'nxdomain' };
+      },
+    };
+    await expect(
+      check({ ...base, environment: 'PROD' }, { resolver: spy, now: () => NOW_MS }),
+    ).rejects.toThrow(expect.objectContaining({ exitCode: 2 }));
+    await expect(
+      check({ ...base, hostedZoneId: 'not-an-id!' }, { resolver: spy, now: () => NOW_MS }),
+    ).rejects.toThrow(expect.objectContaining({ exitCode: 2 }));
+    expect(lookups).toEqual([]);
   });
 });

@@ -496,3 +496,50 @@ describe('rotate', () => {
     expect(keysAt(aws.txt(NAME)).map((key) => key.kid)).toEqual(['r', 'new']);
   });
 });
+
+describe('validation before any AWS call (every command, as a library)', () => {
+  const cases: Array<[string, Partial<typeof TARGET>]> = [
+    ['an upper-case --env', { environment: 'PROD' } as Partial<typeof TARGET>],
+    ['an upper-case --service', { service: 'Billing' } as Partial<typeof TARGET>],
+    ['a bad --hosted-zone-id', { hostedZoneId: 'not-an-id!' } as Partial<typeof TARGET>],
+    ['a bad --zone', { zone: 'bad zone' } as Partial<typeof TARGET>],
+  ];
+
+  it.each(cases)('refuses %s with a usage error and calls nothing', async (_, override) => {
+    const aws = fakeAws();
+    const options = { ...TARGET, ...override };
+    const key = await generateSigningKey('ed25519', 'k1');
+    const runs: Array<() => Promise<unknown>> = [
+      () => keygen(options, aws.deps),
+      () => publish({ ...options, key }, aws.deps),
+      () => publish(options, aws.deps),
+      () => rotate({ ...options, overlapSeconds: 3600 }, aws.deps),
+      () => finishRotation(options, aws.deps),
+      () => revoke({ ...options, kid: 'k1' }, aws.deps),
+    ];
+    for (const run of runs) {
+      await expect(run()).rejects.toThrow(expect.objectContaining({ exitCode: 2 }));
+    }
+    expect(aws.route53Mock.calls()).toHaveLength(0);
+    expect(aws.secretsMock.calls()).toHaveLength(0);
+  });
+
+  it('refuses a bad kid, a bad public key or a bad attribute before any AWS call', async () => {
+    const aws = fakeAws();
+    const key = await generateSigningKey('ed25519', 'k1');
+    const runs: Array<() => Promise<unknown>> = [
+      () => keygen({ ...TARGET, kid: 'bad kid' }, aws.deps),
+      () => keygen({ ...TARGET, attributes: { tier: 'a;b' } }, aws.deps),
+      () => publish({ ...TARGET, key: { ...key, kid: 'bad kid' } }, aws.deps),
+      () => publish({ ...TARGET, key: { ...key, publicKey: 'not base64!' } }, aws.deps),
+      () => rotate({ ...TARGET, overlapSeconds: 3600, kid: 'bad kid' }, aws.deps),
+      () => rotate({ ...TARGET, overlapSeconds: 3600, propagationWaitSeconds: -1 }, aws.deps),
+      () => revoke({ ...TARGET, kid: 'bad kid' }, aws.deps),
+    ];
+    for (const run of runs) {
+      await expect(run()).rejects.toThrow(expect.objectContaining({ exitCode: 2 }));
+    }
+    expect(aws.route53Mock.calls()).toHaveLength(0);
+    expect(aws.secretsMock.calls()).toHaveLength(0);
+  });
+});

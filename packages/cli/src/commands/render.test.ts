@@ -59,6 +59,17 @@ describe('render', () => {
     );
   });
 
+  it('refuses two different keys under one kid as publish does (kid_conflict, exit code 4)', async () => {
+    const a = await generateSigningKey('ed25519', 'k1');
+    const b = await generateSigningKey('ed25519', 'k1');
+    expect(() => render({ ...base, format: 'zonefile', keys: [a, b] })).toThrow(
+      expect.objectContaining({ reason: 'kid_conflict', exitCode: 4 }),
+    );
+    // The same key twice is one RR, as publishing it twice is: never an RRset verifiers reject.
+    const text = render({ ...base, format: 'zonefile', keys: [a, a] });
+    expect(text.trimEnd().split('\n')).toHaveLength(1);
+  });
+
   it('rejects bad input with usage errors', async () => {
     const key = await generateSigningKey('ed25519', 'a');
     expect(() => render({ ...base, format: 'sam', keys: [] })).toThrow(
@@ -70,6 +81,16 @@ describe('render', () => {
     expect(() => parseRenderFormat('terraform')).toThrow(expect.objectContaining({ exitCode: 2 }));
     expect(() => render({ ...base, service: 'Bad_Label', format: 'sam', keys: [key] })).toThrow(
       expect.objectContaining({ reason: 'invalid_name' }),
+    );
+    // Upper case is refused, not folded: the record would say env=PROD, the name prod.
+    expect(() => render({ ...base, environment: 'PROD', format: 'sam', keys: [key] })).toThrow(
+      expect.objectContaining({ reason: 'invalid_name', exitCode: 2 }),
+    );
+    expect(() => render({ ...base, format: 'sam', keys: [key], hostedZoneId: 'not-an-id!' })).toThrow(
+      expect.objectContaining({ exitCode: 2 }),
+    );
+    expect(() => render({ ...base, format: 'sam', keys: [{ ...key, kid: 'bad kid' }] })).toThrow(
+      expect.objectContaining({ exitCode: 2 }),
     );
   });
 });
