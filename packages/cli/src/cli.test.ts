@@ -432,6 +432,21 @@ describe('nhi-dns: exit codes as README documents them (issue 12, item 10)', () 
 });
 
 describe('nhi-dns: --version and help (issue 12, item 10)', () => {
+  it('the program help lists the exit codes, including the AWS configuration reasons', async () => {
+    const cli = harness();
+    await expect(cli.run('--help')).resolves.toBe(0);
+    expect(cli.stdout()).toContain('Exit codes:');
+    expect(cli.stdout()).toContain('aws_credentials, aws_region');
+  });
+
+  it('a usage error under --json also prints the JSON error document', async () => {
+    const cli = harness();
+    await expect(cli.run('keygen', ...withValue(TARGET_ARGS, '--env', 'PROD'), '--json')).resolves.toBe(2);
+    expect(JSON.parse(cli.stdout())).toEqual({
+      error: { reason: 'usage', message: expect.stringContaining('--env must be a lower-case label') },
+    });
+  });
+
   it('--version prints the version of its own package.json and exits 0', async () => {
     const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
     const cli = harness();

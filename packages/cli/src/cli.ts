@@ -184,6 +184,12 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
       '--wait-timeout <seconds>',
       `seconds to wait for INSYNC, 0 = do not wait (default ${DEFAULT_WAIT_TIMEOUT})`,
       integer('--wait-timeout', 0),
+    )
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done (or nothing to do), 1 check found a problem (a failed DNS lookup too),\n' +
+        '2 usage error, 3 AWS error (also aws_credentials, aws_region) or not INSYNC in time,\n' +
+        '4 a refusal that protects the record (kid_conflict, kid_revoked, would_empty, ...) or other failure.',
     );
 
   // Like commander's own `.version()`, but the manifest is read only when asked for.
@@ -530,8 +536,8 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
 
 /**
  * Runs `nhi-dns` with `argv` (the arguments after the program name) and resolves to the exit
- * code: 0 ok, 1 check failed, 2 usage error, 3 AWS error, 4 other. Never throws and never
- * calls `process.exit`.
+ * code: 0 ok, 1 check failed, 2 usage error, 3 AWS error (including missing credentials or
+ * region), 4 other. Never throws and never calls `process.exit`.
  */
 export const runCli = async (argv: readonly string[], deps: CliDeps): Promise<ExitCode> => {
   let exitCode: ExitCode = EXIT_CODE.ok;
@@ -544,7 +550,13 @@ export const runCli = async (argv: readonly string[], deps: CliDeps): Promise<Ex
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander has already printed its message (or the help) through `configureOutput`.
-      return error.exitCode === 0 ? EXIT_CODE.ok : EXIT_CODE.usage;
+      if (error.exitCode === 0) return EXIT_CODE.ok;
+      // `--json` may come after the bad value, so that commander never got to set it.
+      if (program.opts<GlobalFlags>().json === true || argv.includes('--json')) {
+        const message = error.message.replace(/^error: /, '');
+        deps.stdout(`${JSON.stringify({ error: { reason: 'usage', message } })}\n`);
+      }
+      return EXIT_CODE.usage;
     }
     const { reason, message } = describeError(error);
     if (program.opts<GlobalFlags>().json === true) {

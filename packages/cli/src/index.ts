@@ -11,6 +11,7 @@ export {
   type CheckProblemCode,
   type CheckResult,
   check,
+  type DnsFailureReason,
   type TxtResolver,
 } from './commands/check.js';
 export { type KeygenOptions, type KeygenResult, keygen } from './commands/keygen.js';
@@ -33,7 +34,7 @@ export {
 } from './commands/rotate.js';
 export { createDefaultDeps } from './default-deps.js';
 export type { CommandDeps } from './deps.js';
-export { CliError, describeError, EXIT_CODE, type ExitCode, exitCodeFor } from './errors.js';
+export { awsConfigError, CliError, describeError, EXIT_CODE, type ExitCode, exitCodeFor } from './errors.js';
 export {
   defaultKid,
   type GeneratedSigningKey,

@@ -498,11 +498,12 @@ describe('rotate', () => {
 });
 
 describe('validation before any AWS call (every command, as a library)', () => {
-  const cases: Array<[string, Partial<typeof TARGET>]> = [
-    ['an upper-case --env', { environment: 'PROD' } as Partial<typeof TARGET>],
-    ['an upper-case --service', { service: 'Billing' } as Partial<typeof TARGET>],
-    ['a bad --hosted-zone-id', { hostedZoneId: 'not-an-id!' } as Partial<typeof TARGET>],
-    ['a bad --zone', { zone: 'bad zone' } as Partial<typeof TARGET>],
+  type Override = Partial<Record<keyof typeof TARGET, string>>;
+  const cases: Array<[string, Override]> = [
+    ['an upper-case --env', { environment: 'PROD' }],
+    ['an upper-case --service', { service: 'Billing' }],
+    ['a bad --hosted-zone-id', { hostedZoneId: 'not-an-id!' }],
+    ['a bad --zone', { zone: 'bad zone' }],
   ];
 
   it.each(cases)('refuses %s with a usage error and calls nothing', async (_, override) => {
