@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, type ScalarTag } from 'yaml';
@@ -20,79 +20,150 @@ const customTags = [
   intrinsic('If', 'Fn::If', 'seq'),
 ];
 
-type Resource = { Type: string; Properties: Record<string, unknown> };
+type BuildProperties = {
+  EntryPoints?: string[];
+  Format?: string;
+  OutExtension?: string[];
+  Target?: string;
+  External?: string[];
+};
+type Resource = {
+  Type: string;
+  Properties: Record<string, unknown>;
+  Metadata?: { BuildMethod?: string; BuildProperties?: BuildProperties };
+};
 const here = dirname(fileURLToPath(import.meta.url));
-const template = parse(readFileSync(join(here, 'template.yaml'), 'utf8'), { customTags }) as {
+const templateText = readFileSync(join(here, 'template.yaml'), 'utf8');
+const template = parse(templateText, { customTags }) as {
+  Parameters: Record<string, unknown>;
+  Globals: { Function: { Runtime: string; Handler: string } };
   Resources: Record<string, Resource>;
 };
 const resources = Object.entries(template.Resources);
 const ofType = (type: string) => resources.filter(([, resource]) => resource.Type === type);
+const functions = ofType('AWS::Serverless::Function');
 
-type Statement = { Effect: string; Action: string[]; Resource: unknown };
+type Statement = { Sid?: string; Effect: string; Action: string[]; Resource: unknown };
 const statementsOf = (fn: Resource): Statement[] =>
   ((fn.Properties.Policies ?? []) as Array<{ Statement: Statement[] }>).flatMap((policy) => policy.Statement);
+const sub = (value: unknown): string | undefined =>
+  (value as { 'Fn::Sub'?: string } | undefined)?.['Fn::Sub'];
+
+// biome-ignore-start lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
+/** Each function: the example it deploys and the identity it runs as. */
+const expected: Record<string, { example: string; service: string }> = {
+  LedgerFunction: { example: 'http-api-callee', service: 'ledger' },
+  BillingFunction: { example: 'caller', service: 'billing' },
+  ReportsFunction: { example: 'self-check', service: 'reports' },
+};
 
 describe('examples/template.yaml', () => {
-  it('declares the three functions, their identity records and the AuthFailure alarm', () => {
-    expect(ofType('AWS::Serverless::Function').map(([name]) => name)).toEqual([
-      'LedgerFunction',
-      'BillingFunction',
-      'ReportsFunction',
-    ]);
-    const records = ofType('AWS::Route53::RecordSet');
-    expect(records).toHaveLength(3);
-    for (const [, record] of records) {
-      expect(record.Properties.Type).toBe('TXT');
-      const [value] = record.Properties.ResourceRecords as Array<{ 'Fn::Sub': string }>;
-      // A quoted TXT value carrying an NHI1 record whose svc matches the record name.
-      expect(value?.['Fn::Sub']).toMatch(/^"v=NHI1; svc=([a-z]+); env=\$\{Environment\}; kid=.*"$/);
-      const svc = /svc=([a-z]+)/.exec(value?.['Fn::Sub'] ?? '')?.[1];
-      expect((record.Properties.Name as { 'Fn::Sub': string })['Fn::Sub']).toMatch(new RegExp(`^${svc}\\.`));
+  it('declares the three functions and the AuthFailure alarm', () => {
+    expect(functions.map(([name]) => name)).toEqual(Object.keys(expected));
+    for (const [name, fn] of functions) {
+      const { service } = expected[name]!;
+      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.POWERTOOLS_SERVICE_NAME).toBe(service);
+      expect(sub(variables.NHI_SELF)).toBe(`${service}.\${Environment}.\${IdentityZone}`);
     }
     const [[, alarm] = ['', undefined]] = ofType('AWS::CloudWatch::Alarm');
     expect(JSON.stringify(alarm?.Properties.Metrics)).toContain('AuthFailure');
   });
 
-  it('keeps every secret under /<environment>/ and every function reading only its own namespace', () => {
-    for (const [, secret] of ofType('AWS::SecretsManager::Secret')) {
-      expect((secret.Properties.Name as { 'Fn::Sub': string })['Fn::Sub']).toMatch(/^\/\$\{Environment\}\//);
+  it('leaves the identity records to the nhi-dns CLI: no RecordSet, no key parameters', () => {
+    // One owner per RRset: keygen/publish/rotate/revoke own the TXT records. A RecordSet in the
+    // stack would clash with keygen's record and undo rotations and revocations on every update.
+    expect(resources.filter(([, resource]) => resource.Type.startsWith('AWS::Route53::'))).toEqual([]);
+    expect(Object.keys(template.Parameters).sort()).toEqual(['AlarmTopicArn', 'Environment', 'IdentityZone']);
+    expect(templateText).toMatch(/nhi-dns CLI owns every identity TXT record/);
+  });
+
+  it('builds every function with SAM esbuild from an example src/ folder that holds its entry point', () => {
+    const runtimeMajor = /^nodejs(\d+)\.x$/.exec(template.Globals.Function.Runtime)?.[1];
+    expect(runtimeMajor).toBeDefined();
+    for (const [name, fn] of functions) {
+      const { example } = expected[name]!;
+      expect(fn.Metadata?.BuildMethod).toBe('esbuild');
+      const build = fn.Metadata?.BuildProperties ?? {};
+      expect(build.Format).toBe('esm');
+      expect(build.OutExtension).toEqual(['.js=.mjs']); // ESM without a package.json beside it
+      expect(build.Target).toBe(`node${runtimeMajor}`);
+      expect(build.External).toEqual(['@aws-sdk/*']); // the Lambda runtime provides SDK v3
+
+      // CodeUri is relative to the template; it must exist and must not hold a package.json, or
+      // SAM would npm-install it in a scratch folder where the workspace packages don't resolve.
+      const codeUri = fn.Properties.CodeUri as string;
+      expect(codeUri).toBe(`${example}/src/`);
+      const codeDir = join(here, codeUri);
+      expect(statSync(codeDir).isDirectory()).toBe(true);
+      expect(existsSync(join(codeDir, 'package.json'))).toBe(false);
+      expect(existsSync(join(here, example, 'package.json'))).toBe(true);
+      expect(build.EntryPoints).toEqual(['handler.ts']);
+      expect(existsSync(join(codeDir, 'handler.ts'))).toBe(true);
+      // esbuild writes handler.ts to handler.mjs, which exports `handler`.
+      expect(fn.Properties.Handler ?? template.Globals.Function.Handler).toBe('handler.handler');
+      expect(readFileSync(join(codeDir, 'handler.ts'), 'utf8')).toMatch(/export const handler\b/);
+      // Nothing points at test by-products any more.
+      expect(codeUri).not.toMatch(/\.tmp/);
     }
-    // biome-ignore-start lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
-    const expectedNamespace: Record<string, string | undefined> = {
-      LedgerFunction: '/${Environment}/ledger/*',
-      BillingFunction: '/${Environment}/nhi/billing/*',
-      ReportsFunction: undefined,
+  });
+
+  it('keeps every secret under /<environment>/ and calls none rotated without a rotation schedule', () => {
+    const secrets = ofType('AWS::SecretsManager::Secret');
+    expect(secrets.length).toBeGreaterThan(0);
+    const hasRotation = ofType('AWS::SecretsManager::RotationSchedule').length > 0;
+    for (const [, secret] of secrets) {
+      expect(sub(secret.Properties.Name)).toMatch(/^\/\$\{Environment\}\//);
+      if (!hasRotation) expect(String(secret.Properties.Description)).not.toMatch(/\brotated\b/i);
+    }
+  });
+
+  it('lets each function read only its own secret, and none write secrets or DNS', () => {
+    const ownSecret: Record<string, (resource: unknown) => boolean> = {
+      LedgerFunction: (resource) => (resource as { Ref?: string }).Ref === 'LedgerDatabaseSecret',
+      // Secrets Manager ARNs end in "-" and six random characters.
+      BillingFunction: (resource) =>
+        sub(resource)?.endsWith(':secret:/${Environment}/nhi/billing/signing-key-??????') === true,
     };
-    // biome-ignore-end lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
-    for (const [name, fn] of ofType('AWS::Serverless::Function')) {
+    for (const [name, fn] of functions) {
       const secretStatements = statementsOf(fn).filter((s) =>
         s.Action.some((a) => a.startsWith('secretsmanager:')),
       );
-      const namespace = expectedNamespace[name];
-      if (namespace === undefined) {
+      const isOwn = ownSecret[name];
+      if (isOwn === undefined) {
         expect(secretStatements).toEqual([]);
-        continue;
-      }
-      for (const statement of secretStatements) {
-        if (statement.Action.every((a) => a === 'secretsmanager:BatchGetSecretValue')) {
-          // BatchGetSecretValue has no resource-level permissions; each secret is still checked
-          // against GetSecretValue, which is scoped below.
-          expect(statement.Resource).toBe('*');
-          continue;
+      } else {
+        const scoped = secretStatements.filter(
+          (s) => !s.Action.every((a) => a === 'secretsmanager:BatchGetSecretValue'),
+        );
+        expect(scoped).toHaveLength(1);
+        for (const statement of secretStatements) {
+          expect(statement.Effect).toBe('Allow');
+          if (statement.Action.every((a) => a === 'secretsmanager:BatchGetSecretValue')) {
+            // BatchGetSecretValue has no resource-level permissions; each secret in the batch is
+            // still checked against GetSecretValue, which is scoped to the one secret below.
+            expect(statement.Resource).toBe('*');
+            continue;
+          }
+          expect(isOwn(statement.Resource)).toBe(true);
+          expect(
+            statement.Action.every((a) =>
+              ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].includes(a),
+            ),
+          ).toBe(true);
         }
-        const arn = (statement.Resource as { 'Fn::Sub': string })['Fn::Sub'];
-        expect(arn.endsWith(`:secret:${namespace}`)).toBe(true);
-        expect(
-          statement.Action.every((a) =>
-            ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].includes(a),
-          ),
-        ).toBe(true);
       }
-      // No function may write secrets or touch DNS at run time.
+      // No wildcard resource except the batch read; no function may write secrets or touch DNS.
+      for (const statement of statementsOf(fn)) {
+        if (statement.Resource === '*') {
+          expect(statement.Action).toEqual(['secretsmanager:BatchGetSecretValue']);
+        }
+      }
       const actions = statementsOf(fn).flatMap((s) => s.Action);
-      expect(actions.filter((a) => /^(route53:|secretsmanager:(Put|Create|Update|Delete))/.test(a))).toEqual(
-        [],
-      );
+      expect(
+        actions.filter((a) => /\*|^route53:|^secretsmanager:(Put|Create|Update|Delete|Rotate)/.test(a)),
+      ).toEqual([]);
     }
   });
 });
+// biome-ignore-end lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
