@@ -13,6 +13,9 @@ export const baseProject = {
   moduleNameMapper: {
     '^@nhi-dns/([a-z-]+)$': join(root, 'packages/$1/src/index.ts'),
     '^@nhi-dns/([a-z-]+)/test-support$': join(root, 'packages/$1/src/test-support/index.ts'),
+    '^@nhi-dns/core/replay-dynamodb$': join(root, 'packages/core/src/replay-dynamodb.ts'),
+    // The resolver's sources import dns-packet through its package.json "imports" alias.
+    '^#dns-packet$': 'dns-packet',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -32,7 +32,9 @@ await build({
     {
       name: 'external-registry-packages',
       setup(pluginBuild) {
-        pluginBuild.onResolve({ filter: /^[^./]/ }, (args) =>
+        // The resolver's `#dns-packet` alias means the dns-packet package in source form.
+        pluginBuild.onResolve({ filter: /^#dns-packet$/ }, () => ({ path: 'dns-packet', external: true }));
+        pluginBuild.onResolve({ filter: /^[^./#]/ }, (args) =>
           args.path.startsWith('@nhi-dns/') ? undefined : { path: args.path, external: true },
         );
       },

@@ -88,5 +88,4 @@ export {
   splitTxtStrings,
 } from './record.js';
 export { DEFAULT_REPLAY_GRACE, type ReplayStore } from './replay.js';
-export { DynamoDbReplayStore, type DynamoDbReplayStoreOptions } from './replay-dynamodb.js';
 export { MemoryReplayStore, type MemoryReplayStoreOptions } from './replay-memory.js';

@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { NhiError } from './errors.js';
 import { assertClaimArguments, DEFAULT_REPLAY_GRACE, type ReplayStore } from './replay.js';
 
@@ -15,16 +15,6 @@ export interface DynamoDbReplayStoreOptions {
   /** Seconds an item is kept past the proof's `exp`: set it to the verifier's `clockSkew`. Default 60. */
   clockSkew?: number;
 }
-
-/**
- * `@aws-sdk/client-dynamodb` is an optional peer: load it on first use only, so that importing
- * `@nhi-dns/core` neither needs it installed nor pays for loading it.
- */
-let sdk: Promise<typeof import('@aws-sdk/client-dynamodb')> | undefined;
-const loadSdk = (): Promise<typeof import('@aws-sdk/client-dynamodb')> => {
-  sdk ??= import('@aws-sdk/client-dynamodb');
-  return sdk;
-};
 
 const CONDITION_FAILED = 'ConditionalCheckFailedException';
 
@@ -72,7 +62,6 @@ export class DynamoDbReplayStore implements ReplayStore {
   /** {@inheritDoc ReplayStore.claim} */
   async claim(jti: string, issuer: string, expiresAt: number): Promise<boolean> {
     assertClaimArguments(jti, issuer, expiresAt);
-    const { PutItemCommand } = await loadSdk();
     const command = new PutItemCommand({
       TableName: this.#tableName,
       Item: {

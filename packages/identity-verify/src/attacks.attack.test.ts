@@ -8,7 +8,8 @@ import { createHmac, generateKeyPairSync, type KeyObject, randomBytes, sign } fr
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { jest } from '@jest/globals';
 import middy from '@middy/core';
-import { bodyHash, DynamoDbReplayStore, MemoryReplayStore, type ReplayStore } from '@nhi-dns/core';
+import { bodyHash, MemoryReplayStore, type ReplayStore } from '@nhi-dns/core';
+import { DynamoDbReplayStore } from '@nhi-dns/core/replay-dynamodb';
 import { captureOutput, createTestIdentity } from '@nhi-dns/core/test-support';
 import identityResolve from '@nhi-dns/identity-resolve';
 import { createResolver, type Resolver } from '@nhi-dns/resolver';

@@ -1,4 +1,4 @@
-import type { Answer } from 'dns-packet';
+import type { Answer } from '#dns-packet';
 import { DnsError } from './errors.js';
 import type { Reply } from './message.js';
 import { foldCase } from './query-name.js';

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import dnsPacket, { type DecodedPacket, type Packet, type RecordType } from 'dns-packet';
+import dnsPacket, { type DecodedPacket, type Packet, type RecordType } from '#dns-packet';
 import { foldCase } from './query-name.js';
 
 /**

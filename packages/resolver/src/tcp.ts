@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import dnsPacket from 'dns-packet';
+import dnsPacket from '#dns-packet';
 import { DnsError } from './errors.js';
 import { checkReply, type PreparedQuery, type Reply } from './message.js';
 import type { Server } from './servers.js';

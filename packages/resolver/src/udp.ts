@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram';
-import dnsPacket from 'dns-packet';
+import dnsPacket from '#dns-packet';
 import { DnsError, type DnsErrorReason } from './errors.js';
 import { checkReply, type PreparedQuery, type Reply } from './message.js';
 import { canonicalAddress, type Server } from './servers.js';

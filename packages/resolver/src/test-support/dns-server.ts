@@ -1,6 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { createServer, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
-import dnsPacket, { type Answer, type DecodedPacket, type Packet, type SoaData } from 'dns-packet';
+import dnsPacket, { type Answer, type DecodedPacket, type Packet, type SoaData } from '#dns-packet';
 import { txtStrings } from './txt.js';
 
 /** A record the test server serves. */

@@ -1,0 +1,321 @@
+/**
+ * The outside-user guard (issue 12): does what a Lambda author outside this repo does, and fails
+ * when any step breaks. Packs every publishable package, installs the tarballs into scratch apps
+ * outside the workspace (no links, no path mappings), once with `@middy/core` 6 and once with 7,
+ * writes README's Quick start handler verbatim, typechecks it (strict NodeNext, with and without
+ * `skipLibCheck`), bundles it with plain esbuild (ESM, CJS, and SAM's esbuild defaults) and invokes
+ * each bundle against a loopback DNS server and a loopback Secrets Manager stand-in.
+ *
+ * Run: `node scripts/run-ts.mjs integration-tests/outside-user/guard.ts` (after `npm ci`).
+ */
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatRecord } from '@nhi-dns/core';
+import { startTestDnsServer } from '@nhi-dns/resolver/test-support';
+import { exportJWK, SignJWT } from 'jose';
+import { startLocalSecretsManager } from '../../examples/demo/src/local-secrets-manager.js';
+import { checkTarball } from './tarball.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const started = Date.now();
+const failures: string[] = [];
+const step = (message: string) =>
+  console.log(`\n--- ${message} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+const check = (ok: boolean, what: string) => {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures.push(what);
+};
+const bin = (name: string) => join(root, 'node_modules', '.bin', name);
+const run = (command: string, args: string[], cwd: string) =>
+  spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+
+const ZONE = 'auth.example.com';
+const CALLER = `billing.prod.${ZONE}`;
+const CALLEE = `ledger.prod.${ZONE}`;
+
+/** The README's Quick start handler, exactly as the README shows it. */
+export const quickStartFromReadme = (readme: string): string => {
+  const section = readme.split(/^## /m).find((part) => part.startsWith('Quick start'));
+  const block = section?.match(/```ts\n([\s\S]*?)```/);
+  if (block?.[1] === undefined) throw new Error('README.md has no ```ts block under "## Quick start"');
+  return block[1];
+};
+
+step('build and pack the publishable packages');
+execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+const work = mkdtempSync(join(tmpdir(), 'nhi-outside-'));
+const tarballDir = join(work, 'tarballs');
+mkdirSync(tarballDir);
+const packageDirs = readdirSync(join(root, 'packages')).filter((name) => {
+  const manifest = JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8'));
+  return manifest.private !== true;
+});
+const tarballs: Record<string, string> = {};
+for (const dir of packageDirs) {
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tarballDir], {
+    cwd: join(root, 'packages', dir),
+    encoding: 'utf8',
+  });
+  const [packed] = JSON.parse(out) as [{ name: string; filename: string; files: { path: string }[] }];
+  tarballs[packed.name] = join(tarballDir, packed.filename);
+  for (const problem of checkTarball(
+    packed.files.map((file) => file.path),
+    tarballs[packed.name]!,
+  )) {
+    check(false, `${packed.name}: ${problem}`);
+  }
+  check(true, `${packed.name} packed (${packed.files.length} files)`);
+}
+
+// A caller key and its record; the proofs are signed with jose, as a caller outside nhi-dns would.
+const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+const rawPublicKey = Buffer.from((await exportJWK(publicKey)).x!, 'base64url').toString('base64');
+const dns = await startTestDnsServer({
+  zone: ZONE,
+  records: [
+    {
+      name: CALLER,
+      type: 'TXT',
+      data: formatRecord({ service: 'billing', environment: 'prod', kid: 'k1', publicKey: rawPublicKey }),
+    },
+  ],
+});
+const secretsManager = await startLocalSecretsManager({ '/prod/ledger/db': '{"username":"ledger"}' });
+const sign = (aud: string) =>
+  new SignJWT({ jti: randomUUID() })
+    .setProtectedHeader({ alg: 'EdDSA', kid: 'k1', typ: 'nhi+jwt' })
+    .setIssuer(CALLER)
+    .setAudience(aud)
+    .setIssuedAt()
+    .setExpirationTime('60s')
+    .sign(privateKey);
+const httpEvent = (authorization?: string) => ({
+  version: '2.0',
+  routeKey: 'POST /pay',
+  rawPath: '/pay',
+  rawQueryString: '',
+  headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+  requestContext: {
+    domainName: 'api.example.com',
+    http: { method: 'POST', path: '/pay', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'guard' },
+    requestId: 'r1',
+    stage: '$default',
+  },
+  body: '{"amount":1}',
+  isBase64Encoded: false,
+});
+
+const invokeScript = join(work, 'invoke.mjs');
+writeFileSync(
+  invokeScript,
+  `// Loads a bundle as Lambda's Node.js runtime would and calls its handler once per event.
+import { createRequire } from 'node:module';
+import { readFileSync, writeFileSync } from 'node:fs';
+const [bundle, eventsFile, resultsFile] = process.argv.slice(2);
+const mod = bundle.endsWith('.cjs') ? createRequire(import.meta.url)(bundle) : await import(bundle);
+const events = JSON.parse(readFileSync(eventsFile, 'utf8'));
+const results = [];
+for (const [index, event] of events.entries()) {
+  const context = {
+    awsRequestId: 'req-' + index, functionName: 'ledger', functionVersion: '$LATEST', memoryLimitInMB: '512',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:ledger', logGroupName: '/aws/lambda/ledger',
+    logStreamName: 's', callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => 10000,
+    done() {}, fail() {}, succeed() {},
+  };
+  process.stdout.write('@@invocation ' + index + '\\n');
+  try {
+    results.push({ response: await mod.handler(event, context) });
+  } catch (error) {
+    results.push({ error: { name: error.name, reason: error.reason, statusCode: error.statusCode, message: error.message } });
+  }
+}
+writeFileSync(resultsFile, JSON.stringify(results));
+process.exit(0); // as Lambda freezes the sandbox: open keep-alive sockets must not hold the guard
+`,
+);
+
+interface Outcome {
+  response?: { statusCode?: number; headers?: Record<string, string>; body?: string };
+  error?: { name?: string; reason?: string; statusCode?: number };
+}
+
+/** Invokes a bundle with the guard's events; returns the outcomes and what it wrote to stdout. */
+const invoke = async (app: string, bundle: string) => {
+  const events = [httpEvent(`NHI ${await sign(CALLEE)}`), httpEvent(), { payload: { amount: 1 } }];
+  const eventsFile = join(app, 'events.json');
+  const resultsFile = join(app, 'results.json');
+  writeFileSync(eventsFile, JSON.stringify(events));
+  // Asynchronous: the DNS server and the Secrets Manager stand-in answer from this process.
+  const child = await new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      'node',
+      [invokeScript, bundle, eventsFile, resultsFile],
+      { cwd: app, maxBuffer: 64 << 20 },
+      (error, stdout, stderr) => resolve({ status: error === null ? 0 : 1, stdout, stderr }),
+    );
+  });
+  if (child.status !== 0) return { outcomes: [] as Outcome[], stdout: child.stdout, stderr: child.stderr };
+  return {
+    outcomes: JSON.parse(readFileSync(resultsFile, 'utf8')) as Outcome[],
+    stdout: child.stdout,
+    stderr: child.stderr,
+  };
+};
+
+const awsEnv = {
+  NHI_ENVIRONMENT: 'prod',
+  NHI_DNS_SERVERS: dns.server,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+};
+Object.assign(process.env, awsEnv);
+
+const handlerSource = quickStartFromReadme(readFileSync(join(root, 'README.md'), 'utf8'));
+const typesNodeMajor = 22;
+
+try {
+  for (const middy of [7, 6]) {
+    const app = join(work, `app-middy${middy}`);
+    step(`Middy ${middy}: fresh app, npm install of the tarballs`);
+    mkdirSync(join(app, 'src'), { recursive: true });
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify(
+        {
+          name: `outside-app-middy${middy}`,
+          private: true,
+          type: 'module',
+          dependencies: {
+            '@middy/core': `^${middy}`,
+            '@middy/http-error-handler': `^${middy}`,
+            ...Object.fromEntries(Object.entries(tarballs).map(([name, file]) => [name, `file:${file}`])),
+          },
+          devDependencies: { '@types/node': `^${typesNodeMajor}` },
+        },
+        null,
+        2,
+      ),
+    );
+    const install = run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], app);
+    check(
+      install.status === 0,
+      `Middy ${middy}: npm install${install.status === 0 ? '' : `\n${install.stderr}`}`,
+    );
+    if (install.status !== 0) continue;
+    writeFileSync(join(app, 'src', 'handler.ts'), handlerSource);
+
+    for (const skipLibCheck of [true, false]) {
+      writeFileSync(
+        join(app, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            noEmit: true,
+            skipLibCheck,
+            types: ['node'],
+          },
+          include: ['src'],
+        }),
+      );
+      const tsc = run(bin('tsc'), ['-p', '.', '--pretty', 'false'], app);
+      const errors = tsc.stdout.split('\n').filter((line) => /error TS\d+/.test(line));
+      // Middy 7's own declarations need @aws/durable-execution-sdk-js without skipLibCheck: theirs,
+      // documented in README; only errors from our code and our packages' declarations count.
+      const ours = errors.filter(
+        (line) => !line.includes('node_modules/') || line.includes('node_modules/@nhi-dns/'),
+      );
+      check(
+        ours.length === 0,
+        `Middy ${middy}: Quick start typechecks, strict NodeNext, skipLibCheck ${skipLibCheck}${ours.length === 0 ? (errors.length > 0 ? ` (${errors.length} errors from others' declarations ignored)` : '') : `\n  ${ours.join('\n  ')}`}`,
+      );
+    }
+
+    const builds: [string, string[]][] = [
+      ['esm', ['--format=esm', '--outfile=dist/esm/index.mjs']],
+      ['cjs', ['--format=cjs', '--outfile=dist/cjs/index.cjs']],
+      // AWS SAM's esbuild build method with its defaults: CommonJS, es2020, minified.
+      ['sam', ['--format=cjs', '--target=es2020', '--minify', '--outfile=dist/sam/index.cjs']],
+    ];
+    for (const [label, flags] of builds) {
+      const esbuild = run(bin('esbuild'), ['src/handler.ts', '--bundle', '--platform=node', ...flags], app);
+      check(
+        esbuild.status === 0,
+        `Middy ${middy}: plain esbuild bundles (${label})${esbuild.status === 0 ? '' : `\n${esbuild.stderr}`}`,
+      );
+      if (esbuild.status !== 0) continue;
+      const outfile = join(app, flags.at(-1)!.replace('--outfile=', ''));
+      const { outcomes, stdout, stderr } = await invoke(app, outfile);
+      check(
+        outcomes.length === 3,
+        `Middy ${middy} ${label}: the bundle loads and runs${outcomes.length === 3 ? '' : `\n${stderr.slice(0, 2000)}`}`,
+      );
+      if (outcomes.length !== 3) continue;
+      const [valid, missing, direct] = outcomes as [Outcome, Outcome, Outcome];
+      check(
+        valid.response?.statusCode === 200 && valid.response.body === 'hello billing',
+        `Middy ${middy} ${label}: signed call answered 200 "hello billing" (got ${JSON.stringify(valid)})`,
+      );
+      const missingBody = (() => {
+        try {
+          return JSON.parse(missing.response?.body ?? '') as unknown;
+        } catch {
+          return undefined;
+        }
+      })();
+      check(
+        missing.response?.statusCode === 401 &&
+          JSON.stringify(missingBody) === '{"error":"missing_proof"}' &&
+          missing.response.headers?.['WWW-Authenticate'] === 'NHI error="invalid_token"',
+        `Middy ${middy} ${label}: HTTP call without proof answered 401 {"error":"missing_proof"} (got ${JSON.stringify(missing)})`,
+      );
+      check(
+        direct.error?.name === 'IdentityError' && direct.error.reason === 'missing_proof',
+        `Middy ${middy} ${label}: direct invocation without proof throws IdentityError(missing_proof) (got ${JSON.stringify(direct)})`,
+      );
+      const lines = stdout.split('\n').filter((line) => line.startsWith('{'));
+      const logs = lines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => !('_aws' in line));
+      const emf = lines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => '_aws' in line);
+      check(logs.length > 0 && emf.length > 0, `Middy ${middy} ${label}: logs and EMF metrics written`);
+      check(
+        logs.every((line) => typeof line.function_request_id === 'string'),
+        `Middy ${middy} ${label}: every log line carries the request id`,
+      );
+      check(
+        !stdout.includes('    at '),
+        `Middy ${middy} ${label}: no stack trace in the logs of expected denials`,
+      );
+      const services = new Set([...logs.map((line) => line.service), ...emf.map((line) => line.service)]);
+      check(
+        services.size === 1,
+        `Middy ${middy} ${label}: logs and metrics name one service (${[...services].join(', ')})`,
+      );
+    }
+  }
+} finally {
+  await dns.stop();
+  await secretsManager.stop();
+  if (failures.length === 0) rmSync(work, { recursive: true, force: true });
+}
+
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+if (failures.length > 0) {
+  console.error(
+    `\noutside-user guard: ${failures.length} failure(s) in ${seconds} s (scratch apps kept in ${work}):`,
+  );
+  for (const failure of failures) console.error(`- ${failure.split('\n')[0]}`);
+  process.exit(1);
+}
+console.log(`\noutside-user guard: all checks passed in ${seconds} s`);
