@@ -178,6 +178,13 @@ Object.assign(process.env, awsEnv);
 
 const handlerSource = quickStartFromReadme(readFileSync(join(root, 'README.md'), 'utf8'));
 const typesNodeMajor = 22;
+/** The Quick start without secrets-inject (so without the AWS SDK): our packages alone. */
+const identityOnlyHandler = handlerSource
+  .replace(/^import secretsInject.*\n/m, '')
+  .replace(/^\s*\.use\(secretsInject\(.*\n/m, '')
+  .replace(/const { caller, secrets } = context;.*/, 'const { caller } = context;');
+if (identityOnlyHandler.includes('secretsInject') || identityOnlyHandler.includes('{ caller, secrets }'))
+  throw new Error('could not derive the identity-only handler from README');
 
 try {
   for (const middy of [7, 6]) {
@@ -209,6 +216,7 @@ try {
     );
     if (install.status !== 0) continue;
     writeFileSync(join(app, 'src', 'handler.ts'), handlerSource);
+    writeFileSync(join(app, 'src', 'identity-only.ts'), identityOnlyHandler);
 
     for (const skipLibCheck of [true, false]) {
       writeFileSync(
@@ -239,14 +247,32 @@ try {
       );
     }
 
-    const builds: [string, string[]][] = [
-      ['esm', ['--format=esm', '--outfile=dist/esm/index.mjs']],
-      ['cjs', ['--format=cjs', '--outfile=dist/cjs/index.cjs']],
+    // The AWS SDK v3 (secrets-inject's client) ships CommonJS under `main`: esbuild's ESM output
+    // cannot require() Node built-ins from it, so ESM bundles either leave the SDK to the Lambda
+    // runtime or pick its ES modules (README, "Bundling for Lambda"). Our own packages bundle with
+    // esbuild's plain defaults: the identity-only handler proves it.
+    const builds: [string, string, string[]][] = [
+      [
+        'esm, SDK external',
+        'handler.ts',
+        ['--format=esm', '--external:@aws-sdk/*', '--outfile=dist/esm-external/index.mjs'],
+      ],
+      [
+        'esm, module first',
+        'handler.ts',
+        ['--format=esm', '--main-fields=module,main', '--outfile=dist/esm-module/index.mjs'],
+      ],
+      ['cjs', 'handler.ts', ['--format=cjs', '--outfile=dist/cjs/index.cjs']],
       // AWS SAM's esbuild build method with its defaults: CommonJS, es2020, minified.
-      ['sam', ['--format=cjs', '--target=es2020', '--minify', '--outfile=dist/sam/index.cjs']],
+      ['sam', 'handler.ts', ['--format=cjs', '--target=es2020', '--minify', '--outfile=dist/sam/index.cjs']],
+      [
+        'esm, plain defaults, identity only',
+        'identity-only.ts',
+        ['--format=esm', '--outfile=dist/identity-only/index.mjs'],
+      ],
     ];
-    for (const [label, flags] of builds) {
-      const esbuild = run(bin('esbuild'), ['src/handler.ts', '--bundle', '--platform=node', ...flags], app);
+    for (const [label, entry, flags] of builds) {
+      const esbuild = run(bin('esbuild'), [`src/${entry}`, '--bundle', '--platform=node', ...flags], app);
       check(
         esbuild.status === 0,
         `Middy ${middy}: plain esbuild bundles (${label})${esbuild.status === 0 ? '' : `\n${esbuild.stderr}`}`,

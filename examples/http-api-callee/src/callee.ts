@@ -21,9 +21,9 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import identityResolve from '@nhi-dns/identity-resolve';
-import identityVerify, { type IdentityVerifyContext } from '@nhi-dns/identity-verify';
+import identityVerify from '@nhi-dns/identity-verify';
 import type { Resolver, ResolverOptions } from '@nhi-dns/resolver';
-import secretsInject, { type SecretsContext } from '@nhi-dns/secrets-inject';
+import secretsInject from '@nhi-dns/secrets-inject';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 
 /** Configuration of the callee. */
@@ -58,12 +58,6 @@ export const configFromEnv = (env: NodeJS.ProcessEnv = process.env): CalleeConfi
   environment: env.NHI_ENVIRONMENT ?? 'prod',
   ...(env.NHI_DNS_SERVERS === undefined ? {} : { dnsServers: list(env.NHI_DNS_SERVERS) }),
 });
-
-/**
- * The context the handler sees. Lambda's own `Context` declares `identity` (Cognito, mobile SDK
- * only); identity-verify puts the verified caller there, so that member is replaced.
- */
-type CalleeContext = Omit<Context, 'identity'> & IdentityVerifyContext & SecretsContext;
 
 /** The callee as Lambda (and tests) call it. */
 export type CalleeHandler = (
@@ -101,23 +95,24 @@ export const createCalleeHandler = (
         ...(dependencies.secretsClient === undefined ? {} : { client: dependencies.secretsClient }),
       }),
     )
-    .handler(async (event, lambdaContext) => {
-      // Middy's types cannot follow context members added by several middlewares.
-      const context = lambdaContext as unknown as CalleeContext;
-      const caller = context.identity;
-      const database = context.secrets.ledgerDb as { username?: string } | undefined;
+    .handler(async (event, context) => {
+      // Typed by the middlewares: the verified caller and this function's secrets, no cast.
+      const { caller, secrets } = context;
+      const database = secrets.ledgerDb as { username?: string } | undefined;
       // A real handler would open its database with the credentials; never echo secret values.
       return {
         statusCode: 200,
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
           message: 'payment recorded',
-          caller: caller?.name,
-          kid: caller?.kid,
+          caller: caller.name,
+          kid: caller.kid,
           databaseUser: database?.username,
           bytes: event.body?.length ?? 0,
         }),
       };
     });
+  // Middy types the wrapped handler's context as what its middlewares add; Lambda (and the tests)
+  // call it with the plain Context that the middlewares then fill in.
   return handler as unknown as CalleeHandler;
 };

@@ -11,6 +11,9 @@ import {
 } from './observability.js';
 import { KID_PATTERN } from './record.js';
 
+/** Denials {@link deny} threw for non-HTTP events, for {@link rethrowDenial}. */
+const thrownDenials = new WeakSet<IdentityError>();
+
 /** Seconds a caller should wait before retrying a 503 denial. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
@@ -60,7 +63,10 @@ export const deny = (
   });
   countWithDimension(observability.metrics, METRIC.authFailure, 'Reason', reason);
   const kind = httpEventKind(event);
-  if (kind === undefined) throw error;
+  if (kind === undefined) {
+    thrownDenials.add(error);
+    throw error;
+  }
   return denialResponse(kind, error.statusCode, reason, retryAfterSeconds);
 };
 
@@ -78,4 +84,23 @@ export const cleanupBeforeEarlyReturn = async (
 ): Promise<void> => {
   await cleanupMiddlewares(request as Parameters<typeof cleanupMiddlewares>[0]);
   flushOwnedMetrics(observability);
+};
+
+/**
+ * `onError` step of the identity middlewares: a denial that {@link deny} threw for a non-HTTP
+ * event (a direct invocation, a queue) is thrown on at once, past the `onError` hooks of the
+ * middlewares used before this one. Else `@middy/http-error-handler`, first in most chains, would
+ * log it with its stack and turn it into an HTTP-shaped response that no invoker reads. The
+ * cleanup of Powertools' middlewares, which that skips, runs first (as for an early response).
+ *
+ * @throws {IdentityError} the denial, when the request failed with one.
+ */
+export const rethrowDenial = async (
+  request: { readonly error?: unknown },
+  observability: Observability,
+): Promise<void> => {
+  const { error } = request;
+  if (!(error instanceof Error) || !thrownDenials.has(error as IdentityError)) return;
+  await cleanupBeforeEarlyReturn(request, observability);
+  throw error;
 };

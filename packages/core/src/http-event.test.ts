@@ -59,6 +59,26 @@ describe('http events', () => {
     expect(httpBody(v1)).toBeUndefined();
   });
 
+  it('takes the scheme of an ALB request from X-Forwarded-Proto, never from a guess', () => {
+    const behindAlb = (headers: Record<string, string>) => ({
+      ...alb,
+      headers: { host: 'internal.example', ...headers },
+    });
+    expect(httpUrl(behindAlb({ 'x-forwarded-proto': 'http' }))).toBe('http://internal.example/x');
+    expect(httpUrl(behindAlb({ 'X-Forwarded-Proto': 'HTTPS' }))).toBe('https://internal.example/x');
+    expect(httpUrl(behindAlb({}))).toBeUndefined();
+    expect(httpUrl(behindAlb({ 'x-forwarded-proto': 'gopher' }))).toBeUndefined();
+    const twoValues = {
+      ...albMulti,
+      multiValueHeaders: { host: ['internal.example'], 'x-forwarded-proto': ['http', 'https'] },
+    };
+    expect(httpUrl(twoValues)).toBeUndefined();
+    // API Gateway serves HTTPS only, whatever a header claims.
+    expect(httpUrl({ ...v1, headers: { ...v1.headers, 'X-Forwarded-Proto': 'http' } })).toBe(
+      'https://h.example/x',
+    );
+  });
+
   it('builds denial responses for each front end', () => {
     expect(denialResponse('apigw-v2', 401, 'bad_signature', 1)).toEqual({
       statusCode: 401,

@@ -55,8 +55,22 @@ export const httpMethod = (event: unknown): string | undefined => {
 };
 
 /**
- * Request URL as the caller addressed it (`https://<host><path>`), for `htu` binding, if the
- * event carries a host and a path. The host is API Gateway's or the Function URL's
+ * Scheme the caller used: API Gateway and Function URLs serve HTTPS only; an ALB listener may be
+ * plain HTTP and says which in `X-Forwarded-Proto`. Never a guess: an ALB event without exactly
+ * one `http`/`https` value has no scheme, so an `htu`-bound proof cannot match it.
+ */
+const schemeOf = (event: unknown): string | undefined => {
+  const kind = httpEventKind(event);
+  if (kind !== 'alb' && kind !== 'alb-multi') return 'https';
+  const values = headerValues(event, 'x-forwarded-proto');
+  const scheme = values.length === 1 ? values[0]!.trim().toLowerCase() : undefined;
+  return scheme === 'http' || scheme === 'https' ? scheme : undefined;
+};
+
+/**
+ * Request URL as the caller addressed it (`<scheme>://<host><path>`), for `htu` binding, if the
+ * event carries a scheme, a host and a path. The scheme is https for API Gateway and Function
+ * URLs, ALB's `X-Forwarded-Proto` otherwise. The host is API Gateway's or the Function URL's
  * `requestContext.domainName` (what the caller called, custom domains included), else the `Host`
  * header (ALB). The path is the one the caller sent: `rawPath` (HTTP API, Function URL, stage
  * prefix included), `requestContext.path` (REST API, stage included), else `path` (ALB).
@@ -74,8 +88,9 @@ export const httpUrl = (event: unknown): string | undefined => {
         : typeof event.path === 'string'
           ? event.path
           : undefined;
-  if (host === undefined || path === undefined) return undefined;
-  return `https://${host}${path}`;
+  const scheme = schemeOf(event);
+  if (host === undefined || path === undefined || scheme === undefined) return undefined;
+  return `${scheme}://${host}${path}`;
 };
 
 /** Body bytes of an HTTP event (base64-decoded when `isBase64Encoded`), or `undefined`. */

@@ -6,7 +6,13 @@ export {
   withProofHeader,
   withProofPayload,
 } from './caller.js';
-export { cleanupBeforeEarlyReturn, DEFAULT_RETRY_AFTER_SECONDS, type DenialDetails, deny } from './denial.js';
+export {
+  cleanupBeforeEarlyReturn,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  type DenialDetails,
+  deny,
+  rethrowDenial,
+} from './denial.js';
 export {
   DENIAL_REASONS,
   type DenialReason,
@@ -37,8 +43,10 @@ export {
   tryParseIdentityName,
 } from './names.js';
 export {
+  attachLambdaContext,
   count,
   countWithDimension,
+  defaultServiceName,
   flushOwnedMetrics,
   LOG_FIELD,
   METRIC,
@@ -49,6 +57,20 @@ export {
   recordLatency,
   resolveObservability,
 } from './observability.js';
+export {
+  aBoolean,
+  aFunction,
+  aNumber,
+  anObject,
+  aString,
+  aStringList,
+  either,
+  type OptionRule,
+  type OptionRules,
+  oneOf,
+  required,
+  validateOptions,
+} from './options.js';
 export { compileAllowList, type IdentityMatcher } from './patterns.js';
 export {
   type DecodedProof,

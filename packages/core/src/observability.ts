@@ -48,13 +48,22 @@ export interface Observability {
   readonly metrics: NhiMetrics;
   /** True when nhi-dns created `metrics` and so publishes them at the end of each invocation. */
   readonly ownsMetrics: boolean;
+  /** The logger nhi-dns created, when `logger` is it: it is given each invocation's Lambda context. */
+  readonly ownLogger?: Logger;
 }
 
 let defaults: { logger: Logger; metrics: Metrics } | undefined;
 
 /**
+ * Service name of the default logger and metrics, one value for both so that log lines and EMF
+ * documents agree: `POWERTOOLS_SERVICE_NAME`, else the Lambda function's name, else `nhi-dns`.
+ */
+export const defaultServiceName = (env: NodeJS.ProcessEnv = process.env): string =>
+  env.POWERTOOLS_SERVICE_NAME || env.AWS_LAMBDA_FUNCTION_NAME || 'nhi-dns';
+
+/**
  * The logger and metrics a middleware should use: the caller's when given, else one shared
- * pair created on first use (service name from `POWERTOOLS_SERVICE_NAME`, namespace `NHI`).
+ * pair created on first use (service name from {@link defaultServiceName}, namespace `NHI`).
  * Creating them lazily keeps imports free of side effects.
  */
 export const resolveObservability = (options: {
@@ -64,15 +73,38 @@ export const resolveObservability = (options: {
   if (options.logger !== undefined && options.metrics !== undefined) {
     return { logger: options.logger, metrics: options.metrics, ownsMetrics: false };
   }
-  defaults ??= {
-    logger: new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'nhi-dns' }),
-    metrics: new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE }),
-  };
+  if (defaults === undefined) {
+    const serviceName = defaultServiceName();
+    defaults = {
+      logger: new Logger({ serviceName }),
+      metrics: new Metrics({
+        serviceName,
+        namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
+      }),
+    };
+  }
   return {
     logger: options.logger ?? defaults.logger,
     metrics: options.metrics ?? defaults.metrics,
     ownsMetrics: options.metrics === undefined,
+    ...(options.logger === undefined ? { ownLogger: defaults.logger } : {}),
   };
+};
+
+/** The Lambda context the default logger last received, so one invocation adds it once. */
+let contextOfOwnLogger: object | undefined;
+
+/**
+ * Gives nhi-dns' own logger the invocation's Lambda context (request id, cold start, function
+ * name), as Powertools' `injectLambdaContext` would, so that every line it writes can be tied
+ * to its request. A logger the user passed is left alone: its context is the user's to inject.
+ */
+export const attachLambdaContext = (observability: Observability, context: unknown): void => {
+  const logger = observability.ownLogger;
+  if (logger === undefined || context === contextOfOwnLogger) return;
+  if (typeof context !== 'object' || context === null || !('awsRequestId' in context)) return;
+  contextOfOwnLogger = context;
+  logger.addContext(context as Parameters<Logger['addContext']>[0]);
 };
 
 /**

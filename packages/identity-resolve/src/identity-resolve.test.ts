@@ -161,12 +161,31 @@ describe('identityResolve through a real resolver and a loopback DNS server', ()
   });
 
   it('refuses a bad configuration at creation', () => {
-    expect(() => identityResolve({ zone: '' })).toThrow(expect.objectContaining({ reason: 'invalid_zone' }));
+    expect(() => identityResolve({ zone: '' })).toThrow(
+      expect.objectContaining({ reason: 'invalid_config' }),
+    );
+    expect(() => identityResolve({ zone: 'not a zone' })).toThrow(
+      expect.objectContaining({ reason: 'invalid_zone' }),
+    );
     expect(() => identityResolve({ zone: ZONE, mode: 'self' })).toThrow(
       expect.objectContaining({ reason: 'invalid_config' }),
     );
     expect(() => identityResolve({ zone: ZONE, mode: 'self', self: 'ledger.prod.other.example' })).toThrow(
       expect.objectContaining({ reason: 'invalid_config' }),
     );
+  });
+
+  it('validates every option as JavaScript callers pass them (typed invalid_config, named option)', () => {
+    const attempt = (options: unknown) => () => identityResolve(options as never);
+    const invalid = (message: RegExp) =>
+      expect.objectContaining({ reason: 'invalid_config', message: expect.stringMatching(message) });
+    expect(attempt(undefined)).toThrow(invalid(/options must be an object/));
+    expect(attempt({})).toThrow(invalid(/option 'zone' is required/));
+    expect(attempt({ zone: ZONE, mode: 'Self' })).toThrow(
+      invalid(/option 'mode' is 'Self'; allowed: 'caller' \| 'self'/),
+    );
+    expect(attempt({ zone: ZONE, dnssec: 'yes' })).toThrow(invalid(/option 'dnssec' is 'yes'/));
+    expect(attempt({ zone: ZONE, retryAfter: -5 })).toThrow(invalid(/option 'retryAfter' is -5/));
+    expect(attempt({ zone: ZONE, getproof: () => undefined })).toThrow(invalid(/did you mean 'getProof'/));
   });
 });

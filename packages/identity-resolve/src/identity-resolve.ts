@@ -1,5 +1,11 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import {
+  aBoolean,
+  aFunction,
+  aNumber,
+  anObject,
+  aString,
+  attachLambdaContext,
   canonicalName,
   cleanupBeforeEarlyReturn,
   DEFAULT_RETRY_AFTER_SECONDS,
@@ -12,13 +18,19 @@ import {
   type NhiLogger,
   type NhiMetrics,
   type Observability,
+  type OptionRules,
+  oneOf,
   parseZone,
   type RecordProblem,
+  required,
   resolveObservability,
+  rethrowDenial,
   tryParseIdentityName,
   type VerificationKey,
+  validateOptions,
 } from '@nhi-dns/core';
 import { createResolver, type Resolver, type ResolverOptions, type TxtResult } from '@nhi-dns/resolver';
+import type { Context } from 'aws-lambda';
 import { ParsedIdentityCache } from './key-cache.js';
 import { reportLookup } from './lookup-telemetry.js';
 import { defaultGetProof, type GetProof, PACKAGE_NAME } from './proof-source.js';
@@ -47,7 +59,7 @@ export interface ResolvedIdentity {
   readonly proof?: DecodedProof;
 }
 
-/** What this middleware adds to the Lambda context. */
+/** What this middleware adds to the Lambda context (Middy's `use()` merges it into the handler's context type). */
 export interface IdentityResolveContext {
   /** The claimed caller's record (caller mode). */
   nhi?: ResolvedIdentity;
@@ -63,7 +75,11 @@ export interface IdentityResolveOptions {
   mode?: 'caller' | 'self';
   /** This function's identity name; required in self mode. */
   self?: string;
-  /** A resolver, or options to create one. Default: one resolver shared by every middleware in the process, servers from `/etc/resolv.conf`. */
+  /**
+   * A resolver, or options to create one. Default: one resolver shared by every middleware in the
+   * process, servers from the `NHI_DNS_SERVERS` environment variable (comma-separated
+   * `address[:port]`), else `/etc/resolv.conf`.
+   */
   resolver?: Resolver | ResolverOptions;
   /** Ask for DNSSEC (DO bit) so that the AD bit is reported. Default `true`. */
   dnssec?: boolean;
@@ -86,6 +102,31 @@ export interface IdentityResolveOptions {
   /** Powertools Metrics; default one shared instance in namespace `NHI`, flushed after each invocation. */
   metrics?: NhiMetrics;
 }
+
+/** The middleware {@link identityResolve} returns. */
+export type IdentityResolveMiddleware = MiddlewareObj<
+  unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: Middy's own default; denials return the event's response shape.
+  any,
+  Error,
+  Context & IdentityResolveContext
+>;
+
+/** What each option accepts (checked at creation). */
+const OPTION_RULES: OptionRules = {
+  zone: required(aString),
+  mode: oneOf('caller', 'self'),
+  self: aString,
+  resolver: anObject,
+  dnssec: aBoolean,
+  getProof: aFunction,
+  prefetch: aBoolean,
+  deadlineMargin: aNumber(0, { integer: true, unit: 'milliseconds' }),
+  unknownKidRefreshInterval: aNumber(0),
+  retryAfter: aNumber(0, { integer: true }),
+  logger: anObject,
+  metrics: anObject,
+};
 
 let sharedResolver: Resolver | undefined;
 
@@ -116,11 +157,23 @@ class RefreshCooldown {
   }
 }
 
+/** Environment variable naming the DNS servers of the default resolver, e.g. `10.0.0.2,127.0.0.1:5353`. */
+export const DNS_SERVERS_VARIABLE = 'NHI_DNS_SERVERS';
+
+/** Options of the shared default resolver: servers from `NHI_DNS_SERVERS` when set, else `/etc/resolv.conf`. */
+const defaultResolverOptions = (): ResolverOptions => {
+  const servers = (process.env[DNS_SERVERS_VARIABLE] ?? '')
+    .split(',')
+    .map((server) => server.trim())
+    .filter(Boolean);
+  return servers.length > 0 ? { servers } : {};
+};
+
 const resolverFrom = (option: IdentityResolveOptions['resolver']): Resolver => {
   if (option !== undefined && typeof (option as Resolver).resolveTxt === 'function')
     return option as Resolver;
   if (option !== undefined) return createResolver(option as ResolverOptions);
-  sharedResolver ??= createResolver();
+  sharedResolver ??= createResolver(defaultResolverOptions());
   return sharedResolver;
 };
 
@@ -143,9 +196,8 @@ interface LambdaContextLike {
  *
  * @throws {NhiError} `invalid_config` at creation for a bad zone or a missing `self`.
  */
-export const identityResolve = <TEvent = unknown, TResult = unknown>(
-  options: IdentityResolveOptions,
-): MiddlewareObj<TEvent, TResult> => {
+export const identityResolve = (options: IdentityResolveOptions): IdentityResolveMiddleware => {
+  validateOptions(PACKAGE_NAME, options, OPTION_RULES);
   const zone = parseZone(options.zone);
   const mode = options.mode ?? 'caller';
   const selfIdentity = options.self === undefined ? undefined : tryParseIdentityName(options.self, zone);
@@ -236,8 +288,9 @@ export const identityResolve = <TEvent = unknown, TResult = unknown>(
     };
   };
 
-  const before = async (request: Request<TEvent, TResult>) => {
-    const context = request.context as unknown as IdentityResolveContext;
+  const before = async (request: Request<unknown, unknown, Error, Context & IdentityResolveContext>) => {
+    const context = request.context;
+    attachLambdaContext(telemetry(), context);
     let claimed: string | undefined;
     let kid: string | undefined;
     try {
@@ -279,7 +332,7 @@ export const identityResolve = <TEvent = unknown, TResult = unknown>(
         retryAfter,
       );
       await cleanupBeforeEarlyReturn(request, telemetry());
-      return response as TResult;
+      return response;
     }
   };
 
@@ -287,7 +340,12 @@ export const identityResolve = <TEvent = unknown, TResult = unknown>(
     if (observability !== undefined) flushOwnedMetrics(observability);
   };
 
-  return { name: PACKAGE_NAME, before, after: flush, onError: flush };
+  const onError = async (request: { readonly error?: unknown }) => {
+    await rethrowDenial(request, telemetry());
+    flush();
+  };
+
+  return { name: PACKAGE_NAME, before, after: flush, onError };
 };
 
 /** True when canonical `name` is `zone` or below it. */

@@ -1,7 +1,9 @@
 import { identityResolve } from './identity-resolve.js';
 
 export {
+  DNS_SERVERS_VARIABLE,
   type IdentityResolveContext,
+  type IdentityResolveMiddleware,
   type IdentityResolveOptions,
   identityResolve,
   type RecordSource,

@@ -16,7 +16,7 @@ import { createResolver, type Resolver } from '@nhi-dns/resolver';
 import { createTableResolver, startTestDnsServer } from '@nhi-dns/resolver/test-support';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import identityVerify, { type IdentityVerifyOptions } from './index.js';
+import identityVerify, { type IdentityVerifyContext, type IdentityVerifyOptions } from './index.js';
 
 const ZONE = 'auth.example.com';
 const SELF = `ledger.prod.${ZONE}`;
@@ -24,7 +24,8 @@ const billing = createTestIdentity(`billing.prod.${ZONE}`);
 const reports = createTestIdentity(`reports.prod.${ZONE}`, { keyType: 'p256', kid: 'p1' });
 /** Holds a valid key of its own identity; tries to pass as billing. */
 const mallory = createTestIdentity(`mallory.prod.${ZONE}`);
-const lambdaContext = { getRemainingTimeInMillis: () => 3000 } as unknown as Context;
+// Typed as the chain's context: Middy types a wrapped handler's context as what its middlewares add.
+const lambdaContext = { getRemainingTimeInMillis: () => 3000 } as unknown as Context & IdentityVerifyContext;
 
 // ---------------------------------------------------------------------------------------------
 // Harness

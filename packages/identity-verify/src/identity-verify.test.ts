@@ -9,7 +9,7 @@ import identityResolve from '@nhi-dns/identity-resolve';
 import { DnsError } from '@nhi-dns/resolver';
 import { createTableResolver } from '@nhi-dns/resolver/test-support';
 import type { Context } from 'aws-lambda';
-import identityVerify, { type IdentityVerifyOptions } from './index.js';
+import identityVerify, { type IdentityVerifyContext, type IdentityVerifyOptions } from './index.js';
 
 const ZONE = 'auth.example.com';
 const SELF = `ledger.prod.${ZONE}`;
@@ -39,7 +39,8 @@ const httpEvent = (token: string | undefined, body = '{"amount":10}') => ({
   isBase64Encoded: false,
 });
 
-const lambdaContext = { getRemainingTimeInMillis: () => 3000 } as unknown as Context;
+// Typed as the chain's context: Middy types a wrapped handler's context as what its middlewares add.
+const lambdaContext = { getRemainingTimeInMillis: () => 3000 } as unknown as Context & IdentityVerifyContext;
 
 const chain = (
   options: Partial<IdentityVerifyOptions> = {},
@@ -406,6 +407,25 @@ describe('regressions from the security review', () => {
     const outcome = await invoke(httpEvent(token, '')).catch((error: unknown) => error);
     out.restore();
     expect(outcome).toBeInstanceOf(TypeError);
+  });
+
+  it('validates every option as JavaScript callers pass them (typed invalid_config, named option)', () => {
+    const attempt = (options: unknown) => () => identityVerify(options as never);
+    const invalid = (message: RegExp) =>
+      expect.objectContaining({ reason: 'invalid_config', message: expect.stringMatching(message) });
+    expect(attempt({})).toThrow(invalid(/option 'self' is required/));
+    expect(attempt(undefined)).toThrow(invalid(/options must be an object/));
+    expect(attempt({ self: SELF, allow: `billing.prod.${ZONE}` })).toThrow(
+      invalid(/option 'allow' is 'billing.prod.auth.example.com'; allowed: an array of strings/),
+    );
+    expect(attempt({ self: SELF, allow: [], requireDnssec: 'yes' })).toThrow(
+      invalid(/option 'requireDnssec'/),
+    );
+    expect(attempt({ self: SELF, allow: [], retryAfter: -5 })).toThrow(invalid(/option 'retryAfter' is -5/));
+    expect(attempt({ self: SELF, allowList: [] })).toThrow(
+      invalid(/unknown option 'allowList' \(did you mean 'allow'\?\)/),
+    );
+    expect(attempt({ self: SELF, allow: [], replayStore: {} })).toThrow(invalid(/option 'replayStore'/));
   });
 
   it('applies requireDnssec to the self check too', async () => {

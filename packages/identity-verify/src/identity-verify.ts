@@ -1,5 +1,12 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import {
+  aBoolean,
+  aFunction,
+  aNumber,
+  anObject,
+  aString,
+  aStringList,
+  attachLambdaContext,
   canonicalName,
   cleanupBeforeEarlyReturn,
   compileAllowList,
@@ -7,6 +14,7 @@ import {
   DEFAULT_CLOCK_SKEW,
   DEFAULT_MAX_LIFETIME,
   deny,
+  either,
   flushOwnedMetrics,
   httpBody,
   httpMethod,
@@ -20,21 +28,26 @@ import {
   type NhiLogger,
   type NhiMetrics,
   type Observability,
+  type OptionRules,
   type ProofClaims,
   ProofError,
   parseZone,
   type ReplayStore,
+  required,
   resolveObservability,
+  rethrowDenial,
   tryParseIdentityName,
+  validateOptions,
   verifyProof,
 } from '@nhi-dns/core';
 import type { IdentityResolveContext } from '@nhi-dns/identity-resolve';
+import type { Context } from 'aws-lambda';
 import { type SelfExpectation, selfCheckFailure } from './self-check.js';
 
 /** Name of this package, carried by the errors it raises. */
 export const PACKAGE_NAME = '@nhi-dns/identity-verify';
 
-/** The verified caller, put on `request.context.identity`. */
+/** The verified caller, put on `request.context.caller`. */
 export interface VerifiedIdentity {
   /** Canonical identity name of the caller. */
   readonly name: string;
@@ -49,13 +62,32 @@ export interface VerifiedIdentity {
 }
 
 /**
- * What this middleware adds to the Lambda context. Lambda's `Context` already declares an
- * `identity` member (Cognito, set only for the mobile SDK), so type the handler's context as
- * `Omit<Context, 'identity'> & IdentityVerifyContext`.
+ * What this middleware adds to the Lambda context in caller mode (`allow` set). Middy's `use()`
+ * merges it into the handler's context type, so a handler reads `context.caller` with no cast.
+ * The member is not called `identity`, which Lambda's own `Context` declares (Cognito, mobile SDK).
  */
 export interface IdentityVerifyContext extends IdentityResolveContext {
-  identity?: VerifiedIdentity;
+  /** The verified caller. Always set when the handler runs: a caller that fails is answered before it. */
+  caller: VerifiedIdentity;
+  /**
+   * @deprecated Since 0.2: read {@link IdentityVerifyContext.caller}. Still set to the same
+   * object for one minor version; removed in 0.3.
+   */
+  identity: VerifiedIdentity;
 }
+
+/**
+ * The middleware {@link identityVerify} returns: it adds {@link IdentityVerifyContext} to the
+ * context type when `allow` is set (caller mode), and nothing in self mode only.
+ */
+export type IdentityVerifyMiddleware<TOptions extends IdentityVerifyOptions = IdentityVerifyOptions> =
+  MiddlewareObj<
+    unknown,
+    // biome-ignore lint/suspicious/noExplicitAny: Middy's own default; denials return the event's response shape.
+    any,
+    Error,
+    Context & (TOptions extends { allow: readonly string[] } ? IdentityVerifyContext : IdentityResolveContext)
+  >;
 
 /** Options of {@link identityVerify}. */
 export interface IdentityVerifyOptions {
@@ -91,6 +123,26 @@ export interface IdentityVerifyOptions {
   now?: () => number;
 }
 
+/** What each option accepts (checked at creation). */
+const OPTION_RULES: OptionRules = {
+  self: required(aString),
+  zone: aString,
+  allow: aStringList,
+  expect: either({ allowed: 'true', test: (value) => value === true }, anObject),
+  requireDnssec: aBoolean,
+  requireBodyHash: aBoolean,
+  maxLifetime: aNumber(1, { integer: true }),
+  clockSkew: aNumber(0, { integer: true }),
+  replayStore: {
+    allowed: 'a ReplayStore (an object with a claim(jti, issuer, expiresAt) method)',
+    test: (value) => typeof (value as { claim?: unknown } | null)?.claim === 'function',
+  },
+  retryAfter: aNumber(0, { integer: true }),
+  logger: anObject,
+  metrics: anObject,
+  now: aFunction,
+};
+
 const configError = (message: string) => new NhiError('invalid_config', `${PACKAGE_NAME}: ${message}`);
 
 const zoneOf = (self: string): string => canonicalName(self).split('.').slice(2).join('.');
@@ -103,14 +155,15 @@ const zoneOf = (self: string): string => canonicalName(self).split('.').slice(2)
  * Caller mode (`allow`): the caller's proof (from identity-resolve in caller mode) must be
  * signed by a current key of the caller's record, be meant for `self`, be fresh and unused,
  * match the request body and target when bound to them, and the caller must be allowed.
- * On success `request.context.identity` holds the verified caller. Denials answer 401, 403 or
+ * On success `request.context.caller` holds the verified caller. Denials answer 401, 403 or
  * 503 with `{"error":"<reason>"}` for HTTP events and throw `IdentityError` otherwise.
  *
  * @throws {NhiError} `invalid_config` at creation for a bad `self`, zone or pattern.
  */
-export const identityVerify = <TEvent = unknown, TResult = unknown>(
-  options: IdentityVerifyOptions,
-): MiddlewareObj<TEvent, TResult> => {
+export const identityVerify = <const TOptions extends IdentityVerifyOptions>(
+  options: TOptions,
+): IdentityVerifyMiddleware<TOptions> => {
+  validateOptions(PACKAGE_NAME, options, OPTION_RULES);
   const zone = parseZone(options.zone ?? zoneOf(options.self));
   const self = tryParseIdentityName(options.self, zone);
   if (self === undefined) throw configError(`'self' must be <service>.<environment>.${zone}`);
@@ -153,7 +206,7 @@ export const identityVerify = <TEvent = unknown, TResult = unknown>(
     return observability;
   };
 
-  const checkSelf = (context: IdentityVerifyContext, at: number) => {
+  const checkSelf = (context: IdentityResolveContext, at: number) => {
     const own = context.nhiSelf;
     if (own === undefined)
       throw configError("'expect' needs identity-resolve in self mode before this middleware");
@@ -166,7 +219,7 @@ export const identityVerify = <TEvent = unknown, TResult = unknown>(
 
   const verifyCaller = async (
     event: unknown,
-    context: IdentityVerifyContext,
+    context: IdentityResolveContext,
     at: number,
   ): Promise<VerifiedIdentity> => {
     const caller = context.nhi;
@@ -211,14 +264,17 @@ export const identityVerify = <TEvent = unknown, TResult = unknown>(
     };
   };
 
-  const before = async (request: Request<TEvent, TResult>) => {
-    const context = request.context as unknown as IdentityVerifyContext;
+  const before = async (request: Request<unknown, unknown, Error, Context>) => {
+    const context = request.context as Context & Partial<IdentityVerifyContext>;
+    attachLambdaContext(telemetry(), context);
     const at = now();
     try {
       if (expectation !== undefined) checkSelf(context, at);
       if (isAllowed !== undefined) {
         const identity = await verifyCaller(request.event, context, at);
-        context.identity = identity;
+        context.caller = identity;
+        // Deprecated name, kept for one minor version (see IdentityVerifyContext.identity).
+        (context as { identity?: VerifiedIdentity }).identity = identity;
         telemetry().logger.info('identity verified', {
           [LOG_FIELD.name]: identity.name,
           [LOG_FIELD.kid]: identity.kid,
@@ -239,7 +295,7 @@ export const identityVerify = <TEvent = unknown, TResult = unknown>(
         options.retryAfter,
       );
       await cleanupBeforeEarlyReturn(request, telemetry());
-      return response as TResult;
+      return response;
     }
   };
 
@@ -247,7 +303,12 @@ export const identityVerify = <TEvent = unknown, TResult = unknown>(
     if (observability !== undefined) flushOwnedMetrics(observability);
   };
 
-  return { name: PACKAGE_NAME, before, after: flush, onError: flush };
+  const onError = async (request: { readonly error?: unknown }) => {
+    await rethrowDenial(request, telemetry());
+    flush();
+  };
+
+  return { name: PACKAGE_NAME, before, after: flush, onError };
 };
 
 /** Runs the proof checks of DESIGN §3, turning a ProofError into this package's denial. */

@@ -2,6 +2,7 @@ import { identityVerify } from './identity-verify.js';
 
 export {
   type IdentityVerifyContext,
+  type IdentityVerifyMiddleware,
   type IdentityVerifyOptions,
   identityVerify,
   type VerifiedIdentity,

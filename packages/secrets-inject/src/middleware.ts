@@ -1,6 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { MiddlewareObj, Request } from '@middy/core';
-import { flushOwnedMetrics, resolveObservability } from '@nhi-dns/core';
+import { attachLambdaContext, flushOwnedMetrics, resolveObservability } from '@nhi-dns/core';
 import type { Context } from 'aws-lambda';
 import { SecretsError } from './errors.js';
 import { SecretsFetcher } from './fetch.js';
@@ -170,6 +170,7 @@ export const secretsInject = (options: SecretsInjectOptions): SecretsInjectMiddl
   }
 
   const before = async (request: Request<unknown, unknown, Error, Context>): Promise<void> => {
+    attachLambdaContext(observability, request.context);
     const namespace = namespaceOf(request.context as IdentityContext);
     const requests = requestsFor(namespace);
     if (prefetch !== undefined) {
