@@ -62,6 +62,7 @@ export {
   aFunction,
   aNumber,
   anObject,
+  anything,
   aString,
   aStringList,
   either,

@@ -67,6 +67,9 @@ export const either = (...rules: readonly OptionRule[]): OptionRule => ({
   test: (value) => rules.some((rule) => rule.test(value)),
 });
 
+/** Rule: anything; the option is checked elsewhere (only its name is known). */
+export const anything: OptionRule = { allowed: 'any value', test: () => true };
+
 /** Marks a rule required. */
 export const required = (rule: OptionRule): OptionRule => ({ ...rule, required: true });
 
@@ -121,11 +124,17 @@ const show = (value: unknown): string => {
  * hint), required options and each value. Options set to `undefined` count as not given.
  *
  * @param packageName - named in the message, e.g. `@nhi-dns/identity-verify`.
- * @throws {NhiError} `invalid_config` on the first problem found.
+ * @param makeError - builds the error thrown; default an `NhiError` with reason `invalid_config`.
+ * @throws {NhiError} `invalid_config` (or what `makeError` builds) on the first problem found.
  */
-export const validateOptions = (packageName: string, options: unknown, rules: OptionRules): void => {
+export const validateOptions = (
+  packageName: string,
+  options: unknown,
+  rules: OptionRules,
+  makeError: (message: string) => Error = (message) => new NhiError('invalid_config', message),
+): void => {
   const fail = (message: string): never => {
-    throw new NhiError('invalid_config', `${packageName}: ${message}`);
+    throw makeError(`${packageName}: ${message}`);
   };
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     fail(`options must be an object, got ${options === undefined ? 'nothing' : show(options)}`);

@@ -288,7 +288,7 @@ describe('secretsInject: prefetch', () => {
   });
 
   it('does not prefetch when the namespace comes from the own record only', () => {
-    build({ secrets: { db: 'dbcreds' }, namespace: undefined });
+    build({ secrets: { db: 'dbcreds' }, namespace: undefined, ownRecordNamespace: true });
     expect(sm.calls(GetSecretValueCommand)).toHaveLength(0);
   });
 });
@@ -298,12 +298,12 @@ describe('secretsInject: namespace', () => {
   const withCaller = (environment: unknown) => lambdaContext({ identity: { name: 'x', environment } });
 
   it('takes the namespace from the own record (identity-resolve self mode)', async () => {
-    const { invoke } = build({ secrets: { db: 'dbcreds' }, namespace: undefined });
+    const { invoke } = build({ secrets: { db: 'dbcreds' }, namespace: undefined, ownRecordNamespace: true });
     expect((await invoke(withIdentity('staging'))).db).toBe(secretValue('/staging/dbcreds'));
   });
 
   it("never lets the caller's identity choose the namespace", async () => {
-    const { invoke } = build({ secrets: { db: 'dbcreds' }, namespace: undefined });
+    const { invoke } = build({ secrets: { db: 'dbcreds' }, namespace: undefined, ownRecordNamespace: true });
     await expect(invoke(withCaller('staging'))).rejects.toMatchObject({ reason: 'no_namespace' });
     process.env.NHI_ENVIRONMENT = 'prod';
     const pinned = build({ secrets: { db: 'dbcreds' }, namespace: undefined, prefetch: false });
@@ -325,8 +325,26 @@ describe('secretsInject: namespace', () => {
     await expect(invoke(withIdentity('../prod'))).rejects.toMatchObject({ reason: 'no_namespace' });
   });
 
-  it('fails with no_namespace when nothing names the environment', async () => {
-    const { invoke } = build({ secrets: { db: 'dbcreds' }, namespace: undefined });
+  it('refuses at creation a configuration where nothing names the environment', () => {
+    expect(() => build({ secrets: { db: 'dbcreds' }, namespace: undefined })).toThrow(
+      expect.objectContaining({
+        reason: 'invalid_config',
+        message: expect.stringMatching(/no namespace: set the 'namespace' option, the NHI_ENVIRONMENT/),
+      }),
+    );
+  });
+
+  it('refuses unknown option keys with a hint', () => {
+    expect(() => build({ secrets: { db: 'dbcreds' }, maxage: 5 } as never)).toThrow(
+      expect.objectContaining({
+        reason: 'invalid_config',
+        message: expect.stringMatching(/did you mean 'maxAge'/),
+      }),
+    );
+  });
+
+  it('fails with no_namespace when the own record was asked for but not resolved', async () => {
+    const { invoke } = build({ secrets: { db: 'dbcreds' }, namespace: undefined, ownRecordNamespace: true });
     await expect(invoke()).rejects.toMatchObject({ reason: 'no_namespace' });
     expect(sm.calls(GetSecretValueCommand)).toHaveLength(0);
   });

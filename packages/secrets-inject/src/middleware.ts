@@ -65,6 +65,17 @@ export const secretsInject = (options: SecretsInjectOptions): SecretsInjectMiddl
       `secrets-inject: ${ENVIRONMENT_VARIABLE} must be an environment label ([a-z0-9-]{1,63})`,
     );
   }
+  if (
+    config.namespace === undefined &&
+    environmentNamespace === undefined &&
+    options.ownRecordNamespace !== true
+  ) {
+    // Found at init, not as a failure of every request: nothing names this function's environment.
+    throw new SecretsError(
+      'invalid_config',
+      `secrets-inject: no namespace: set the 'namespace' option, the ${ENVIRONMENT_VARIABLE} environment variable, or 'ownRecordNamespace: true' with identity-resolve in self mode before this middleware`,
+    );
+  }
   const observability = resolveObservability(options);
   const now = options.now ?? Date.now;
   let client = options.client;

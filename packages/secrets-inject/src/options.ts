@@ -1,5 +1,15 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { NhiLogger, NhiMetrics } from '@nhi-dns/core';
+import {
+  aBoolean,
+  aFunction,
+  anObject,
+  anything,
+  type NhiLogger,
+  type NhiMetrics,
+  type OptionRules,
+  required,
+  validateOptions,
+} from '@nhi-dns/core';
 import type { JsonMode } from './decode.js';
 import { SecretsError } from './errors.js';
 import { DEFAULT_VERSION_STAGE } from './fetch.js';
@@ -33,6 +43,12 @@ export interface SecretsInjectOptions {
    * caller's environment: a caller must not choose which secrets this function reads.
    */
   namespace?: string;
+  /**
+   * Take the namespace from the function's own record (identity-resolve in self mode before this
+   * middleware) when neither `namespace` nor `NHI_ENVIRONMENT` names it. Default false: without
+   * one of the three, the factory throws `invalid_config` at init rather than every request failing.
+   */
+  ownRecordNamespace?: boolean;
   /** JSON decoding: `'auto'` (default) parses values that look like a JSON object or array. */
   json?: JsonMode;
   /** Seconds a fetched secret is served from memory. Default 300; 0 fetches on every invocation. */
@@ -87,6 +103,23 @@ export interface ResolvedOptions {
   readonly rotationAware: boolean;
 }
 
+/** Option names (values checked below); unknown keys are refused with a hint. */
+const OPTION_RULES: OptionRules = {
+  secrets: required(anObject),
+  namespace: anything,
+  ownRecordNamespace: aBoolean,
+  json: anything,
+  maxAge: anything,
+  staleIfError: anything,
+  prefetch: aBoolean,
+  rotationAware: aBoolean,
+  refreshOn: aFunction,
+  client: anObject,
+  logger: anObject,
+  metrics: anObject,
+  now: aFunction,
+};
+
 /** Context keys that would reach `Object.prototype` if assigned. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const VERSION_STAGE = /^[A-Za-z0-9_+=.@-]{1,256}$/;
@@ -115,7 +148,12 @@ const jsonMode = (value: unknown, fallback: JsonMode, where: string): JsonMode =
  * @throws {SecretsError} `invalid_config`.
  */
 export const resolveOptions = (options: SecretsInjectOptions): ResolvedOptions => {
-  if (typeof options !== 'object' || options === null) throw configError('options are required');
+  validateOptions(
+    'secrets-inject',
+    options,
+    OPTION_RULES,
+    (message) => new SecretsError('invalid_config', message),
+  );
   const namespace = options.namespace === undefined ? undefined : validateNamespace(options.namespace);
   const json = jsonMode(options.json, 'auto', 'json');
   const room = MAX_SECRET_NAME_LENGTH - (namespace?.length ?? MAX_ENVIRONMENT_NAMESPACE_LENGTH);
