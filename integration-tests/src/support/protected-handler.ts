@@ -81,7 +81,14 @@ export const protectedHandler = (options: ProtectedHandlerOptions) => {
     }),
   );
   if (options.secrets !== undefined) {
-    handler.use(secretsInject({ secrets: options.secrets.names, client: options.secrets.client }));
+    // The namespace comes from the own record when the self check resolves it (no NHI_ENVIRONMENT here).
+    handler.use(
+      secretsInject({
+        secrets: options.secrets.names,
+        client: options.secrets.client,
+        ownRecordNamespace: true,
+      }),
+    );
   }
 
   return async (event: APIGatewayProxyEventV2): Promise<Invocation> => {
