@@ -110,5 +110,5 @@ export {
   type RecordProblemCode,
   splitTxtStrings,
 } from './record.js';
-export { DEFAULT_REPLAY_GRACE, type ReplayStore } from './replay.js';
+export { type ClaimOptions, DEFAULT_REPLAY_GRACE, type ReplayStore } from './replay.js';
 export { MemoryReplayStore, type MemoryReplayStoreOptions } from './replay-memory.js';

@@ -98,12 +98,13 @@ describe('decodeProof', () => {
       { ...HEADER, kid: undefined },
       { ...HEADER, kid: 7 },
       { ...HEADER, kid: ['k1'] },
-      { ...HEADER, typ: undefined },
-      { ...HEADER, typ: null },
       { ...HEADER, crit: ['exp'] },
       { ...HEADER, crit: [] },
     ];
     for (const header of headers) expectDecodeError(token(header), 'malformed_proof');
+    // One cause, one reason: a missing or non-string typ is bad_typ, like a wrong one.
+    for (const typ of [undefined, null, 7, ['nhi+jwt']])
+      expectDecodeError(token({ ...HEADER, typ }), 'bad_typ');
     for (const iss of [undefined, 1, null, ['a'], { name: 'a' }]) {
       expectDecodeError(token(HEADER, { ...CLAIMS, iss }), 'malformed_proof');
     }

@@ -2,6 +2,7 @@ import { decodeBase64url } from './base64url.js';
 import {
   type DecodedProof,
   MAX_PROOF_BYTES,
+  PROOF_TYPE,
   type ProofClaims,
   ProofError,
   type ProofHeader,
@@ -41,7 +42,8 @@ const decodeJsonObject = (segment: string): Record<string, unknown> | undefined 
  * and claims are JSON objects, `alg`/`kid`/`typ` are strings and there is no `crit` header
  * (no extension is understood, RFC 7515 §4.1.11), `iss` is a string.
  *
- * @throws {ProofError} `proof_too_large` over {@link MAX_PROOF_BYTES}, `malformed_proof` otherwise.
+ * @throws {ProofError} `proof_too_large` over {@link MAX_PROOF_BYTES}, `bad_typ` without a string
+ *   `typ`, `malformed_proof` otherwise.
  */
 export const decodeProof = (token: string): DecodedProof => {
   if (typeof token !== 'string') throw malformed('proof must be a string');
@@ -61,7 +63,8 @@ export const decodeProof = (token: string): DecodedProof => {
 
   if (typeof header.alg !== 'string' || header.alg === '') throw malformed('alg must be a string');
   if (typeof header.kid !== 'string') throw malformed('kid must be a string');
-  if (typeof header.typ !== 'string') throw malformed('typ must be a string');
+  // A missing or non-string typ is the same cause as a wrong one: one reason for operators.
+  if (typeof header.typ !== 'string') throw new ProofError('bad_typ', `typ must be ${PROOF_TYPE}`);
   if (header.crit !== undefined) throw malformed('crit header extensions are not supported');
   if (typeof claims.iss !== 'string') throw malformed('iss must be a string');
   if (Array.isArray(claims.aud)) Object.freeze(claims.aud);

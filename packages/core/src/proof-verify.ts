@@ -46,8 +46,9 @@ export interface VerifyProofOptions {
   /** Request method; checked against `htm` when present (case-insensitive). */
   method?: string;
   /**
-   * Request URL; checked against `htu` when present. Both are compared as scheme, host and path
-   * (`new URL()` normalised, query and fragment dropped, as DPoP's `htu`, RFC 9449 §4.3).
+   * Request URL as received (raw path); checked against `htu` when present. Both are compared as
+   * scheme, host and path (`new URL()` normalised, query and fragment dropped, as DPoP's `htu`,
+   * RFC 9449 §4.3); a request path with dot segments (`/x/../pay`, `/%2e/pay`) is refused.
    */
   url?: string;
 }
@@ -70,6 +71,20 @@ const normaliseUrl = (url: string | undefined): string | undefined => {
   if (url === undefined || !URL.canParse(url)) return undefined;
   const parsed = new URL(url);
   return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+};
+
+/**
+ * True when the path of `url`, as the request carried it (before any normalisation), holds a dot
+ * segment: `.` or `..`, plain or percent-encoded (`%2e`), also across encoded or back slashes.
+ * `new URL()` removes them, so `/x/../pay` would match a proof for `/pay` while an application
+ * routing on the raw path serves `/x/../pay` as it sees fit.
+ */
+const hasDotSegment = (url: string): boolean => {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0) return false;
+  const end = url.search(/[?#]/);
+  const path = url.slice(start, end < 0 ? undefined : end).replace(/%2e/gi, '.');
+  return path.split(/\/|\\|%2f|%5c/i).some((segment) => segment === '.' || segment === '..');
 };
 
 const checkSettings = (now: number, maxLifetime: number, clockSkew: number): void => {
@@ -165,6 +180,9 @@ export const verifyProof = (proof: DecodedProof, options: VerifyProofOptions): P
     deny('wrong_audience', 'htm does not match the request method');
   }
   if (htu !== undefined) {
+    if (options.url !== undefined && hasDotSegment(options.url)) {
+      deny('wrong_audience', 'request path holds dot segments, which htu cannot bind');
+    }
     const expected = normaliseUrl(options.url);
     if (expected === undefined || normaliseUrl(htu) !== expected) {
       deny('wrong_audience', 'htu does not match the request URL');

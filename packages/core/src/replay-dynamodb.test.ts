@@ -71,6 +71,23 @@ describe('DynamoDbReplayStore', () => {
     await expect(store.claim(JTI, ISS, EXP)).rejects.toMatchObject({ reason: 'replay_store_unavailable' });
   });
 
+  it('gives up on a claim that never answers, within its timeout or the deadline, so the verifier fails closed', async () => {
+    dynamo.on(PutItemCommand).callsFake(() => new Promise(() => undefined));
+    const store = new DynamoDbReplayStore({ client, tableName: 'nhi-replay', timeout: 50 });
+    const started = Date.now();
+    await expect(store.claim(JTI, ISS, EXP)).rejects.toMatchObject({
+      reason: 'replay_store_unavailable',
+      message: 'DynamoDB replay store did not answer within 50 ms',
+    });
+    expect(Date.now() - started).toBeLessThan(1000);
+    // The Lambda's remaining time (the verifier's deadline) shortens the timeout further.
+    const patient = new DynamoDbReplayStore({ client, tableName: 'nhi-replay' });
+    await expect(patient.claim(JTI, ISS, EXP, { deadline: Date.now() + 20 })).rejects.toMatchObject({
+      reason: 'replay_store_unavailable',
+    });
+    expect(() => new DynamoDbReplayStore({ client, tableName: 't', timeout: 0 })).toThrow(TypeError);
+  });
+
   it('refuses bad options and arguments', async () => {
     expect(() => new DynamoDbReplayStore({ client: undefined as never, tableName: 't' })).toThrow(TypeError);
     expect(() => new DynamoDbReplayStore({ client, tableName: '' })).toThrow(TypeError);

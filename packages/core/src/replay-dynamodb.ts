@@ -1,6 +1,6 @@
 import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { NhiError } from './errors.js';
-import { assertClaimArguments, DEFAULT_REPLAY_GRACE, type ReplayStore } from './replay.js';
+import { assertClaimArguments, type ClaimOptions, DEFAULT_REPLAY_GRACE, type ReplayStore } from './replay.js';
 
 /** Options of {@link DynamoDbReplayStore}. */
 export interface DynamoDbReplayStoreOptions {
@@ -14,7 +14,22 @@ export interface DynamoDbReplayStoreOptions {
   ttlAttribute?: string;
   /** Seconds an item is kept past the proof's `exp`: set it to the verifier's `clockSkew`. Default 60. */
   clockSkew?: number;
+  /**
+   * Milliseconds a claim may take before it is abandoned and the proof denied (fail closed), so
+   * that a store that never answers cannot hold the invocation until Lambda kills it. The
+   * verifier's deadline (the Lambda's remaining time less a margin) shortens it further. Default 1000.
+   */
+  timeout?: number;
 }
+
+/** Default milliseconds a claim may take (a DynamoDB PutItem answers in single-digit ms). */
+export const DEFAULT_CLAIM_TIMEOUT_MS = 1000;
+
+/** A promise that rejects when `signal` aborts (never settles otherwise). */
+const rejectWhenAborted = (signal: AbortSignal): Promise<never> =>
+  new Promise((_, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
 
 const CONDITION_FAILED = 'ConditionalCheckFailedException';
 
@@ -32,6 +47,7 @@ export class DynamoDbReplayStore implements ReplayStore {
   readonly #keyAttribute: string;
   readonly #ttlAttribute: string;
   readonly #graceSeconds: number;
+  readonly #timeout: number;
 
   constructor(options: DynamoDbReplayStoreOptions) {
     const { client, tableName, keyAttribute = 'jti', ttlAttribute = 'expiresAt' } = options;
@@ -52,6 +68,11 @@ export class DynamoDbReplayStore implements ReplayStore {
     if (!Number.isSafeInteger(clockSkew) || clockSkew < 0) {
       throw new TypeError('DynamoDbReplayStore: clockSkew must be a non-negative integer');
     }
+    const timeout = options.timeout ?? DEFAULT_CLAIM_TIMEOUT_MS;
+    if (!Number.isSafeInteger(timeout) || timeout <= 0) {
+      throw new TypeError('DynamoDbReplayStore: timeout must be a positive integer (milliseconds)');
+    }
+    this.#timeout = timeout;
     this.#client = client;
     this.#tableName = tableName;
     this.#keyAttribute = keyAttribute;
@@ -60,8 +81,15 @@ export class DynamoDbReplayStore implements ReplayStore {
   }
 
   /** {@inheritDoc ReplayStore.claim} */
-  async claim(jti: string, issuer: string, expiresAt: number): Promise<boolean> {
+  async claim(jti: string, issuer: string, expiresAt: number, options: ClaimOptions = {}): Promise<boolean> {
     assertClaimArguments(jti, issuer, expiresAt);
+    const budget = Math.max(
+      0,
+      Math.min(
+        this.#timeout,
+        options.deadline === undefined ? Number.POSITIVE_INFINITY : options.deadline - Date.now(),
+      ),
+    );
     const command = new PutItemCommand({
       TableName: this.#tableName,
       Item: {
@@ -72,11 +100,24 @@ export class DynamoDbReplayStore implements ReplayStore {
       ConditionExpression: 'attribute_not_exists(#key)',
       ExpressionAttributeNames: { '#key': this.#keyAttribute },
     });
+    const signal = AbortSignal.timeout(budget);
     try {
-      await this.#client.send(command);
+      // The signal frees the SDK's socket; the race holds even for a client that ignores it.
+      const answer = (async () => this.#client.send(command, { abortSignal: signal }))();
+      answer.catch(() => undefined); // settles after a lost race: nothing to report then
+      await Promise.race([answer, rejectWhenAborted(signal)]);
       return true;
     } catch (error) {
       if (error instanceof Error && error.name === CONDITION_FAILED) return false;
+      if (signal.aborted) {
+        throw new NhiError(
+          'replay_store_unavailable',
+          `DynamoDB replay store did not answer within ${budget} ms`,
+          {
+            cause: error,
+          },
+        );
+      }
       const kind = error instanceof Error ? error.name : 'unknown error';
       throw new NhiError('replay_store_unavailable', `DynamoDB replay store failed (${kind})`, {
         cause: error,

@@ -5,10 +5,17 @@
 export interface ReplayStore {
   /**
    * Records `jti` of `issuer` until `expiresAt` (the proof's `exp`, Unix seconds).
+   * @param options - `deadline` (ms since epoch): a remote store gives up by then.
    * @returns true when the jti was unseen (and is now recorded), false when it is a replay.
    * @throws when the store cannot answer: the verifier then denies (fail closed).
    */
-  claim(jti: string, issuer: string, expiresAt: number): boolean | Promise<boolean>;
+  claim(jti: string, issuer: string, expiresAt: number, options?: ClaimOptions): boolean | Promise<boolean>;
+}
+
+/** Per-claim settings the verifier passes to a {@link ReplayStore}. */
+export interface ClaimOptions {
+  /** Wall-clock time (ms since epoch) by which the claim must be answered: the Lambda's remaining time. */
+  readonly deadline?: number;
 }
 
 /**

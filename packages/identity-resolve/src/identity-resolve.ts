@@ -14,6 +14,7 @@ import {
   deny,
   flushOwnedMetrics,
   IdentityError,
+  isDenialReason,
   NhiError,
   type NhiLogger,
   type NhiMetrics,
@@ -355,8 +356,8 @@ const isInsideZone = (name: string, zone: string): boolean => name === zone || n
 const toIdentityError = (error: unknown): IdentityError => {
   if (error instanceof IdentityError) return error;
   if (error instanceof NhiError && typeof error.reason === 'string') {
-    // ProofError from decodeProof carries a denial reason (proof_too_large, malformed_proof).
-    const reason = error.reason === 'proof_too_large' ? 'proof_too_large' : 'malformed_proof';
+    // ProofError from decodeProof carries a denial reason (proof_too_large, bad_typ, malformed_proof).
+    const reason = isDenialReason(error.reason) ? error.reason : 'malformed_proof';
     return new IdentityError(reason, PACKAGE_NAME, error);
   }
   return new IdentityError('malformed_proof', PACKAGE_NAME, error);

@@ -272,6 +272,12 @@ describe('A2 wrong key: signatures by anything but the published key', () => {
       reason: 'bad_typ',
     },
     {
+      name: 'no typ header at all (one reason for one cause: bad_typ, not malformed_proof)',
+      event: () => httpEvent(signRaw(header({ typ: undefined }), claims(), billing.privateKey)),
+      status: 401,
+      reason: 'bad_typ',
+    },
+    {
       name: 'crit header naming an extension we do not understand',
       event: () => httpEvent(signRaw(header({ crit: ['b64'], b64: false }), claims(), billing.privateKey)),
       status: 401,
@@ -577,6 +583,20 @@ describe('A7 replay', () => {
         'replayed',
       );
     });
+
+    it('a table that never answers fails closed within the Lambda deadline, not at the Lambda timeout', async () => {
+      dynamo.on(PutItemCommand).callsFake(() => new Promise(() => undefined));
+      // 3000 ms remaining less the 500 ms margin: the claim gives up at the store's 1000 ms default.
+      const a = instance(new DynamoDbReplayStore({ client, tableName: 'nhi-replay' }));
+      const started = Date.now();
+      expectDenied(
+        await run(async () => a.invoke(httpEvent(await billing.sign({ aud: SELF })))),
+        a.handler,
+        401,
+        'replayed',
+      );
+      expect(Date.now() - started).toBeLessThan(2500);
+    });
   });
 });
 
@@ -643,7 +663,24 @@ describe('A8 body and request binding', () => {
       status: 401,
       reason: 'wrong_audience',
     },
+    ...['/x/../pay', '/x/%2e%2e/pay', '/x/%2E./pay', '/./pay', '/x/..%2fpay'].map((rawPath) => ({
+      name: `proof bound to /pay sent to the raw path ${rawPath} (dot segments that new URL() would remove)`,
+      event: async () =>
+        httpEvent(await billing.sign({ aud: SELF, url: 'https://api.example.com/pay' }), { rawPath }),
+      status: 401,
+      reason: 'wrong_audience',
+    })),
   ]);
+
+  it('a proof bound to /pay still serves the raw path /pay, and dots inside a segment are no dot segments', async () => {
+    const { invoke } = chain();
+    const token = await billing.sign({ aud: SELF, url: 'https://api.example.com/pay' });
+    expect((await run(() => invoke(httpEvent(token)))).result.statusCode).toBe(200);
+    const dotted = await billing.sign({ aud: SELF, url: 'https://api.example.com/v1.2/..pay' });
+    expect((await run(() => invoke(httpEvent(dotted, { rawPath: '/v1.2/..pay' })))).result.statusCode).toBe(
+      200,
+    );
+  });
 
   it('a base64 body that decodes to the signed bytes is accepted', async () => {
     const { invoke } = chain();

@@ -7,6 +7,7 @@ import {
   aString,
   aStringList,
   attachLambdaContext,
+  type ClaimOptions,
   canonicalName,
   cleanupBeforeEarlyReturn,
   compileAllowList,
@@ -77,17 +78,16 @@ export interface IdentityVerifyContext extends IdentityResolveContext {
 }
 
 /**
- * The middleware {@link identityVerify} returns: it adds {@link IdentityVerifyContext} to the
- * context type when `allow` is set (caller mode), and nothing in self mode only.
+ * The middleware {@link identityVerify} returns. With `allow` set (caller mode) it adds
+ * {@link IdentityVerifyContext} to the handler's context type; a self check alone adds nothing.
  */
-export type IdentityVerifyMiddleware<TOptions extends IdentityVerifyOptions = IdentityVerifyOptions> =
-  MiddlewareObj<
-    unknown,
-    // biome-ignore lint/suspicious/noExplicitAny: Middy's own default; denials return the event's response shape.
-    any,
-    Error,
-    Context & (TOptions extends { allow: readonly string[] } ? IdentityVerifyContext : IdentityResolveContext)
-  >;
+export type IdentityVerifyMiddleware<TMode extends 'caller' | 'self' = 'caller'> = MiddlewareObj<
+  unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: Middy's own default; denials return the event's response shape.
+  any,
+  Error,
+  Context & (TMode extends 'caller' ? IdentityVerifyContext : IdentityResolveContext)
+>;
 
 /** Options of {@link identityVerify}. */
 export interface IdentityVerifyOptions {
@@ -160,9 +160,13 @@ const zoneOf = (self: string): string => canonicalName(self).split('.').slice(2)
  *
  * @throws {NhiError} `invalid_config` at creation for a bad `self`, zone or pattern.
  */
-export const identityVerify = <const TOptions extends IdentityVerifyOptions>(
-  options: TOptions,
-): IdentityVerifyMiddleware<TOptions> => {
+export function identityVerify(
+  options: IdentityVerifyOptions & { allow: readonly string[] },
+): IdentityVerifyMiddleware<'caller'>;
+export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMiddleware<'self'>;
+// Overloads, not a generic over the options: object literals keep TypeScript's excess-property
+// check (a misspelt `allowList` is a compile error, not only an init error).
+export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMiddleware<'caller' | 'self'> {
   validateOptions(PACKAGE_NAME, options, OPTION_RULES);
   const zone = parseZone(options.zone ?? zoneOf(options.self));
   const self = tryParseIdentityName(options.self, zone);
@@ -248,7 +252,7 @@ export const identityVerify = <const TOptions extends IdentityVerifyOptions>(
       throw new IdentityError('not_allowed', PACKAGE_NAME);
     let fresh: boolean;
     try {
-      fresh = await replayStore.claim(claims.jti, caller.name, claims.exp + clockSkew);
+      fresh = await replayStore.claim(claims.jti, caller.name, claims.exp + clockSkew, claimOptions(context));
     } catch (error) {
       // A replay store we cannot reach cannot vouch for the jti: fail closed.
       throw new IdentityError('replayed', PACKAGE_NAME, error);
@@ -309,6 +313,17 @@ export const identityVerify = <const TOptions extends IdentityVerifyOptions>(
   };
 
   return { name: PACKAGE_NAME, before, after: flush, onError };
+}
+
+/** Milliseconds kept back from the Lambda's remaining time when bounding a replay-store claim. */
+const REPLAY_DEADLINE_MARGIN_MS = 500;
+
+/** The replay store's deadline: the Lambda's remaining time less a margin, when the context tells it. */
+const claimOptions = (context: object): ClaimOptions => {
+  const remaining = (context as { getRemainingTimeInMillis?: () => number }).getRemainingTimeInMillis?.();
+  return typeof remaining === 'number' && Number.isFinite(remaining)
+    ? { deadline: Date.now() + Math.max(remaining - REPLAY_DEADLINE_MARGIN_MS, 0) }
+    : {};
 };
 
 /** Runs the proof checks of DESIGN §3, turning a ProofError into this package's denial. */

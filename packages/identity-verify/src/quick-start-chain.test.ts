@@ -111,6 +111,11 @@ describe('the Quick start chain (httpErrorHandler first, default logger and metr
     expect(direct.error).toMatchObject({ name: 'IdentityError', reason: 'dns_failure', statusCode: 503 });
   });
 
+  it('refuses a misspelt option at compile time and at init', () => {
+    // @ts-expect-error: `allowList` is not an option (object literals keep the excess-property check).
+    expect(() => identityVerify({ self: SELF, allowList: [] })).toThrow(/did you mean 'allow'/);
+  });
+
   it('writes every log line with the request id, and logs and EMF name the same service', async () => {
     const runs = [
       await invoke(httpEvent(await billing.sign({ aud: SELF }))),
