@@ -19,6 +19,7 @@ export const DENIAL_REASONS = [
   'not_yet_valid',
   'lifetime_too_long',
   'replayed',
+  'replay_store_full',
   'body_mismatch',
   'not_allowed',
   'dnssec_required',

@@ -5,6 +5,8 @@ const STATUS_BY_REASON: Partial<Record<DenialReason, number>> = {
   not_allowed: 403,
   dns_failure: 503,
   self_mismatch: 503,
+  // The in-memory replay store is full of live jtis: capacity, not a verdict on the caller.
+  replay_store_full: 503,
 };
 
 /** HTTP status code for a denial reason: 401 unless listed otherwise (DESIGN §4.3). */

@@ -111,4 +111,8 @@ export {
   splitTxtStrings,
 } from './record.js';
 export { type ClaimOptions, DEFAULT_REPLAY_GRACE, type ReplayStore } from './replay.js';
-export { MemoryReplayStore, type MemoryReplayStoreOptions } from './replay-memory.js';
+export {
+  DEFAULT_REPLAY_MAX_ENTRIES,
+  MemoryReplayStore,
+  type MemoryReplayStoreOptions,
+} from './replay-memory.js';

@@ -55,25 +55,74 @@ describe('MemoryReplayStore', () => {
     expect(store.size).toBe(1);
   });
 
-  it('holds its bound under 100k distinct jtis, evicting the oldest first', () => {
-    const store = new MemoryReplayStore({ maxEntries: 1000, now: manualClock(T0).now });
-    let accepted = 0;
-    let largest = 0;
-    for (let i = 0; i < 100_000; i += 1) {
-      if (store.claim(jtiOf(i), ISS, T0 + 300)) accepted += 1;
-      largest = Math.max(largest, store.size);
+  it('never forgets a live jti to make room: a full store refuses new claims (replay_store_full)', () => {
+    const clock = manualClock(T0);
+    const store = new MemoryReplayStore({
+      maxEntries: 1000,
+      maxEntriesPerIssuer: 1000,
+      now: clock.now,
+      clockSkew: 0,
+    });
+    for (let i = 0; i < 1000; i += 1) expect(store.claim(jtiOf(i), ISS, T0 + 300)).toBe(true);
+    let refused = 0;
+    for (let i = 1000; i < 100_000; i += 1) {
+      try {
+        store.claim(jtiOf(i), ISS, T0 + 300);
+      } catch (error) {
+        expect(error).toMatchObject({ reason: 'replay_store_full' });
+        refused += 1;
+      }
     }
-    expect(accepted).toBe(100_000);
-    expect(largest).toBe(1000);
+    expect(refused).toBe(99_000);
     expect(store.size).toBe(1000);
-    expect(store.claim(jtiOf(99_999), ISS, T0 + 300)).toBe(false);
-    expect(store.claim(jtiOf(99_000), ISS, T0 + 300)).toBe(false);
-    // Forgotten by the bound: documented trade-off of a per-instance store.
-    expect(store.claim(jtiOf(98_999), ISS, T0 + 300)).toBe(true);
+    // The first jti is still remembered: a captured proof stays refused.
+    expect(store.claim(jtiOf(0), ISS, T0 + 300)).toBe(false);
+    // Once the live jtis expire, room comes back (a full sweep at most once a second).
+    clock.advance(301);
+    expect(store.claim(jtiOf(100_000), ISS, T0 + 600)).toBe(true);
+    expect(store.size).toBe(1);
+  });
+
+  it('keeps one issuer from filling the store for everyone (per-issuer share), and sweeps expired entries behind live ones', () => {
+    const clock = manualClock(T0);
+    const store = new MemoryReplayStore({
+      maxEntries: 100,
+      maxEntriesPerIssuer: 25,
+      now: clock.now,
+      clockSkew: 0,
+    });
+    for (let i = 0; i < 25; i += 1) expect(store.claim(jtiOf(i), 'noisy', T0 + 300)).toBe(true);
+    expect(() => store.claim(jtiOf(25), 'noisy', T0 + 300)).toThrow(
+      expect.objectContaining({
+        reason: 'replay_store_full',
+        message: expect.stringContaining('maxEntriesPerIssuer'),
+      }),
+    );
+    expect(store.claim(jtiOf(0), ISS, T0 + 300)).toBe(true);
+    // A short-lived jti recorded after long-lived ones expires behind them; a full store finds it.
+    const sweeping = new MemoryReplayStore({
+      maxEntries: 3,
+      maxEntriesPerIssuer: 3,
+      now: clock.now,
+      clockSkew: 0,
+    });
+    const t = clock.now() / 1000;
+    sweeping.claim(jtiOf(1), ISS, t + 300);
+    sweeping.claim(jtiOf(2), ISS, t + 1);
+    sweeping.claim(jtiOf(3), ISS, t + 300);
+    clock.advance(2);
+    expect(sweeping.claim(jtiOf(4), ISS, t + 300)).toBe(true);
+    expect(sweeping.claim(jtiOf(1), ISS, t + 300)).toBe(false);
   });
 
   it('refuses bad options and arguments', () => {
-    for (const options of [{ maxEntries: 0 }, { maxEntries: 1.5 }, { clockSkew: -1 }]) {
+    for (const options of [
+      { maxEntries: 0 },
+      { maxEntries: 1.5 },
+      { clockSkew: -1 },
+      { maxEntries: 10, maxEntriesPerIssuer: 11 },
+      { maxEntriesPerIssuer: 0 },
+    ]) {
       expect(() => new MemoryReplayStore(options)).toThrow(TypeError);
     }
     const store = new MemoryReplayStore();

@@ -921,16 +921,41 @@ describe('A11 TTL-0 storms', () => {
     }
   });
 
-  it('a flood of unique jtis keeps the in-memory replay store at its bound', async () => {
-    const replayStore = new MemoryReplayStore({ maxEntries: 50 });
+  it('a flood of unique jtis keeps the in-memory replay store at its bound, refusing (503) rather than forgetting', async () => {
+    const replayStore = new MemoryReplayStore({ maxEntries: 50, maxEntriesPerIssuer: 50 });
     const { invoke } = chain({ options: { replayStore } });
     const tokens = await Promise.all(Array.from({ length: 200 }, () => billing.sign({ aud: SELF })));
     const out = captureOutput();
+    const statuses: number[] = [];
     try {
-      for (const token of tokens) await invoke(httpEvent(token));
+      for (const token of tokens) statuses.push(((await invoke(httpEvent(token))) as HttpResult).statusCode);
     } finally {
       out.restore();
     }
     expect(replayStore.size).toBe(50);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(50);
+    expect(statuses.filter((status) => status === 503)).toHaveLength(150);
+    expect(
+      out.emf().filter((line) => (line as { Reason?: string }).Reason === 'replay_store_full'),
+    ).toHaveLength(150);
+  });
+
+  it('another allowed caller cannot flush a refused jti out of the store and replay it (finding 13.3)', async () => {
+    const replayStore = new MemoryReplayStore({ maxEntries: 200 });
+    const { invoke, handler } = chain({ options: { replayStore } });
+    const captured = await billing.sign({ aud: SELF });
+    expect((await run(() => invoke(httpEvent(captured)))).result.statusCode).toBe(200);
+    handler.mockClear();
+    expectDenied(await run(() => invoke(httpEvent(captured))), handler, 401, 'replayed');
+    // A low-value workload on the allow list (*.prod) floods the store with its own fresh proofs.
+    const flood = await Promise.all(Array.from({ length: 400 }, () => reports.sign({ aud: SELF })));
+    const out = captureOutput();
+    try {
+      for (const token of flood) await invoke(httpEvent(token));
+    } finally {
+      out.restore();
+    }
+    handler.mockClear();
+    expectDenied(await run(() => invoke(httpEvent(captured))), handler, 401, 'replayed');
   });
 });

@@ -254,6 +254,10 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
     try {
       fresh = await replayStore.claim(claims.jti, caller.name, claims.exp + clockSkew, claimOptions(context));
     } catch (error) {
+      // A full in-memory store refuses rather than forget a live jti (503: retry later).
+      if (error instanceof NhiError && error.reason === 'replay_store_full') {
+        throw new IdentityError('replay_store_full', PACKAGE_NAME, error);
+      }
       // A replay store we cannot reach cannot vouch for the jti: fail closed.
       throw new IdentityError('replayed', PACKAGE_NAME, error);
     }

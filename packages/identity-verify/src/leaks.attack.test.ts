@@ -172,6 +172,11 @@ const PATHS: Path[] = [
   { name: 'replayed (first use)', event: withToken(() => replayed) },
   { name: 'replayed', event: withToken(() => replayed) },
   {
+    name: 'replay_store_full',
+    event: withToken(sign({ aud: SELF })),
+    options: { replayStore: fullReplayStore() },
+  },
+  {
     name: 'body_mismatch',
     event: async () => httpEvent(await minted(billing.sign({ aud: SELF, body: 'a' })), 'b'),
   },
@@ -226,6 +231,12 @@ const PATHS: Path[] = [
 ];
 
 /** One chain per path, sharing the replay store so that the replay path replays. */
+function fullReplayStore(): MemoryReplayStore {
+  const store = new MemoryReplayStore({ maxEntries: 1 });
+  store.claim('jti-that-fills-the-store', `payroll.prod.${ZONE}`, now() + 300);
+  return store;
+}
+
 const sharedReplayStore = new MemoryReplayStore();
 
 const runPath = async (path: Path) => {
