@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import {
   DENIAL_REASONS,
+  httpEventKind,
   IdentityError,
   isDenialReason,
   MAX_PROOF_BYTES,
@@ -82,8 +83,8 @@ const getFixture = (): Promise<Fixture> => {
     const recorded: Recorded = { failures: [] };
     const observability = recordingObservability(recorded);
     const served: string[] = [];
-    const handler = middy(async (_event: unknown, context: { identity?: { claims: { jti: string } } }) => {
-      served.push(context.identity?.claims.jti ?? '<no identity>');
+    const handler = middy(async (_event: unknown, context: { caller?: { claims: { jti: string } } }) => {
+      served.push(context.caller?.claims.jti ?? '<no identity>');
       return { statusCode: 200, body: 'ok' };
     })
       .use(identityResolve({ zone: ZONE, resolver, ...observability }))
@@ -92,6 +93,8 @@ const getFixture = (): Promise<Fixture> => {
       billing.sign({ aud: SELF }),
       billing.sign({ aud: SELF, body: '{"a":1}', method: 'POST' }),
       billing.sign({ aud: [SELF, 'x'] }),
+      // Binds the direct-invoke envelope payload '{"a":1}' (nhiPayload), and nothing else.
+      billing.sign({ aud: SELF, body: '{"a":1}' }),
     ]);
     pool = valid;
     const invoke = (event: unknown, context: unknown) => handler(event, context as never);
@@ -163,6 +166,16 @@ const events = (valid: readonly string[]) => {
       nhiProof: fc.oneof(fc.constantFrom(...valid), fc.anything({ maxDepth: 1 })),
       order: fc.nat(),
     }),
+    // Direct-invoke envelopes: the signed payload as a string, near misses, and other types.
+    fc.record({
+      nhiProof: fc.oneof(fc.constantFrom(...valid), fc.anything({ maxDepth: 1 })),
+      nhiPayload: fc.oneof(
+        fc.constant('{"a":1}'),
+        fc.constantFrom('{"a":1} ', '{"a":2}', '', '{"a": 1}'),
+        fc.string(),
+        fc.anything({ maxDepth: 1 }),
+      ),
+    }),
     fc.anything({ maxDepth: 2 }),
   );
 };
@@ -203,6 +216,10 @@ export const eventTarget: FuzzTarget<unknown> = {
       invariant((outcome as { statusCode?: number }).statusCode === 200, 'served without the handler result');
       const jti = served[served.length - 1]!;
       invariant(served.indexOf(jti) === served.length - 1, 'one proof served twice (replay)');
+      const envelope = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+      if (httpEventKind(event) === undefined && envelope.nhiProof === pool?.[3]) {
+        invariant(envelope.nhiPayload === '{"a":1}', 'a bh-bound proof served a payload it does not cover');
+      }
       return;
     }
     invariant(failures.length === 1, `expected one AuthFailure, saw ${failures.length}`);

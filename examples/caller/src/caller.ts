@@ -11,7 +11,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
-import { type SignProofOptions, signProof, withProofHeader, withProofPayload } from '@nhi-dns/core';
+import { type SignProofOptions, signProof, withProofHeader, withSignedPayload } from '@nhi-dns/core';
 import secretsInject, { type SecretsContext } from '@nhi-dns/secrets-inject';
 import type { Context } from 'aws-lambda';
 
@@ -81,12 +81,12 @@ export const createCallerHandler = (config: CallerConfig, dependencies: CallerDe
         return { status: response.status, body: await response.text() };
       }
       lambda ??= new LambdaClient({});
-      // Direct invocations carry no HTTP body: the proof binds nothing but caller and audience.
-      const token = await proof({ body: undefined });
+      // A direct invocation carries its payload as the exact string the proof's bh covers.
+      const token = await proof({});
       const result = await lambda.send(
         new InvokeCommand({
           FunctionName: config.ledgerFunction,
-          Payload: Buffer.from(JSON.stringify(withProofPayload({ amount: event.amount }, token))),
+          Payload: Buffer.from(JSON.stringify(withSignedPayload(payload, token))),
         }),
       );
       return { status: result.StatusCode, body: Buffer.from(result.Payload ?? new Uint8Array()).toString() };

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import {
   CreateSecretCommand,
+  DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
@@ -39,6 +40,22 @@ export const fakeAws = () => {
   const rrsets = new Map<string, ResourceRecordSet>();
   /** Secret versions by name, oldest first, with their staging labels. */
   const secretValues = new Map<string, { id: string; value: string; stages: Set<string> }[]>();
+  /** Tags by secret name. */
+  const secretTags = new Map<string, Map<string, string>>();
+  /** Route 53's default SOA at the apex of the hosted zone (negative TTL min(900, 86400) = 900). */
+  rrsets.set('auth.example.com.|SOA', {
+    Name: 'auth.example.com.',
+    Type: 'SOA',
+    TTL: 900,
+    ResourceRecords: [
+      { Value: 'ns-2048.awsdns-64.net. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400' },
+    ],
+  });
+  /** Route 53's listing order: by name with the labels reversed, then by type. */
+  const listingKey = (key: string) => {
+    const [name = '', type = ''] = key.split('|');
+    return `${name.split('.').reverse().join('.')}|${type}`;
+  };
   const notFound = () =>
     Object.assign(new Error('not found'), { name: 'ResourceNotFoundException', $metadata: {} });
   /** Moves `stage` to `version`, as Secrets Manager does (labels are unique per secret). */
@@ -55,6 +72,10 @@ export const fakeAws = () => {
   const events: string[] = [];
 
   route53Mock.on(ListResourceRecordSetsCommand).callsFake((input) => {
+    if (input.StartRecordName === undefined) {
+      const [first] = [...rrsets.keys()].sort((a, b) => (listingKey(a) < listingKey(b) ? -1 : 1));
+      return { ResourceRecordSets: first === undefined ? [] : [rrsets.get(first)], IsTruncated: false };
+    }
     const keys = [...rrsets.keys()].sort();
     const start = `${input.StartRecordName}.|${input.StartRecordType}`;
     const first = keys.find((key) => key >= start);
@@ -81,6 +102,10 @@ export const fakeAws = () => {
       throw Object.assign(new Error('exists'), { name: 'ResourceExistsException', $metadata: {} });
     }
     secretValues.set(input.Name, [{ id: 'v1', value: input.SecretString, stages: new Set(['AWSCURRENT']) }]);
+    secretTags.set(
+      input.Name,
+      new Map((input.Tags ?? []).map((tag: { Key: string; Value: string }) => [tag.Key, tag.Value])),
+    );
     events.push('CreateSecret');
     return { ARN: `arn:aws:secretsmanager:eu-west-1:1:secret:${input.Name}`, VersionId: 'v1' };
   });
@@ -104,7 +129,26 @@ export const fakeAws = () => {
     events.push(`UpdateSecretVersionStage -${input.VersionStage}`);
     return {};
   });
-  secretsMock.on(TagResourceCommand).resolves({});
+  secretsMock.on(TagResourceCommand).callsFake((input) => {
+    if (!secretValues.has(input.SecretId)) throw notFound();
+    const tags = secretTags.get(input.SecretId) ?? new Map<string, string>();
+    for (const tag of input.Tags ?? []) tags.set(tag.Key, tag.Value);
+    secretTags.set(input.SecretId, tags);
+    events.push(`TagResource ${(input.Tags ?? []).map((tag: { Key: string }) => tag.Key).join(',')}`);
+    return {};
+  });
+  secretsMock.on(DescribeSecretCommand).callsFake((input) => {
+    const versions = secretValues.get(input.SecretId);
+    if (versions === undefined) throw notFound();
+    return {
+      Name: input.SecretId,
+      Tags: [...(secretTags.get(input.SecretId) ?? new Map()).entries()].map(([Key, Value]) => ({
+        Key,
+        Value,
+      })),
+      VersionIdsToStages: Object.fromEntries(versions.map((version) => [version.id, [...version.stages]])),
+    };
+  });
   secretsMock.on(GetSecretValueCommand).callsFake((input) => {
     const stage = input.VersionStage ?? 'AWSCURRENT';
     const version = secretValues.get(input.SecretId)?.find((candidate) => candidate.stages.has(stage));
@@ -152,6 +196,19 @@ export const fakeAws = () => {
     },
     /** Values of every version of a secret, oldest first. */
     secretVersions: (name: string) => (secretValues.get(name) ?? []).map((version) => version.value),
+    /** Tags of a secret. */
+    secretTags: (name: string) => Object.fromEntries(secretTags.get(name) ?? new Map<string, string>()),
+    /** Replaces the SOA at the apex (`auth.example.com.`), e.g. `setSoa(3600, 300)`. */
+    setSoa: (ttl: number, minimum: number) => {
+      rrsets.set('auth.example.com.|SOA', {
+        Name: 'auth.example.com.',
+        Type: 'SOA',
+        TTL: ttl,
+        ResourceRecords: [
+          { Value: `ns-2048.awsdns-64.net. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 ${minimum}` },
+        ],
+      });
+    },
     /** Value of the version of a secret that carries `stage`, or undefined. */
     secretAt: (name: string, stage: string) =>
       secretValues.get(name)?.find((version) => version.stages.has(stage))?.value,

@@ -1,4 +1,7 @@
 import {
+  createECDH,
+  createHash,
+  createPrivateKey,
   createPublicKey,
   generateKeyPair as generateNodeKeyPair,
   type JsonWebKey,
@@ -74,10 +77,46 @@ export const generateSigningKey = async (keyType: KeyType, kid: string): Promise
 };
 
 /**
+ * Fingerprint of a public key: SHA-256 over the bytes of its `p=` value (raw 32 bytes for
+ * ed25519, SPKI DER for p256), base64url. Anyone can recompute it from `dig TXT` output.
+ */
+export const publicKeyFingerprint = (key: Pick<PublishedKey, 'publicKey'>): string =>
+  createHash('sha256').update(Buffer.from(key.publicKey, 'base64')).digest('base64url');
+
+/**
+ * Whether the public members of a private JWK (`x`, and `y` for P-256) are the public key of its
+ * private member `d`. The public key is derived from `d` alone: for Ed25519 through node's key
+ * import (which recomputes it from the seed), for P-256 by scalar multiplication (ECDH), since
+ * node's import of an EC JWK keeps whatever `x`/`y` it is given.
+ */
+const publicPartMatches = (jwk: Record<string, unknown>, keyType: KeyType): boolean => {
+  const { d, x, y } = jwk;
+  if (typeof d !== 'string') return false;
+  try {
+    if (keyType === 'ed25519') {
+      const derived = createPublicKey(
+        createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x } as JsonWebKey, format: 'jwk' }),
+      ).export({ format: 'jwk' });
+      return derived.x === x;
+    }
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(Buffer.from(d, 'base64url'));
+    const point = ecdh.getPublicKey();
+    return (
+      point.subarray(1, 33).toString('base64url') === x && point.subarray(33, 65).toString('base64url') === y
+    );
+  } catch {
+    return false;
+  }
+};
+
+/**
  * Derives the published key from a stored private JWK (its public members `x`/`y`), after
- * checking that it is an Ed25519 or P-256 signing key with a valid `kid`.
+ * checking that it is an Ed25519 or P-256 signing key with a valid `kid` and, when it carries
+ * a private part `d`, that `x`/`y` are the public key of `d` (see {@link signingKeyFromJwk}).
  *
- * @throws {CliError} `bad_secret` naming what is wrong, never echoing the value.
+ * @throws {CliError} `bad_secret` naming what is wrong, never echoing the value;
+ * `key_mismatch` when the public part is not the private part's.
  */
 export const publishedKeyFromJwk = (jwk: unknown): PublishedKey => {
   const fail = (detail: string): never => {
@@ -96,11 +135,42 @@ export const publishedKeyFromJwk = (jwk: unknown): PublishedKey => {
   else return fail('only Ed25519 (OKP) and P-256 (EC) keys are supported');
   if (typeof x !== 'string' || (keyType === 'p256' && typeof y !== 'string'))
     return fail('public part missing');
+  let published: PublishedKey;
   try {
     const publicJwk = keyType === 'ed25519' ? { kty, crv, x } : { kty, crv, x, y };
     const publicKey = createPublicKey({ key: publicJwk as JsonWebKey, format: 'jwk' });
-    return { kid, keyType, publicKey: encodePublicKey(keyType, publicKey) };
+    published = { kid, keyType, publicKey: encodePublicKey(keyType, publicKey) };
   } catch {
     return fail('public part is not a valid point');
   }
+  if ('d' in jwk && !publicPartMatches(jwk as Record<string, unknown>, keyType)) {
+    throw new CliError(
+      'key_mismatch',
+      `the signing-key secret's key ${kid} is inconsistent: its public part (x${keyType === 'p256' ? '/y' : ''}) ` +
+        'is not the public key of its private part (d); refusing to publish or use it',
+      EXIT_CODE.other,
+    );
+  }
+  return published;
+};
+
+/**
+ * Reads a stored private signing JWK: {@link publishedKeyFromJwk}, and it must carry its private
+ * part `d`, whose public key must be the published one. Publishing a public key taken from
+ * `x`/`y` without this check would let whoever wrote the secret pair someone else's public key
+ * with their own private key.
+ *
+ * @throws {CliError} `bad_secret` (not a usable private JWK), `key_mismatch` (public part is
+ * not the private part's), both exit code 4.
+ */
+export const signingKeyFromJwk = (jwk: unknown): GeneratedSigningKey => {
+  const published = publishedKeyFromJwk(jwk);
+  if (typeof (jwk as { d?: unknown }).d !== 'string') {
+    throw new CliError(
+      'bad_secret',
+      'the signing-key secret is not a usable JWK: private part (d) missing',
+      EXIT_CODE.other,
+    );
+  }
+  return { ...published, privateJwk: jwk as SigningKeyJwk };
 };

@@ -1,5 +1,6 @@
 import {
   CreateSecretCommand,
+  DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   type SecretsManagerClient,
@@ -11,8 +12,9 @@ import { CliError, EXIT_CODE } from './errors.js';
 import {
   type GeneratedSigningKey,
   type PublishedKey,
-  publishedKeyFromJwk,
+  publicKeyFingerprint,
   type SigningKeyJwk,
+  signingKeyFromJwk,
 } from './keys.js';
 import { type RetryOptions, withRetry } from './retry.js';
 
@@ -21,6 +23,12 @@ export const SECRET_TAG = {
   service: 'nhi:service',
   environment: 'nhi:environment',
   kid: 'nhi:kid',
+  /**
+   * `rotate`'s mark on the version it staged: `<versionId> <kid> <fingerprint>` (empty once the
+   * version is current). Written with `TagResource`, which a principal that can only write
+   * secret values (`PutSecretValue`) lacks, so it cannot mark a version it planted.
+   */
+  pending: 'nhi:pending',
 } as const;
 
 /** Name of a workload's signing-key secret (DESIGN §4.5): `/<env>/nhi/<service>/signing-key`. */
@@ -135,29 +143,69 @@ export const stageSigningKey = async (
     if (put.VersionId === undefined) {
       throw new CliError('bad_secret', `${secretName}: no VersionId for the staged key`, EXIT_CODE.other);
     }
-    return { secretName, versionId: put.VersionId };
+    const versionId = put.VersionId;
+    const published = signingKeyFromJwk(options.privateJwk);
+    await withRetry(
+      () =>
+        options.secrets.send(
+          new TagResourceCommand({
+            SecretId: secretName,
+            Tags: [{ Key: SECRET_TAG.pending, Value: pendingMark(versionId, published) }],
+          }),
+        ),
+      options.retry,
+    );
+    return { secretName, versionId };
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
   }
 };
 
-/** A key found under `AWSPENDING`: the generated key it was, and its version. */
+/** Value of the {@link SECRET_TAG.pending} tag for a staged version. */
+export const pendingMark = (versionId: string, key: PublishedKey): string =>
+  `${versionId} ${key.kid} ${publicKeyFingerprint(key)}`;
+
+/** A key found under `AWSPENDING` that `rotate` staged: the key it was, and its version. */
 export interface PendingSigningKey extends StagedSigningKey {
   readonly key: GeneratedSigningKey;
+  /** {@link publicKeyFingerprint} of the key. */
+  readonly fingerprint: string;
 }
 
 /**
- * Reads the `AWSPENDING` version of the signing-key secret, or `undefined` when the secret or
- * the label does not exist. The private value stays in the returned key object; errors do not
- * echo it.
+ * What is under `AWSPENDING`: nothing, a version `rotate` staged and marked (`marked`), or a
+ * version without a valid mark (`unmarked`: written by someone else, by a CLI without marks, or
+ * by a run interrupted between staging and marking). An unmarked value is never parsed beyond
+ * what the operator needs to recognise it (`kid`, fingerprint, when it is a usable JWK).
+ */
+export type PendingLookup =
+  | { readonly status: 'none' }
+  | ({ readonly status: 'marked' } & PendingSigningKey)
+  | {
+      readonly status: 'unmarked';
+      readonly secretName: string;
+      readonly versionId: string;
+      readonly kid?: string;
+      readonly fingerprint?: string;
+    };
+
+/**
+ * Reads the `AWSPENDING` version of the signing-key secret and `rotate`'s mark on it (the
+ * {@link SECRET_TAG.pending} tag, through `DescribeSecret`). Only a version whose id, kid and
+ * public-key fingerprint the mark names is `marked`; a marked value must also be a private JWK
+ * whose public part is its private part's. The private value stays in the returned key object;
+ * errors do not echo it.
+ *
+ * @throws {CliError} `bad_secret` / `key_mismatch` for a marked version that is not a
+ * consistent private JWK of the marked key.
  */
 export const readPendingSigningKey = async (options: {
   readonly secrets: SecretsManagerClient;
   readonly service: string;
   readonly environment: string;
   readonly retry?: RetryOptions;
-}): Promise<PendingSigningKey | undefined> => {
+}): Promise<PendingLookup> => {
   const secretName = signingKeySecretName(options.service, options.environment);
   let output: { SecretString?: string | undefined; VersionId?: string | undefined };
   try {
@@ -169,25 +217,53 @@ export const readPendingSigningKey = async (options: {
       options.retry,
     );
   } catch (error) {
-    if (isNotFound(error)) return undefined;
+    if (isNotFound(error)) return { status: 'none' };
     throw error;
   }
-  if (output.SecretString === undefined || output.VersionId === undefined) return undefined;
-  let jwk: unknown;
+  if (output.SecretString === undefined || output.VersionId === undefined) return { status: 'none' };
+  const versionId = output.VersionId;
+  const described = await withRetry(
+    () => options.secrets.send(new DescribeSecretCommand({ SecretId: secretName })),
+    options.retry,
+  );
+  const mark = described.Tags?.find((tag) => tag.Key === SECRET_TAG.pending)?.Value ?? '';
+  const [markedVersion, markedKid, markedFingerprint] = mark.split(' ');
+  let key: GeneratedSigningKey | undefined;
+  let keyError: unknown;
   try {
-    jwk = JSON.parse(output.SecretString);
-  } catch {
+    key = signingKeyFromJwk(JSON.parse(output.SecretString));
+  } catch (error) {
+    keyError = error;
+  }
+  const fingerprint = key === undefined ? undefined : publicKeyFingerprint(key);
+  if (markedVersion !== versionId) {
+    return {
+      status: 'unmarked',
+      secretName,
+      versionId,
+      ...(key === undefined ? {} : { kid: key.kid }),
+      ...(fingerprint === undefined ? {} : { fingerprint }),
+    };
+  }
+  if (key === undefined || fingerprint === undefined) {
+    if (keyError instanceof CliError) throw keyError;
     throw new CliError('bad_secret', `${secretName} (${PENDING_STAGE}) is not JSON`, EXIT_CODE.other);
   }
-  const published = publishedKeyFromJwk(jwk);
-  return {
-    secretName,
-    versionId: output.VersionId,
-    key: { ...published, privateJwk: jwk as SigningKeyJwk },
-  };
+  if (markedKid !== key.kid || markedFingerprint !== fingerprint) {
+    throw new CliError(
+      'key_mismatch',
+      `${secretName} (${PENDING_STAGE}) holds key ${key.kid} (fingerprint ${fingerprint}), not the key ` +
+        `rotate staged under that version (${markedKid ?? '?'}, ${markedFingerprint ?? '?'})`,
+      EXIT_CODE.other,
+    );
+  }
+  return { status: 'marked', secretName, versionId, key, fingerprint };
 };
 
-/** Removes the `AWSPENDING` label from a staged version (once it has been made current). */
+/**
+ * Removes the `AWSPENDING` label from a staged version (once it has been made current) and
+ * empties `rotate`'s mark, so that the label moved back onto that version is not resumed.
+ */
 export const clearPendingStage = async (options: {
   readonly secrets: SecretsManagerClient;
   readonly secretName: string;
@@ -205,11 +281,22 @@ export const clearPendingStage = async (options: {
       ),
     options.retry,
   );
+  await withRetry(
+    () =>
+      options.secrets.send(
+        new TagResourceCommand({
+          SecretId: options.secretName,
+          Tags: [{ Key: SECRET_TAG.pending, Value: '' }],
+        }),
+      ),
+    options.retry,
+  );
 };
 
 /**
- * Reads the current signing key of a workload and returns only its public half. The private
- * value never leaves this function: errors say what is wrong, not what the value is.
+ * Reads the current signing key of a workload and returns only its public half, after checking
+ * that the stored JWK is a private key whose public part is its own (`key_mismatch` otherwise).
+ * The private value never leaves this function: errors say what is wrong, not what the value is.
  */
 export const readPublishedKey = async (options: {
   readonly secrets: SecretsManagerClient;
@@ -231,5 +318,6 @@ export const readPublishedKey = async (options: {
   } catch {
     throw new CliError('bad_secret', `${secretName} is not JSON`, EXIT_CODE.other);
   }
-  return publishedKeyFromJwk(jwk);
+  const { privateJwk: _private, ...published } = signingKeyFromJwk(jwk);
+  return published;
 };

@@ -1,4 +1,5 @@
 import { NhiError } from './errors.js';
+import { SIGNED_PAYLOAD_FIELD } from './http-event.js';
 
 /** Authorization scheme of a proof (DESIGN §3: `Authorization: NHI <jws>`). */
 export const PROOF_AUTH_SCHEME = 'NHI';
@@ -51,4 +52,29 @@ export const withProofPayload = <T extends object>(payload: T, token: string): T
     throw new TypeError('withProofPayload: payload must be a plain object');
   }
   return { ...payload, [PROOF_PAYLOAD_FIELD]: checkToken(token) } as T & { nhiProof: string };
+};
+
+/** A direct-invocation (or queue) envelope: the proof, and the payload as the exact string `bh` covers. */
+export interface SignedEnvelope {
+  readonly nhiProof: string;
+  /** The payload as the caller serialised it (e.g. `JSON.stringify(order)`); the callee parses it. */
+  readonly nhiPayload: string;
+}
+
+/**
+ * The envelope of a direct invocation whose proof binds its payload: sign with
+ * `body: payload` (the same string), then send `JSON.stringify(withSignedPayload(payload, token))`.
+ * The callee's identity-verify hashes `event.nhiPayload` for `bh`, and the handler parses that
+ * same string, so the proof covers exactly what the handler acts on (DESIGN §3, "Transports").
+ *
+ * @example
+ * const payload = JSON.stringify({ orderId });
+ * const token = await signProof({ privateKey, kid, iss, aud, body: payload });
+ * await lambda.send(new InvokeCommand({ FunctionName, Payload: JSON.stringify(withSignedPayload(payload, token)) }));
+ * @throws {NhiError} `malformed_proof` when `token` is not a compact JWS.
+ */
+export const withSignedPayload = (payload: string, token: string): SignedEnvelope => {
+  if (typeof payload !== 'string')
+    throw new TypeError('withSignedPayload: payload must be the serialised string');
+  return { [PROOF_PAYLOAD_FIELD]: checkToken(token), [SIGNED_PAYLOAD_FIELD]: payload } as SignedEnvelope;
 };

@@ -154,3 +154,19 @@ export const denialResponse = (
   }
   return { statusCode, headers, body };
 };
+
+/** Field of a direct-invocation or queue envelope that carries the signed payload as a string (DESIGN §3, "Transports"). */
+export const SIGNED_PAYLOAD_FIELD = 'nhiPayload';
+
+/**
+ * The exact bytes a proof's `bh` covers for this event: the body of an HTTP event (absent = the
+ * empty body, as for a GET), else the string in `event.nhiPayload` (the caller serialised its
+ * payload itself, so both sides hash the same bytes). `undefined` when a non-HTTP event carries
+ * no such string: there is nothing `bh` could bind, and a proof with `bh` must then be refused.
+ */
+export const signedBody = (event: unknown): Uint8Array | string | undefined => {
+  if (httpEventKind(event) !== undefined) return httpBody(event) ?? '';
+  if (!isRecord(event)) return undefined;
+  const payload = event[SIGNED_PAYLOAD_FIELD];
+  return typeof payload === 'string' ? payload : undefined;
+};

@@ -3,8 +3,10 @@ export {
   PROOF_AUTH_SCHEME,
   PROOF_PAYLOAD_FIELD,
   proofHeaders,
+  type SignedEnvelope,
   withProofHeader,
   withProofPayload,
+  withSignedPayload,
 } from './caller.js';
 export {
   cleanupBeforeEarlyReturn,
@@ -29,6 +31,8 @@ export {
   httpEventKind,
   httpMethod,
   httpUrl,
+  SIGNED_PAYLOAD_FIELD,
+  signedBody,
 } from './http-event.js';
 export { IdentityError, type IdentityErrorCause, statusForReason } from './identity-error.js';
 export { type ImportedRecordKeys, importRecordKeys, type VerificationKey } from './keys.js';

@@ -208,7 +208,9 @@ describe.each([
     const binary = Uint8Array.from([0xff, 0x00, 0xfe, 0x80]);
     expect(verifyToken(raw({ bh: bodyHash('{"a":1}') }), key, { body: '{"a":1}' }).bh).toBeDefined();
     expect(verifyToken(raw({ bh: bodyHash(binary) }), key, { body: binary }).bh).toBeDefined();
-    expect(verifyToken(raw({ bh: bodyHash('') }), key).bh).toBe(bodyHash(''));
+    expect(verifyToken(raw({ bh: bodyHash('') }), key, { body: '' }).bh).toBe(bodyHash(''));
+    // No bytes to hash is not the empty body (finding 13.1): bh cannot be satisfied then.
+    expectDenied(() => verifyToken(raw({ bh: bodyHash('') }), key), 'body_mismatch');
     expectDenied(
       () => verifyToken(raw({ bh: bodyHash('{"a":1}') }), key, { body: '{"a":2}' }),
       'body_mismatch',

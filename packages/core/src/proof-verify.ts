@@ -38,7 +38,8 @@ export interface VerifyProofOptions {
   /**
    * Request body bytes (base64-decoded already), or a function returning them, called only once
    * the signature has verified and only when the proof has `bh`: an unauthenticated caller must
-   * not make the function decode a large body. Absent = empty.
+   * not make the function decode a large body. `undefined` means the event carries no bytes to
+   * hash (not an empty body): a proof with `bh` is then `body_mismatch`.
    */
   body?: string | Uint8Array | (() => string | Uint8Array | undefined);
   /** When true a proof without `bh` is `body_mismatch`. Default false. */
@@ -173,8 +174,12 @@ export const verifyProof = (proof: DecodedProof, options: VerifyProofOptions): P
   }
   if (bh === undefined) {
     if (options.requireBodyHash === true) deny('body_mismatch', 'proof must carry bh');
-  } else if (bh !== bodyHash((typeof options.body === 'function' ? options.body() : options.body) ?? '')) {
-    deny('body_mismatch', 'bh does not match the request body');
+  } else {
+    const bytes = typeof options.body === 'function' ? options.body() : options.body;
+    // No bytes to hash is not the empty body: bh must never silently cover something other
+    // than the payload the handler receives (DESIGN §3, "Transports").
+    if (bytes === undefined) deny('body_mismatch', 'the event carries no bytes bh can cover');
+    if (bh !== bodyHash(bytes)) deny('body_mismatch', 'bh does not match the request body');
   }
   if (htm !== undefined && htm.toUpperCase() !== options.method?.toUpperCase()) {
     deny('wrong_audience', 'htm does not match the request method');

@@ -8,7 +8,7 @@ import { createHmac, generateKeyPairSync, type KeyObject, randomBytes, sign } fr
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { jest } from '@jest/globals';
 import middy from '@middy/core';
-import { bodyHash, MemoryReplayStore, type ReplayStore } from '@nhi-dns/core';
+import { bodyHash, MemoryReplayStore, type ReplayStore, withSignedPayload } from '@nhi-dns/core';
 import { DynamoDbReplayStore } from '@nhi-dns/core/replay-dynamodb';
 import { captureOutput, createTestIdentity } from '@nhi-dns/core/test-support';
 import identityResolve from '@nhi-dns/identity-resolve';
@@ -680,6 +680,56 @@ describe('A8 body and request binding', () => {
     expect((await run(() => invoke(httpEvent(dotted, { rawPath: '/v1.2/..pay' })))).result.statusCode).toBe(
       200,
     );
+  });
+
+  // Finding 13.1: outside HTTP, bh used to cover '' whatever the payload was.
+  attacks([
+    {
+      name: 'direct invocation whose proof binds the empty body, carrying any payload (bh required)',
+      event: async () => ({
+        payload: { amount: 1_000_000 },
+        nhiProof: await billing.sign({ aud: SELF, body: '' }),
+      }),
+      status: 401,
+      reason: 'body_mismatch',
+      setup: { options: { requireBodyHash: true } },
+    },
+    {
+      name: 'proof taken from an empty-body HTTP request, replayed as a direct invocation with a payload',
+      event: async () => ({ amount: 1_000_000, nhiProof: await billing.sign({ aud: SELF, body: '' }) }),
+      status: 401,
+      reason: 'body_mismatch',
+    },
+    {
+      name: 'direct-invoke envelope whose nhiPayload was changed after signing',
+      event: async () => {
+        const signed = '{"amount":10}';
+        return {
+          nhiProof: await billing.sign({ aud: SELF, body: signed }),
+          nhiPayload: '{"amount":1000000}',
+        };
+      },
+      status: 401,
+      reason: 'body_mismatch',
+    },
+    {
+      name: 'direct-invoke envelope whose nhiPayload is not a string (no exact bytes to hash)',
+      event: async () => {
+        const signed = '{"amount":10}';
+        return { nhiProof: await billing.sign({ aud: SELF, body: signed }), nhiPayload: { amount: 10 } };
+      },
+      status: 401,
+      reason: 'body_mismatch',
+    },
+  ]);
+
+  it('an honest direct invocation binds its payload through the envelope, and is accepted', async () => {
+    const { invoke, handler } = chain({ options: { requireBodyHash: true } });
+    const payload = JSON.stringify({ amount: 10 });
+    const envelope = withSignedPayload(payload, await billing.sign({ aud: SELF, body: payload }));
+    const { result } = await run(() => invoke({ ...envelope }));
+    expect((result as HttpResult).statusCode).toBe(200);
+    expect(handler).toHaveBeenCalledTimes(1);
   });
 
   it('a base64 body that decodes to the signed bytes is accepted', async () => {

@@ -17,7 +17,6 @@ import {
   deny,
   either,
   flushOwnedMetrics,
-  httpBody,
   httpMethod,
   httpUrl,
   IdentityError,
@@ -37,6 +36,7 @@ import {
   required,
   resolveObservability,
   rethrowDenial,
+  signedBody,
   tryParseIdentityName,
   validateOptions,
   verifyProof,
@@ -242,7 +242,7 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
       key,
       now: at,
       // Decoded only after the signature verified, and only when the proof binds the body.
-      body: () => httpBody(event),
+      body: () => signedBody(event),
       ...(method === undefined ? {} : { method }),
       ...(url === undefined ? {} : { url }),
     });

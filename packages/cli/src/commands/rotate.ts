@@ -1,7 +1,7 @@
 import type { KeyType } from '@nhi-dns/core';
 import { type CommandDeps, retryOptionsOf } from '../deps.js';
 import { CliError, EXIT_CODE, usageError } from '../errors.js';
-import { defaultKid, generateSigningKey } from '../keys.js';
+import { defaultKid, generateSigningKey, publicKeyFingerprint } from '../keys.js';
 import {
   agreedAttributes,
   currentRecordOf,
@@ -86,6 +86,17 @@ export interface RotateStartResult {
    * (`AWSPENDING`) instead of generating one.
    */
   readonly resumed: boolean;
+  /** {@link publicKeyFingerprint} of the new key (SHA-256 of its `p=` bytes, base64url). */
+  readonly fingerprint: string;
+  /**
+   * A version found under `AWSPENDING` without rotate's mark (the `nhi:pending` tag), ignored
+   * and never published: a new key took over the label. Its kid and fingerprint, when readable.
+   */
+  readonly ignoredPending?: {
+    readonly versionId: string;
+    readonly kid?: string;
+    readonly fingerprint?: string;
+  };
   /** Seconds waited (in a dry run: to be waited) between `INSYNC` and storing the key. */
   readonly propagationWaitSeconds: number;
   /** The keys being retired: their `exp` is set to {@link finishAfter}. */
@@ -132,8 +143,9 @@ const currentSecretKid = async (
  * the new private key as the secret's current version (signers switch) and drop the
  * `AWSPENDING` label; (3) set `exp = now + overlap` on the old keys.
  *
- * Interrupted before (3), no key has lost validity, and a re-run finds the staged key and
- * carries on with it (`resumed`) instead of generating a second one: it publishes nothing new
+ * Interrupted before (3), no key has lost validity, and a re-run finds the staged key and,
+ * when rotate's mark (the `nhi:pending` tag: version id, kid, public-key fingerprint) names it,
+ * carries on with it (`resumed`); an unmarked staged version is ignored (`ignoredPending`) instead of generating a second one: it publishes nothing new
  * (the key is already there, or is published now), waits the full propagation time again (it
  * cannot know how long ago the key was published), stores it and goes on. If the key is
  * already current (interrupted after storing it), the re-run skips the wait and the store.
@@ -177,11 +189,29 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
     retry: retryOptionsOf(deps),
   };
 
-  // An interrupted run left its key under AWSPENDING: carry on with it rather than make another.
+  // An interrupted run left its key under AWSPENDING: carry on with it rather than make another,
+  // but only when rotate itself staged it. Anyone who can write the secret's value can also put
+  // a version under AWSPENDING; only rotate's mark (a tag, which PutSecretValue cannot write)
+  // names the version, kid and public-key fingerprint it staged.
   let resumed: PendingSigningKey | undefined;
+  let ignoredPending: RotateStartResult['ignoredPending'];
   let alreadyCurrent = false;
   const pending = await readPendingSigningKey(access);
-  if (pending !== undefined) {
+  if (pending.status === 'unmarked') {
+    ignoredPending = {
+      versionId: pending.versionId,
+      ...(pending.kid === undefined ? {} : { kid: pending.kid }),
+      ...(pending.fingerprint === undefined ? {} : { fingerprint: pending.fingerprint }),
+    };
+    deps.log?.(
+      `WARNING: ignoring the version under AWSPENDING (${pending.versionId}` +
+        (pending.kid === undefined ? '' : `, key ${pending.kid}, fingerprint ${pending.fingerprint}`) +
+        '): rotate did not stage it (no matching nhi:pending mark), so it is neither published nor made ' +
+        'current. If no rotate was interrupted between staging and marking, someone who can write this ' +
+        'secret planted it: review the secret policy and CloudTrail PutSecretValue events',
+    );
+  }
+  if (pending.status === 'marked') {
     const currentKid = await currentSecretKid(access);
     const entry = current.keys.find((record) => record.kid === pending.key.kid);
     const resumable =
@@ -194,7 +224,8 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
       resumed = pending;
       alreadyCurrent = pending.key.kid === currentKid;
       deps.log?.(
-        `resuming an interrupted rotation with the staged key ${pending.key.kid}` +
+        `resuming an interrupted rotation with the staged key ${pending.key.kid} ` +
+          `(fingerprint ${pending.fingerprint})` +
           (options.kid !== undefined && options.kid !== pending.key.kid ? ` (not --kid ${options.kid})` : ''),
       );
     }
@@ -274,7 +305,9 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
     keyType,
     publicKey: key.publicKey,
     secretName,
+    fingerprint: publicKeyFingerprint(key),
     ...(secret === undefined ? {} : { secret }),
+    ...(ignoredPending === undefined ? {} : { ignoredPending }),
     resumed: resumed !== undefined,
     propagationWaitSeconds: alreadyCurrent ? 0 : propagationWait,
     retiring,
