@@ -367,6 +367,45 @@ describe('nhi-dns: exit codes as README documents them (issue 12, item 10)', () 
     expect(publishing.stdout()).toContain('"reason":"kid_conflict"');
   });
 
+  it('publish of a signing-key secret whose x is not its d exits 4 with reason key_mismatch (issue 13)', async () => {
+    const cli = harness();
+    const [victim, attacker] = [
+      await generateSigningKey('ed25519', 'k1'),
+      await generateSigningKey('ed25519', 'k1'),
+    ];
+    cli.aws.setSecret(
+      '/prod/nhi/billing/signing-key',
+      JSON.stringify({ ...attacker.privateJwk, x: victim.privateJwk.x }),
+    );
+    await expect(cli.run('--json', 'publish', ...TARGET_ARGS)).resolves.toBe(4);
+    expect(JSON.parse(cli.stdout())).toMatchObject({ error: { reason: 'key_mismatch' } });
+    expect(cli.stdout() + cli.stderr()).not.toContain(attacker.privateJwk.d);
+    expect(cli.aws.changeCalls()).toBe(0);
+  });
+
+  it('keygen and publish of a new name print the negative-TTL wait; --propagation-wait 0 prints a warning', async () => {
+    const cli = harness();
+    await expect(cli.run('keygen', ...TARGET_ARGS, '--kid', 'k1')).resolves.toBe(0);
+    expect(cli.stdout()).toContain('after a 905 s propagation wait');
+    expect(cli.aws.events).toContain('sleep 905000');
+    const other = harness();
+    const key = await generateSigningKey('ed25519', 'k1');
+    await expect(
+      other.run(
+        'publish',
+        ...TARGET_ARGS,
+        '--public-key',
+        key.publicKey,
+        '--kid',
+        'k1',
+        '--propagation-wait',
+        '0',
+      ),
+    ).resolves.toBe(0);
+    expect(other.stdout()).toMatch(/WARNING: .*negative TTL is 900 s/);
+    expect(other.aws.events.filter((event) => event.startsWith('sleep'))).toEqual([]);
+  });
+
   it('missing AWS credentials exit 3 (AWS error) with reason aws_credentials and what to do', async () => {
     const cli = harness();
     cli.aws.secretsMock.on(GetSecretValueCommand).rejects(

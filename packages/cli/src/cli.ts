@@ -252,7 +252,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     .option('--attr <name=value>', 'x- attribute of the key (repeatable)', keyValue)
     .option(
       '--propagation-wait <seconds>',
-      'seconds to wait after INSYNC before storing the private key, 0 = do not wait (default: the previous TTL + 5, or 60 for a new name)',
+      "seconds to wait after INSYNC before storing the private key, 0 = do not wait (default: the previous TTL + 5; for a new name the zone's negative TTL, min(SOA TTL, SOA MINIMUM), + 5)",
       integer('--propagation-wait', 0),
     )
     .action(
@@ -281,6 +281,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
             ? `would store the private key in ${result.secretName} ${waitPhrase(result.propagationWaitSeconds)}`
             : `private key stored in ${result.secretName} (${result.secret.created ? 'created' : 'new version'}) ` +
               waitPhrase(result.propagationWaitSeconds, true),
+          ...(result.warning === undefined ? [] : [result.warning]),
           ...describeUpdate(result.record),
         ]);
       },
@@ -297,6 +298,11 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     .addOption(new Option('--alg <type>', 'key type of --public-key').default('ed25519').argParser(alg))
     .option('--attr <name=value>', 'x- attribute of the key (repeatable)', keyValue)
     .option('--exp <unix-seconds>', 'not-after of the key', integer('--exp', 1))
+    .option(
+      '--propagation-wait <seconds>',
+      "seconds to wait after INSYNC before returning, 0 = do not wait (default: for a new name the zone's negative TTL, min(SOA TTL, SOA MINIMUM), + 5; else 0)",
+      integer('--propagation-wait', 0),
+    )
     .action(
       async (
         flags: TargetFlags & {
@@ -305,6 +311,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           alg: KeyType;
           attr?: Record<string, string>;
           exp?: number;
+          propagationWait?: number;
         },
       ) => {
         const key = explicitKey(flags);
@@ -315,10 +322,17 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
             ...(key === undefined ? {} : { key }),
             ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
             ...(flags.exp === undefined ? {} : { expiresAt: flags.exp }),
+            ...(flags.propagationWait === undefined ? {} : { propagationWaitSeconds: flags.propagationWait }),
           },
           commandDeps(),
         );
-        print(result, () => [`published ${result.kid}`, ...describeUpdate(result)]);
+        print(result, () => [
+          result.propagationWaitSeconds === 0
+            ? `published ${result.kid}`
+            : `published ${result.kid} ${waitPhrase(result.propagationWaitSeconds, result.status !== 'dry-run')}`,
+          ...(result.warning === undefined ? [] : [result.warning]),
+          ...describeUpdate(result),
+        ]);
       },
     );
 
@@ -387,7 +401,15 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
         );
         const after = new Date(result.finishAfter * 1000).toISOString();
         print(result, () => [
-          ...(result.resumed ? [`resumed the interrupted rotation to ${result.kid}`] : []),
+          ...(result.resumed
+            ? [`resumed the interrupted rotation to ${result.kid} (fingerprint ${result.fingerprint})`]
+            : []),
+          ...(result.ignoredPending === undefined
+            ? []
+            : [
+                `WARNING: ignored an AWSPENDING version rotate did not stage (${result.ignoredPending.versionId}` +
+                  `${result.ignoredPending.kid === undefined ? '' : `, key ${result.ignoredPending.kid}, fingerprint ${result.ignoredPending.fingerprint}`})`,
+              ]),
           result.secret === undefined && globals().dryRun === true
             ? `would publish new key ${result.kid}, then store it in ${result.secretName} ${waitPhrase(result.propagationWaitSeconds)}`
             : `new key ${result.kid} published and stored in ${result.secretName} ${waitPhrase(result.propagationWaitSeconds, true)}`,

@@ -54,7 +54,7 @@ export const fakeAws = () => {
   /** Route 53's listing order: by name with the labels reversed, then by type. */
   const listingKey = (key: string) => {
     const [name = '', type = ''] = key.split('|');
-    return `${name.split('.').reverse().join('.')}|${type}`;
+    return `${name.split('.').reverse().join('\u0001')}\u0000${type}`;
   };
   const notFound = () =>
     Object.assign(new Error('not found'), { name: 'ResourceNotFoundException', $metadata: {} });

@@ -41,9 +41,12 @@ export {
   generateSigningKey,
   JWS_ALGORITHM,
   type PublishedKey,
+  publicKeyFingerprint,
   publishedKeyFromJwk,
   type SigningKeyJwk,
+  signingKeyFromJwk,
 } from './keys.js';
+export { type NegativeCacheTtl, readNegativeCacheTtl } from './negative-cache.js';
 export {
   DEFAULT_TTL,
   DEFAULT_WAIT_TIMEOUT,

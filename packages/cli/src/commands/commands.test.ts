@@ -162,6 +162,56 @@ describe('publish', () => {
   });
 });
 
+describe('publish: negative caching and key consistency (security review, issue 13)', () => {
+  it("waits the zone's negative TTL + 5 s after publishing to a name that had no TXT RRset", async () => {
+    const aws = fakeAws();
+    const key = await generateSigningKey('ed25519', 'k1');
+    const result = await publish({ ...TARGET, key }, aws.deps);
+    expect(result).toMatchObject({
+      status: 'INSYNC',
+      propagationWaitSeconds: 905,
+      negativeCacheTtlSeconds: 900,
+    });
+    expect(aws.events).toEqual(['ChangeResourceRecordSets C1', 'GetChange INSYNC', 'sleep 905000']);
+    // A name that had an RRset, and a re-run that changes nothing, do not wait.
+    aws.events.length = 0;
+    await expect(publish({ ...TARGET, key }, aws.deps)).resolves.toMatchObject({
+      status: 'unchanged',
+      propagationWaitSeconds: 0,
+    });
+    const next = await generateSigningKey('ed25519', 'k2');
+    await expect(publish({ ...TARGET, key: next }, aws.deps)).resolves.toMatchObject({
+      propagationWaitSeconds: 0,
+    });
+    expect(aws.events.filter((event) => event.startsWith('sleep'))).toEqual([]);
+  });
+
+  it('--propagation-wait 0 on a new name does not wait and says loudly that signers may be refused', async () => {
+    const aws = fakeAws();
+    const key = await generateSigningKey('ed25519', 'k1');
+    const result = await publish({ ...TARGET, key, propagationWaitSeconds: 0 }, aws.deps);
+    expect(result.propagationWaitSeconds).toBe(0);
+    expect(result.warning).toMatch(/^WARNING: .*negative TTL is 900 s/);
+    expect(aws.log).toContainEqual(result.warning);
+    expect(aws.events.filter((event) => event.startsWith('sleep'))).toEqual([]);
+  });
+
+  it.each(['ed25519', 'p256'] as const)(
+    'refuses a %s signing-key secret whose public part is not its private part (key_mismatch)',
+    async (keyType) => {
+      const aws = fakeAws();
+      const victim = await generateSigningKey(keyType, 'k1');
+      const attacker = await generateSigningKey(keyType, 'k1');
+      aws.setSecret(
+        SECRET,
+        JSON.stringify({ ...attacker.privateJwk, x: victim.privateJwk.x, y: victim.privateJwk.y }),
+      );
+      await expect(publish(TARGET, aws.deps)).rejects.toMatchObject({ reason: 'key_mismatch', exitCode: 4 });
+      expect(aws.changeCalls()).toBe(0);
+    },
+  );
+});
+
 describe('revoke', () => {
   it('publishes p= empty for the key, keeps it visible, and is idempotent', async () => {
     const aws = fakeAws();
@@ -196,16 +246,38 @@ describe('revoke', () => {
 });
 
 describe('keygen propagation wait', () => {
-  it('waits 60 s for a brand-new name before creating the secret', async () => {
-    const aws = fakeAws();
+  // Security review, issue 13 item 2: anyone can make a VPC resolver cache NXDOMAIN for a name
+  // before it is published, for the zone's negative TTL (min(SOA TTL, SOA MINIMUM), RFC 2308);
+  // a 60 s wait let signers start while such resolvers still denied the name.
+  it("waits the zone's negative TTL (min(SOA TTL, SOA MINIMUM)) + 5 s for a brand-new name before creating the secret", async () => {
+    const aws = fakeAws(); // Route 53's default SOA: TTL 900, MINIMUM 86400
     const result = await keygen({ ...TARGET, kid: 'k1' }, aws.deps);
-    expect(result.propagationWaitSeconds).toBe(60);
-    expect(aws.events.filter((event) => !event.startsWith('sleep') || event === 'sleep 60000')).toEqual([
+    expect(result).toMatchObject({ propagationWaitSeconds: 905, negativeCacheTtlSeconds: 900 });
+    expect(result.warning).toBeUndefined();
+    expect(aws.events.filter((event) => !event.startsWith('sleep') || event === 'sleep 905000')).toEqual([
       'ChangeResourceRecordSets C1',
       'GetChange INSYNC',
-      'sleep 60000',
+      'sleep 905000',
       'CreateSecret',
     ]);
+    const other = fakeAws();
+    other.setSoa(3600, 300);
+    await expect(keygen({ ...TARGET, kid: 'k1' }, other.deps)).resolves.toMatchObject({
+      propagationWaitSeconds: 305,
+      negativeCacheTtlSeconds: 300,
+    });
+    expect(other.events).toContain('sleep 305000');
+  });
+
+  it('says loudly that signers may be refused when told to wait less than the negative TTL of a new name', async () => {
+    const aws = fakeAws();
+    const result = await keygen({ ...TARGET, kid: 'k1', propagationWaitSeconds: 60 }, aws.deps);
+    expect(result.propagationWaitSeconds).toBe(60);
+    expect(result.warning).toMatch(/^WARNING: .*negative TTL is 900 s.*up to 840 s more/);
+    expect(aws.log).toContainEqual(result.warning);
+    expect(aws.events).toContain('sleep 60000');
+    const none = await keygen({ ...TARGET, kid: 'k2', propagationWaitSeconds: 0 }, fakeAws().deps);
+    expect(none.warning).toMatch(/up to 900 s more/);
   });
 
   it('waits the TTL + 5 s when the name already had a TXT RRset, and not at all with 0', async () => {
@@ -334,11 +406,14 @@ describe('rotate', () => {
       const order = aws.events.filter((event) => !event.startsWith('sleep') || event === 'sleep 125000');
       expect(order).toEqual([
         'PutSecretValue AWSPENDING',
+        'TagResource nhi:pending',
         'ChangeResourceRecordSets C1',
         'GetChange INSYNC',
         'sleep 125000',
         'PutSecretValue AWSCURRENT',
+        'TagResource nhi:service,nhi:environment,nhi:kid',
         'UpdateSecretVersionStage -AWSPENDING',
+        'TagResource nhi:pending',
         'ChangeResourceRecordSets C2',
         'GetChange INSYNC',
       ]);
@@ -408,7 +483,9 @@ describe('rotate', () => {
       expect(aws.events.filter((event) => !event.startsWith('sleep') || event === 'sleep 125000')).toEqual([
         'sleep 125000',
         'PutSecretValue AWSCURRENT',
+        'TagResource nhi:service,nhi:environment,nhi:kid',
         'UpdateSecretVersionStage -AWSPENDING',
+        'TagResource nhi:pending',
         'ChangeResourceRecordSets C2',
         'GetChange INSYNC',
       ]);
@@ -419,8 +496,11 @@ describe('rotate', () => {
       expect(kidAt(aws, 'AWSCURRENT')).toBe('k1');
       expect(aws.secretAt(SECRET, 'AWSPENDING')).toBeUndefined();
       expect(aws.log).toContainEqual(
-        expect.stringContaining('resuming an interrupted rotation with the staged key k1'),
+        expect.stringContaining(
+          `resuming an interrupted rotation with the staged key k1 (fingerprint ${rerun.fingerprint})`,
+        ),
       );
+      expect(aws.secretTags(SECRET)['nhi:pending']).toBe('');
     });
 
     it('interrupted after storing, a re-run neither waits nor stores again', async () => {
@@ -460,6 +540,82 @@ describe('rotate', () => {
       const result = await rotate({ ...TARGET, ...overlap, kid: 'k2' }, aws.deps);
       expect(result).toMatchObject({ kid: 'k2', resumed: false, retiring: ['k1'] });
       expect(kidAt(aws, 'AWSCURRENT')).toBe('k2');
+    });
+  });
+
+  // Security review, issue 13 item 1: a principal that can only write the secret's value
+  // (PutSecretValue) planted a JWK under AWSPENDING, and the next rotate published it and made it
+  // current. Only a version rotate staged and marked (nhi:pending tag) is resumed.
+  describe('AWSPENDING planted by a writer of the secret value (finding 13.1)', () => {
+    const plant = async (aws: ReturnType<typeof fakeAws>, jwk: object) =>
+      aws.secrets.send(
+        new (await import('@aws-sdk/client-secrets-manager')).PutSecretValueCommand({
+          SecretId: SECRET,
+          SecretString: JSON.stringify(jwk),
+          VersionStages: ['AWSPENDING'],
+        }),
+      );
+    const setUp = async () => {
+      const aws = fakeAws();
+      const old = await published('k0');
+      aws.setTxt(NAME, [SPF, old.value], 120);
+      aws.setSecret(SECRET, JSON.stringify(old.key.privateJwk));
+      return aws;
+    };
+
+    it('never publishes nor makes current a key rotate did not stage; warns and rotates to a fresh key', async () => {
+      const aws = await setUp();
+      const attacker = await generateSigningKey('ed25519', 'kevil');
+      await plant(aws, attacker.privateJwk);
+      const result = await rotate({ ...TARGET, ...overlap, kid: 'k1' }, aws.deps);
+      expect(result).toMatchObject({ kid: 'k1', resumed: false, ignoredPending: { kid: 'kevil' } });
+      expect(keysAt(aws.txt(NAME)).map((key) => key.kid)).toEqual(['k0', 'k1']);
+      expect(aws.txt(NAME)?.join(' ')).not.toContain(attacker.publicKey);
+      expect(JSON.parse(aws.secretAt(SECRET, 'AWSCURRENT') ?? '{}').kid).toBe('k1');
+      expect(aws.log).toContainEqual(
+        expect.stringMatching(/^WARNING: ignoring the version under AWSPENDING .*kevil/),
+      );
+      expect(aws.log.join('\n')).not.toContain('resuming');
+    });
+
+    it('does not resume a re-planted version of an interrupted rotation (same kid and x, attacker d)', async () => {
+      const aws = await setUp();
+      await expect(
+        rotate(
+          { ...TARGET, ...overlap, kid: 'k1' },
+          {
+            ...aws.deps,
+            sleep: async (ms: number) => {
+              if (ms === 125_000) throw new Error('SIGTERM');
+            },
+          },
+        ),
+      ).rejects.toThrow('SIGTERM');
+      const legit = JSON.parse(aws.secretAt(SECRET, 'AWSPENDING') ?? '{}');
+      const attacker = await generateSigningKey('ed25519', 'k1');
+      await plant(aws, { ...attacker.privateJwk, x: legit.x });
+      const result = await rotate({ ...TARGET, ...overlap, kid: 'k2' }, aws.deps);
+      expect(result).toMatchObject({ kid: 'k2', resumed: false, retiring: ['k0', 'k1'] });
+      expect(JSON.parse(aws.secretAt(SECRET, 'AWSCURRENT') ?? '{}').d).not.toBe(attacker.privateJwk.d);
+      expect(JSON.parse(aws.secretAt(SECRET, 'AWSCURRENT') ?? '{}').kid).toBe('k2');
+    });
+
+    it('still resumes what rotate staged and marked (version, kid, fingerprint)', async () => {
+      const aws = await setUp();
+      await rotate(
+        { ...TARGET, ...overlap, kid: 'k1' },
+        {
+          ...aws.deps,
+          sleep: async (ms: number) => {
+            if (ms === 125_000) throw new Error('SIGTERM');
+          },
+        },
+      ).catch(() => undefined);
+      const [versionId, kid, fingerprint] = (aws.secretTags(SECRET)['nhi:pending'] ?? '').split(' ');
+      expect(versionId).toBe('v2');
+      expect(kid).toBe('k1');
+      const rerun = await rotate({ ...TARGET, ...overlap }, aws.deps);
+      expect(rerun).toMatchObject({ kid: 'k1', resumed: true, fingerprint });
     });
   });
 

@@ -2,9 +2,9 @@ import type { KeyType } from '@nhi-dns/core';
 import { type CommandDeps, retryOptionsOf } from '../deps.js';
 import { CliError, EXIT_CODE } from '../errors.js';
 import { defaultKid, generateSigningKey } from '../keys.js';
+import { PROPAGATION_MARGIN_SECONDS, planPropagationWait, waitForPropagation } from '../negative-cache.js';
 import {
   agreedAttributes,
-  DEFAULT_TTL,
   type IdentityTarget,
   type RecordUpdateResult,
   readIdentityRecord,
@@ -14,15 +14,7 @@ import {
 import { type StoredSigningKey, signingKeySecretName, storeSigningKey } from '../secret-store.js';
 import { checkKid, checkTarget } from '../validation.js';
 import { planPutKey } from './publish.js';
-import { checkPropagationWait, PROPAGATION_MARGIN_SECONDS } from './rotate.js';
-
-/**
- * Default `--propagation-wait` of `keygen` for a brand-new name, in seconds. There was no RRset,
- * so resolvers may have cached the negative answer (NXDOMAIN/NODATA) for the SOA minimum (900
- * s in Route 53's default SOA, though resolvers clamp it); a new workload has no callers yet,
- * so a short wait is enough for the first ones not to be turned away.
- */
-export const KEYGEN_NEW_NAME_PROPAGATION_WAIT = 60;
+import { checkPropagationWait } from './rotate.js';
 
 /** Options of {@link keygen}. */
 export interface KeygenOptions extends IdentityTarget, WriteOptions {
@@ -35,7 +27,9 @@ export interface KeygenOptions extends IdentityTarget, WriteOptions {
   /**
    * Seconds to wait, once the key is `INSYNC`, before storing the private key: resolvers keep
    * serving what they cached before the change. Default: when the name had a TXT RRset, its TTL
-   * + 5; for a brand-new name {@link KEYGEN_NEW_NAME_PROPAGATION_WAIT}. `0` does not wait.
+   * + 5; for a brand-new name the zone's negative TTL (min(SOA TTL, SOA MINIMUM), read from
+   * Route 53) + 5, since anyone can make a resolver cache NXDOMAIN for the name beforehand. `0`
+   * does not wait; a wait shorter than the negative TTL of a new name is warned about.
    */
   readonly propagationWaitSeconds?: number;
 }
@@ -51,6 +45,10 @@ export interface KeygenResult {
   readonly secret?: Omit<StoredSigningKey, 'secretName'>;
   /** Seconds waited (in a dry run: to be waited) between `INSYNC` and storing the key. */
   readonly propagationWaitSeconds: number;
+  /** For a new name: the zone's negative TTL (how long resolvers may cache NXDOMAIN). */
+  readonly negativeCacheTtlSeconds?: number;
+  /** Set when the wait is shorter than the negative TTL of a new name (see {@link PropagationPlan}). */
+  readonly warning?: string;
   readonly record: RecordUpdateResult;
 }
 
@@ -72,15 +70,18 @@ export const keygen = async (options: KeygenOptions, deps: CommandDeps): Promise
       ? undefined
       : checkPropagationWait(options.propagationWaitSeconds);
   const current = await readIdentityRecord(options, deps);
-  const propagationWait =
-    requestedWait !== undefined
-      ? requestedWait
-      : current.recordSet.exists
-        ? (current.recordSet.ttl ?? DEFAULT_TTL) + PROPAGATION_MARGIN_SECONDS
-        : KEYGEN_NEW_NAME_PROPAGATION_WAIT;
   if (current.keys.some((key) => key.kid === kid)) {
     throw new CliError('kid_conflict', `kid ${kid} is already published at ${current.name}`, EXIT_CODE.other);
   }
+  const plan = await planPropagationWait(
+    options,
+    current.recordSet,
+    requestedWait,
+    deps,
+    (ttl) => ttl + PROPAGATION_MARGIN_SECONDS,
+  );
+  const propagationWait = plan.seconds;
+  if (plan.warning !== undefined) deps.log?.(plan.warning);
   const key = await generateSigningKey(keyType, kid);
   const attributes =
     options.attributes ?? agreedAttributes(current.keys.filter((record) => record.publicKey !== ''));
@@ -106,16 +107,19 @@ export const keygen = async (options: KeygenOptions, deps: CommandDeps): Promise
     publicKey: key.publicKey,
     secretName,
     propagationWaitSeconds: propagationWait,
+    ...(plan.negativeCacheTtlSeconds === undefined
+      ? {}
+      : { negativeCacheTtlSeconds: plan.negativeCacheTtlSeconds }),
+    ...(plan.warning === undefined ? {} : { warning: plan.warning }),
     record,
   };
   if (options.dryRun === true) return base;
-  if (propagationWait > 0) {
-    deps.log?.(
-      `waiting ${propagationWait} s for resolver caches to drop what they held for ${record.name} ` +
-        `before storing ${kid}`,
-    );
-    await deps.sleep(propagationWait * 1000);
-  }
+  await waitForPropagation(
+    deps,
+    propagationWait,
+    `for resolver caches to drop what they held for ${record.name} ` +
+      `(${current.recordSet.exists ? 'the previous RRset' : 'a negative answer'}) before storing ${kid}`,
+  );
   const { secretName: _name, ...secret } = await storeSigningKey({
     secrets: deps.secrets,
     service: options.service,

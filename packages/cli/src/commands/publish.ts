@@ -2,17 +2,20 @@ import type { IdentityRecordInput } from '@nhi-dns/core';
 import { type CommandDeps, retryOptionsOf } from '../deps.js';
 import { CliError, EXIT_CODE } from '../errors.js';
 import type { PublishedKey } from '../keys.js';
+import { planPropagationWait, waitForPropagation } from '../negative-cache.js';
 import {
   agreedAttributes,
   type CurrentRecord,
   type IdentityTarget,
   type RecordUpdateResult,
+  readIdentityRecord,
   updateIdentityRecord,
   type WriteOptions,
 } from '../record-update.js';
 import type { KeyChanges } from '../route53-rrset.js';
 import { readPublishedKey } from '../secret-store.js';
 import { checkPublishedKey, checkTarget } from '../validation.js';
+import { checkPropagationWait } from './rotate.js';
 
 /** Options of {@link publish}. */
 export interface PublishOptions extends IdentityTarget, WriteOptions {
@@ -25,11 +28,24 @@ export interface PublishOptions extends IdentityTarget, WriteOptions {
   readonly attributes?: Readonly<Record<string, string>>;
   /** `exp=` of the key in Unix seconds; default: unchanged. */
   readonly expiresAt?: number;
+  /**
+   * Seconds to wait after `INSYNC` before returning, when a change was made. Default: for a name
+   * that had no TXT RRset, the zone's negative TTL (min(SOA TTL, SOA MINIMUM)) + 5, since
+   * resolvers may have cached NXDOMAIN for it (anyone can make them, by asking first); else `0`.
+   * A shorter wait for a new name is warned about (`warning`).
+   */
+  readonly propagationWaitSeconds?: number;
 }
 
 /** Outcome of {@link publish}. */
 export interface PublishResult extends RecordUpdateResult {
   readonly kid: string;
+  /** Seconds waited (in a dry run: to be waited) after `INSYNC`; 0 when nothing changed. */
+  readonly propagationWaitSeconds: number;
+  /** For a new name: the zone's negative TTL (how long resolvers may cache NXDOMAIN). */
+  readonly negativeCacheTtlSeconds?: number;
+  /** Set when the wait is shorter than the negative TTL of a new name. */
+  readonly warning?: string;
 }
 
 /**
@@ -60,12 +76,17 @@ export const planPutKey = (current: CurrentRecord, input: IdentityRecordInput): 
 
 /**
  * Publishes one key into the identity RRset: read the TXT RRset, merge the key's RR by `kid`
- * (other keys and foreign TXT values untouched), UPSERT, wait for `INSYNC`. Running it again
- * changes nothing.
+ * (other keys and foreign TXT values untouched), UPSERT, wait for `INSYNC`, then, for a name
+ * that had no TXT RRset, wait out the zone's negative TTL (see
+ * {@link PublishOptions.propagationWaitSeconds}). Running it again changes nothing.
  */
 export const publish = async (options: PublishOptions, deps: CommandDeps): Promise<PublishResult> => {
   checkTarget(options);
   if (options.key !== undefined) checkPublishedKey(options.key);
+  const requestedWait =
+    options.propagationWaitSeconds === undefined
+      ? undefined
+      : checkPropagationWait(options.propagationWaitSeconds);
   const key =
     options.key ??
     (await readPublishedKey({
@@ -74,22 +95,48 @@ export const publish = async (options: PublishOptions, deps: CommandDeps): Promi
       environment: options.environment,
       retry: retryOptionsOf(deps),
     }));
-  const result = await updateIdentityRecord(options, options, deps, (current) => {
-    const existing = current.keys.find((record) => record.kid === key.kid);
-    const attributes =
-      options.attributes ??
-      existing?.attributes ??
-      agreedAttributes(current.keys.filter((record) => record.publicKey !== ''));
-    const expiresAt = options.expiresAt ?? existing?.expiresAt;
-    return planPutKey(current, {
-      service: options.service,
-      environment: options.environment,
-      kid: key.kid,
-      keyType: key.keyType,
-      publicKey: key.publicKey,
-      attributes,
-      ...(expiresAt === undefined ? {} : { expiresAt }),
-    });
-  });
-  return { ...result, kid: key.kid };
+  const before = await readIdentityRecord(options, deps);
+  const result = await updateIdentityRecord(
+    options,
+    options,
+    deps,
+    (current) => {
+      const existing = current.keys.find((record) => record.kid === key.kid);
+      const attributes =
+        options.attributes ??
+        existing?.attributes ??
+        agreedAttributes(current.keys.filter((record) => record.publicKey !== ''));
+      const expiresAt = options.expiresAt ?? existing?.expiresAt;
+      return planPutKey(current, {
+        service: options.service,
+        environment: options.environment,
+        kid: key.kid,
+        keyType: key.keyType,
+        publicKey: key.publicKey,
+        attributes,
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+      });
+    },
+    before,
+  );
+  if (result.status === 'unchanged') return { ...result, kid: key.kid, propagationWaitSeconds: 0 };
+  const plan = await planPropagationWait(options, before.recordSet, requestedWait, deps, () => 0);
+  if (plan.warning !== undefined) deps.log?.(plan.warning);
+  if (result.status !== 'dry-run') {
+    await waitForPropagation(
+      deps,
+      plan.seconds,
+      `for resolver caches to drop ${before.recordSet.exists ? 'the previous RRset' : 'a negative answer'} ` +
+        `they may hold for ${result.name} before ${key.kid} is used`,
+    );
+  }
+  return {
+    ...result,
+    kid: key.kid,
+    propagationWaitSeconds: plan.seconds,
+    ...(plan.negativeCacheTtlSeconds === undefined
+      ? {}
+      : { negativeCacheTtlSeconds: plan.negativeCacheTtlSeconds }),
+    ...(plan.warning === undefined ? {} : { warning: plan.warning }),
+  };
 };

@@ -2,6 +2,7 @@ import type { KeyType } from '@nhi-dns/core';
 import { type CommandDeps, retryOptionsOf } from '../deps.js';
 import { CliError, EXIT_CODE, usageError } from '../errors.js';
 import { defaultKid, generateSigningKey, publicKeyFingerprint } from '../keys.js';
+import { PROPAGATION_MARGIN_SECONDS, waitForPropagation } from '../negative-cache.js';
 import {
   agreedAttributes,
   currentRecordOf,
@@ -32,8 +33,7 @@ import { planPutKey } from './publish.js';
 /** Default longest lifetime of a proof, in seconds (DESIGN §3 `maxLifetime`). */
 export const DEFAULT_MAX_PROOF_LIFETIME = 300;
 
-/** Seconds added to the previous RRset's TTL in the default `--propagation-wait`. */
-export const PROPAGATION_MARGIN_SECONDS = 5;
+export { PROPAGATION_MARGIN_SECONDS } from '../negative-cache.js';
 
 /** Checks `--propagation-wait`. @throws {CliError} usage error. */
 export const checkPropagationWait = (seconds: number): number => {
@@ -264,13 +264,11 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
   let secret: Omit<StoredSigningKey, 'secretName'> | undefined;
   if (!dryRun) {
     if (!alreadyCurrent) {
-      if (propagationWait > 0) {
-        deps.log?.(
-          `waiting ${propagationWait} s for resolver caches to drop the previous RRset ` +
-            `(TTL ${previousTtl} s) before signers switch to ${kid}`,
-        );
-        await deps.sleep(propagationWait * 1000);
-      }
+      await waitForPropagation(
+        deps,
+        propagationWait,
+        `for resolver caches to drop the previous RRset (TTL ${previousTtl} s) before signers switch to ${kid}`,
+      );
       const { secretName: _name, ...stored } = await storeSigningKey({
         ...access,
         privateJwk: key.privateJwk,
