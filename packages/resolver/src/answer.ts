@@ -31,12 +31,35 @@ const canonical = (name: unknown): string => {
 
 const isIn = (record: Answer): boolean => record.type !== 'OPT' && record.class === 'IN';
 
+/**
+ * RDATA with its Buffers copied out of the reply: dns-packet decodes them as views of the whole
+ * message, which a cached answer would otherwise keep alive (up to 64 KiB over TCP) beyond what
+ * the cache's byte estimate counts. The character-strings of a TXT RR share one exact-size copy.
+ */
+const detached = (data: unknown): unknown => {
+  if (Buffer.isBuffer(data)) return Buffer.from(data);
+  if (Array.isArray(data) && data.every((part) => Buffer.isBuffer(part))) {
+    const parts = data as Buffer[];
+    const copy = Buffer.allocUnsafeSlow(parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    return parts.map((part) => {
+      part.copy(copy, offset);
+      offset += part.length;
+      return copy.subarray(offset - part.length, offset);
+    });
+  }
+  if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
+    return Object.fromEntries(Object.entries(data).map(([field, value]) => [field, detached(value)]));
+  }
+  return data;
+};
+
 const toRecord = (record: Answer): DnsRecord =>
   Object.freeze({
     name: canonical(record.name),
     type: record.type,
     ttl: record.type === 'OPT' ? 0 : (record.ttl ?? 0),
-    data: record.type === 'OPT' ? undefined : record.data,
+    data: record.type === 'OPT' ? undefined : detached(record.data),
   });
 
 /**

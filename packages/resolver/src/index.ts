@@ -18,5 +18,6 @@ export type {
   ResolverOptions,
   ResolverStats,
   ServerAddress,
+  TxtResolveOptions,
   TxtResult,
 } from './types.js';

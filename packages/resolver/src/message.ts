@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import dnsPacket, { type DecodedPacket, type Packet, type RecordType } from '#dns-packet';
 import { foldCase } from './query-name.js';
 
@@ -18,20 +18,55 @@ export interface QuerySpec {
   dnssec: boolean;
 }
 
-/** A query ready to send: its packet and the random ID the reply must echo. */
+/** A query ready to send: its packet and the random ID (and name case) the reply must echo. */
 export interface PreparedQuery extends QuerySpec {
   id: number;
   packet: Packet;
+  /** The name as sent: `name` with the letter case chosen for this query (DNS 0x20). */
+  wireName: string;
+  /**
+   * The question name in wire form (labels, final 0) when the reply must echo it byte for byte
+   * (case randomised); `undefined` when the name is compared case-insensitively.
+   */
+  exactName: Buffer | undefined;
 }
 
-/** Builds a recursive query with a fresh crypto-random ID and an EDNS0 OPT record. */
-export const prepareQuery = (spec: QuerySpec): PreparedQuery => {
+/** Number of ASCII letters in `name`: the bits that DNS 0x20 adds to what a spoofer must guess. */
+export const caseRandomizationBits = (name: string): number => name.match(/[a-z]/gi)?.length ?? 0;
+
+/**
+ * DNS 0x20 (draft-vixie-dnsext-dns0x20): each ASCII letter of `name` in upper or lower case by
+ * one crypto-random bit.
+ */
+export const randomizeCase = (name: string): string => {
+  const bits = randomBytes(Math.ceil(caseRandomizationBits(name) / 8) || 1);
+  let letter = 0;
+  return name.replace(/[a-z]/gi, (char) => {
+    const upper = (bits[letter >> 3]! >> (letter & 7)) & 1;
+    letter++;
+    return upper === 1 ? char.toUpperCase() : char.toLowerCase();
+  });
+};
+
+/** `name` (labels of printable ASCII, as canonicalQueryName leaves them) in wire form. */
+const wireFormName = (name: string): Buffer => {
+  const labels = name.split('.').map((label) => Buffer.from(label, 'latin1'));
+  return Buffer.concat([...labels.flatMap((label) => [Buffer.from([label.length]), label]), Buffer.alloc(1)]);
+};
+
+/**
+ * Builds a recursive query with a fresh crypto-random ID and an EDNS0 OPT record. With
+ * `caseRandomization`, the name goes out in random letter case (DNS 0x20), and {@link checkReply}
+ * then wants it echoed byte for byte.
+ */
+export const prepareQuery = (spec: QuerySpec, caseRandomization = false): PreparedQuery => {
   const id = randomInt(0, 0x10000);
+  const wireName = caseRandomization ? randomizeCase(spec.name) : spec.name;
   const packet: Packet = {
     type: 'query',
     id,
     flags: dnsPacket.RECURSION_DESIRED,
-    questions: [{ name: spec.name, type: spec.type as RecordType, class: 'IN' }],
+    questions: [{ name: wireName, type: spec.type as RecordType, class: 'IN' }],
     additionals: [
       {
         type: 'OPT',
@@ -45,7 +80,7 @@ export const prepareQuery = (spec: QuerySpec): PreparedQuery => {
       },
     ],
   };
-  return { ...spec, id, packet };
+  return { ...spec, id, packet, wireName, exactName: caseRandomization ? wireFormName(wireName) : undefined };
 };
 
 /** A decoded reply; dns-packet's decoder sets `rcode` and `opcode`, which its typings omit. */
@@ -59,8 +94,9 @@ export type ReplyCheck = { ok: true; packet: Reply } | { ok: false; reason: Reje
 
 /**
  * Decides whether `message` is the reply to `query`: same ID, a response, opcode QUERY, and
- * exactly our question (name compared case-insensitively, type, class IN). Cheap header checks
- * come before decoding, so floods of wrong-ID packets cost little. Never throws.
+ * exactly our question (type, class IN, and the name byte for byte as sent when its case was
+ * randomised, else case-insensitively). Cheap header checks come before decoding, so floods of
+ * wrong-ID packets cost little. Never throws.
  */
 export const checkReply = (message: Buffer, query: PreparedQuery): ReplyCheck => {
   if (message.length < 12) return { ok: false, reason: 'short' };
@@ -74,6 +110,14 @@ export const checkReply = (message: Buffer, query: PreparedQuery): ReplyCheck =>
   }
   if (packet.opcode !== 'QUERY') return { ok: false, reason: 'opcode' };
   const questions = packet.questions ?? [];
+  // The question is the message's first name, right after the header: compared on the wire.
+  const exact = query.exactName;
+  if (
+    exact !== undefined &&
+    (message.length < 12 + exact.length || !exact.equals(message.subarray(12, 12 + exact.length)))
+  ) {
+    return { ok: false, reason: 'question' };
+  }
   const question = questions[0];
   if (
     questions.length !== 1 ||

@@ -11,6 +11,9 @@ export const DEFAULTS = Object.freeze({
   maxNegativeTtl: 30,
   maxEntries: 10_000,
   maxNegativeEntries: 1_000,
+  maxBytes: 16 * 1024 * 1024,
+  maxNegativeBytes: 1024 * 1024,
+  caseRandomization: true,
   staleTtl: 0,
   resolvConfPath: '/etc/resolv.conf',
 });
@@ -26,6 +29,9 @@ export interface NormalisedOptions {
   maxNegativeTtl: number;
   maxEntries: number;
   maxNegativeEntries: number;
+  maxBytes: number;
+  maxNegativeBytes: number;
+  caseRandomization: boolean;
   staleTtl: number;
   cache: boolean;
   now: () => number;
@@ -59,6 +65,11 @@ export const normaliseOptions = (options: ResolverOptions = {}): NormalisedOptio
   const minTtl = check('minTtl', options.minTtl, DEFAULTS.minTtl, 0, false);
   const maxTtl = check('maxTtl', options.maxTtl, DEFAULTS.maxTtl, 0, false);
   if (minTtl > maxTtl) throw new RangeError('resolver option minTtl must not exceed maxTtl');
+  for (const flag of ['cache', 'caseRandomization'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') {
+      throw new TypeError(`resolver option ${flag} must be a boolean`);
+    }
+  }
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new TypeError('resolver option now must be a function returning ms since epoch');
   }
@@ -78,6 +89,9 @@ export const normaliseOptions = (options: ResolverOptions = {}): NormalisedOptio
       1,
       true,
     ),
+    maxBytes: check('maxBytes', options.maxBytes, DEFAULTS.maxBytes, 1, true),
+    maxNegativeBytes: check('maxNegativeBytes', options.maxNegativeBytes, DEFAULTS.maxNegativeBytes, 1, true),
+    caseRandomization: options.caseRandomization !== false,
     staleTtl: check('staleTtl', options.staleTtl, DEFAULTS.staleTtl, 0, false),
     cache: options.cache !== false,
     now: options.now ?? Date.now,

@@ -96,11 +96,81 @@ describe('reply acceptance', () => {
     expect(resolver.stats.repliesDropped).toBe(6);
   });
 
-  it('matches the question name case-insensitively (0x20-style echo)', async () => {
-    const resolver = await scripted((query, send) =>
-      send.real(reply(query, REAL, { name: NAME.toUpperCase() })),
-    );
+  it('sends the name in random letter case and accepts only a byte-exact echo of it (DNS 0x20)', async () => {
+    const swapCase = (name: string) =>
+      name.replace(/[a-z]/gi, (c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()));
+    const sent: string[] = [];
+    const resolver = await scripted((query, send) => {
+      const asked = query.questions![0]!.name;
+      sent.push(asked);
+      send.real(reply(query, FORGED, { name: swapCase(asked) })); // every letter's case wrong
+      send.real(reply(query, FORGED, { name: swapCase(asked[0]!) + asked.slice(1) })); // one letter wrong
+      send.real(reply(query, FORGED, { name: NAME })); // lower case, as the cache keys it
+      later(10, () => send.real(reply(query, REAL)));
+    });
+    const result = await resolver.resolveTxt(NAME);
+    expect(result.records).toEqual(REAL);
+    // NAME's lower case is the sent case with probability 2^-18: then only 2 forgeries were wrong.
+    expect(resolver.stats.repliesDropped).toBe(sent[0] === NAME ? 2 : 3);
+    expect(sent[0]!.toLowerCase()).toBe(NAME);
+  });
+
+  it('draws the case of every letter from fresh random bits, per query', async () => {
+    const sent: string[] = [];
+    const resolver = await scripted((query, send) => {
+      sent.push(query.questions![0]!.name);
+      send.real(reply(query, REAL));
+    });
+    for (let i = 0; i < 200; i++) await resolver.resolveTxt(NAME);
+    expect(sent.every((name) => name.toLowerCase() === NAME)).toBe(true);
+    expect(new Set(sent).size).toBeGreaterThan(195); // 2^18 case patterns
+    // Each letter position is upper case in about half of the queries (binomial 200, 1/2: ±5 sd).
+    for (let at = 0; at < NAME.length; at++) {
+      if (!/[a-z]/.test(NAME[at]!)) continue;
+      const upper = sent.filter((name) => name[at] !== NAME[at]).length;
+      expect(upper).toBeGreaterThan(100 - 36);
+      expect(upper).toBeLessThan(100 + 36);
+    }
+  });
+
+  it('with caseRandomization: false, sends lower case and matches the name case-insensitively', async () => {
+    const sent: string[] = [];
+    const server = await startScripted((query, send) => {
+      sent.push(query.questions![0]!.name);
+      send.real(reply(query, REAL, { name: NAME.toUpperCase() }));
+    });
+    running.push(server);
+    const resolver = createResolver({
+      servers: [server.server],
+      timeout: 300,
+      attempts: 1,
+      caseRandomization: false,
+    });
     expect((await resolver.resolveTxt(NAME)).records).toEqual(REAL);
+    expect(sent).toEqual([NAME]);
+  });
+
+  it('checkReply compares the question on the wire, byte for byte, when the case was randomised', () => {
+    const spec = { name: NAME, type: 'TXT', dnssec: false };
+    const query = prepareQuery(spec, true);
+    expect(query.wireName.toLowerCase()).toBe(NAME);
+    const answer = (name: string) =>
+      dnsPacket.encode({
+        type: 'response',
+        id: query.id,
+        flags: dnsPacket.RECURSION_DESIRED,
+        questions: [{ name, type: 'TXT', class: 'IN' }],
+      });
+    expect(checkReply(answer(query.wireName), query).ok).toBe(true);
+    expect(checkReply(answer(`${query.wireName}.`), query).ok).toBe(true); // same wire bytes
+    const flipped = query.wireName.replace(/[a-z]/i, (c) =>
+      c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase(),
+    );
+    expect(checkReply(answer(flipped), query)).toEqual({ ok: false, reason: 'question' });
+    // Without randomisation (the default of prepareQuery), any case matches.
+    const plain = prepareQuery(spec);
+    expect(plain.wireName).toBe(NAME);
+    expect(checkReply(answer(NAME.toUpperCase()), { ...plain, id: query.id }).ok).toBe(true);
   });
 
   it('never accepts a forged answer racing the real one from another port', async () => {

@@ -647,6 +647,12 @@ describe('configuration', () => {
     expect(() => createResolver({ maxNegativeEntries: 0 })).toThrow(RangeError);
     expect(() => createResolver({ maxNegativeEntries: 2.5 })).toThrow(RangeError);
     expect(() => createResolver({ staleTtl: -1 })).toThrow(RangeError);
+    expect(() => createResolver({ maxBytes: 0 })).toThrow(RangeError);
+    expect(() => createResolver({ maxNegativeBytes: 1.5 })).toThrow(RangeError);
+    expect(() => createResolver({ caseRandomization: 'no' as never })).toThrow(TypeError);
+    expect(() =>
+      createResolver({ caseRandomization: false, maxBytes: 1, maxNegativeBytes: 1 }),
+    ).not.toThrow();
     expect(() => createResolver()).not.toThrow();
   });
 });

@@ -6,6 +6,7 @@ import { DEFAULTS, type NormalisedOptions, normaliseOptions } from './options.js
 import { canonicalQueryName, queryType } from './query-name.js';
 import { loadResolvConf } from './resolv-conf.js';
 import { parseServer, type Server } from './servers.js';
+import { estimateEntryBytes } from './size.js';
 import { queryServers } from './transport.js';
 import type {
   AnswerOutcome,
@@ -19,6 +20,7 @@ import type {
   Resolver,
   ResolverOptions,
   ResolverStats,
+  TxtResolveOptions,
   TxtResult,
 } from './types.js';
 
@@ -29,9 +31,12 @@ interface TransportConfig {
   attempts: number;
 }
 
-/** What the cache holds for one (name, type, DO) key. */
+/**
+ * What the cache holds for one (name, type, DO) key. `unusable`: records that a caller's `accept`
+ * predicate rejected, kept as a negative answer (no records).
+ */
 interface CachedAnswer {
-  kind: 'answer' | 'nxdomain' | 'nodata';
+  kind: 'answer' | 'nxdomain' | 'nodata' | 'unusable';
   rcode: string;
   ad: boolean;
   answers: readonly DnsRecord[];
@@ -44,6 +49,8 @@ interface CachedAnswer {
 interface FetchedAnswer {
   answer: CachedAnswer;
   ttl: number;
+  /** TTL of the answer as cached when a predicate finds it unusable (clamped as negative answers are). */
+  unusableTtl: number;
   server: string;
   attempts: number;
 }
@@ -60,6 +67,42 @@ interface Lookup {
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);
+
+/**
+ * A call's `accept` predicate, called at most once per answer: the first caller of a shared query
+ * judges the answer for the cache write and again for its own result.
+ * @throws what the predicate throws.
+ */
+type Judge = (answer: CachedAnswer) => boolean;
+
+const judgeFor = (accept: TxtResolveOptions['accept']): Judge | undefined => {
+  if (accept === undefined) return undefined;
+  if (typeof accept !== 'function') throw new TypeError('resolveTxt option accept must be a function');
+  const verdicts = new WeakMap<CachedAnswer, { ok: boolean } | { error: unknown }>();
+  return (answer) => {
+    let verdict = verdicts.get(answer);
+    if (verdict === undefined) {
+      try {
+        verdict = { ok: accept(answer.txt) === true };
+      } catch (error) {
+        verdict = { error };
+      }
+      verdicts.set(answer, verdict);
+    }
+    if ('error' in verdict) throw verdict.error;
+    return verdict.ok;
+  };
+};
+
+/** The negative answer that stands for a positive one a predicate rejected. */
+const unusable = (answer: CachedAnswer): CachedAnswer => ({
+  kind: 'unusable',
+  rcode: answer.rcode,
+  ad: answer.ad,
+  answers: EMPTY,
+  cnameChain: answer.cnameChain,
+  txt: EMPTY as never[],
+});
 
 const decodeTxt = (answers: readonly DnsRecord[]): string[][] =>
   Object.freeze(
@@ -134,15 +177,17 @@ class CachingResolver implements Resolver {
 
   constructor(options: NormalisedOptions) {
     this.#options = options;
-    this.#cache = options.cache ? new ExpiringLruCache(options.maxEntries) : undefined;
-    this.#negativeCache = options.cache ? new ExpiringLruCache(options.maxNegativeEntries) : undefined;
+    this.#cache = options.cache ? new ExpiringLruCache(options.maxEntries, options.maxBytes) : undefined;
+    this.#negativeCache = options.cache
+      ? new ExpiringLruCache(options.maxNegativeEntries, options.maxNegativeBytes)
+      : undefined;
   }
 
-  async resolveTxt(name: string, options: ResolveOptions = {}): Promise<TxtResult> {
+  async resolveTxt(name: string, options: TxtResolveOptions = {}): Promise<TxtResult> {
     const started = performance.now();
     const dnssec = options.dnssec === true;
     try {
-      const lookup = await this.#lookup(name, 'TXT', dnssec, options);
+      const lookup = await this.#lookup(name, 'TXT', dnssec, options, judgeFor(options.accept));
       const latencyMs = performance.now() - started;
       this.#emitSuccess(lookup, 'TXT', dnssec, latencyMs);
       return { records: lookup.answer.txt, ...resultBase(lookup, latencyMs) };
@@ -187,7 +232,13 @@ class CachingResolver implements Resolver {
     return this;
   }
 
-  async #lookup(name: string, type: string, dnssec: boolean, options: ResolveOptions): Promise<Lookup> {
+  async #lookup(
+    name: string,
+    type: string,
+    dnssec: boolean,
+    options: ResolveOptions,
+    judge?: Judge,
+  ): Promise<Lookup> {
     const { deadline } = options;
     const qname = canonicalQueryName(name);
     // Space cannot occur in a valid name, so the key is unambiguous.
@@ -200,7 +251,7 @@ class CachingResolver implements Resolver {
         : (this.#cache?.get(key, now) ?? this.#negativeCache?.get(key, now));
     if (cached !== undefined && now < cached.expiresAt) {
       this.stats.cacheHits++;
-      const answer = cached.value;
+      const answer = this.#judged(cached.value, judge);
       return {
         name: qname,
         answer,
@@ -211,14 +262,14 @@ class CachingResolver implements Resolver {
       };
     }
     try {
-      const fetched = await this.#shared(key, { name: qname, type, dnssec }, deadline);
-      const { answer } = fetched;
+      const fetched = await this.#shared(key, { name: qname, type, dnssec }, deadline, judge);
+      const answer = this.#judged(fetched.answer, judge);
       return {
         name: qname,
         answer,
         outcome: answer.kind === 'answer' ? 'miss' : answer.kind,
         fromCache: false,
-        ttl: fetched.ttl,
+        ttl: answer === fetched.answer ? fetched.ttl : fetched.unusableTtl,
         server: fetched.server,
         attempts: fetched.attempts,
       };
@@ -226,10 +277,11 @@ class CachingResolver implements Resolver {
       // RFC 8767: an expired answer may stand in for a failed refresh, for at most staleTtl.
       if (cached !== undefined && error instanceof DnsError && this.#options.now() < cached.staleUntil) {
         this.stats.staleServed++;
+        const answer = this.#judged(cached.value, judge);
         return {
           name: qname,
-          answer: cached.value,
-          outcome: 'stale',
+          answer,
+          outcome: 'stale', // records [] when this caller's predicate rejects them
           fromCache: true,
           ttl: 0,
           attempts: error.attempts,
@@ -239,12 +291,25 @@ class CachingResolver implements Resolver {
     }
   }
 
-  /** Single flight: concurrent lookups of one key share one network query. */
-  async #shared(key: string, spec: QuerySpec, deadline: number | undefined): Promise<FetchedAnswer> {
+  /** A positive answer as this caller sees it: unusable when its predicate rejects it. */
+  #judged(answer: CachedAnswer, judge: Judge | undefined): CachedAnswer {
+    return answer.kind === 'answer' && judge !== undefined && !judge(answer) ? unusable(answer) : answer;
+  }
+
+  /**
+   * Single flight: concurrent lookups of one key share one network query. The caller that starts
+   * it lends its predicate to the cache write; every caller judges the shared answer itself.
+   */
+  async #shared(
+    key: string,
+    spec: QuerySpec,
+    deadline: number | undefined,
+    judge: Judge | undefined,
+  ): Promise<FetchedAnswer> {
     for (;;) {
       const inflight = this.#inflight.get(key);
       if (inflight === undefined) {
-        const query: Promise<FetchedAnswer> = this.#fetch(key, spec, deadline).finally(() => {
+        const query: Promise<FetchedAnswer> = this.#fetch(key, spec, deadline, judge).finally(() => {
           if (this.#inflight.get(key) === query) this.#inflight.delete(key);
         });
         this.#inflight.set(key, query);
@@ -264,12 +329,23 @@ class CachingResolver implements Resolver {
     }
   }
 
-  async #fetch(key: string, spec: QuerySpec, deadline: number | undefined): Promise<FetchedAnswer> {
+  async #fetch(
+    key: string,
+    spec: QuerySpec,
+    deadline: number | undefined,
+    judge: Judge | undefined,
+  ): Promise<FetchedAnswer> {
     const generation = this.#generation;
     const config = await this.#transportConfig();
     const reply = await queryServers(
       spec,
-      { servers: config.servers, timeoutMs: config.timeoutMs, attempts: config.attempts, deadline },
+      {
+        servers: config.servers,
+        timeoutMs: config.timeoutMs,
+        attempts: config.attempts,
+        deadline,
+        caseRandomization: this.#options.caseRandomization,
+      },
       this.stats,
     );
     let interpreted: ReturnType<typeof interpretAnswer>;
@@ -288,10 +364,24 @@ class CachingResolver implements Resolver {
       txt: spec.type === 'TXT' ? decodeTxt(interpreted.answers) : (EMPTY as never[]),
     };
     const ttl = this.#clampTtl(interpreted.kind, interpreted.ttl);
-    const cacheable = interpreted.ttl !== undefined && (ttl > 0 || this.#options.staleTtl > 0);
+    const unusableTtl = this.#clampTtl('unusable', interpreted.ttl);
+    // The predicate of the caller whose query this is decides what the cache keeps: records it
+    // rejects are kept as a negative answer, so that they never take positive-cache space.
+    let stored: CachedAnswer | undefined = answer;
+    let storedTtl = ttl;
+    if (answer.kind === 'answer' && judge !== undefined) {
+      try {
+        if (!judge(answer)) [stored, storedTtl] = [unusable(answer), unusableTtl];
+      } catch {
+        stored = undefined; // the predicate failed: its caller gets the error, the cache nothing
+      }
+    }
+    const cacheable = interpreted.ttl !== undefined && (storedTtl > 0 || this.#options.staleTtl > 0);
     // After a clear(), an answer still in flight must not refill the cache.
-    if (generation === this.#generation) this.#store(key, answer, cacheable ? ttl : undefined);
-    return { answer, ttl, server: reply.server, attempts: reply.attempts };
+    if (stored !== undefined && generation === this.#generation) {
+      this.#store(key, stored, cacheable ? storedTtl : undefined);
+    }
+    return { answer, ttl, unusableTtl, server: reply.server, attempts: reply.attempts };
   }
 
   /**
@@ -308,7 +398,12 @@ class CachingResolver implements Resolver {
       return;
     }
     const expiresAt = this.#options.now() + ttl * 1000;
-    target?.set(key, { value: answer, expiresAt, staleUntil: expiresAt + this.#options.staleTtl * 1000 });
+    // An answer larger than the LRU's whole byte budget is not cached (and the old one is gone).
+    target?.set(
+      key,
+      { value: answer, expiresAt, staleUntil: expiresAt + this.#options.staleTtl * 1000 },
+      estimateEntryBytes(key, answer),
+    );
   }
 
   /** TTL clamp; negative answers are further capped by `maxNegativeTtl` (RFC 2308 §5 allows it). */

@@ -14,6 +14,8 @@ export interface RetryPolicy {
   attempts: number;
   /** Absolute deadline, `Date.now()` based. */
   deadline?: number | undefined;
+  /** DNS 0x20: send each query's name in random letter case and want it echoed exactly. */
+  caseRandomization?: boolean;
 }
 
 /** A usable (NOERROR or NXDOMAIN) reply and how it was had. */
@@ -73,13 +75,23 @@ export const queryServers = async (
       if (udpLimits === undefined) throw deadlineError();
       exchanges++;
       try {
-        let packet = await udpExchange(server, prepareQuery(spec), udpLimits, stats);
+        let packet = await udpExchange(
+          server,
+          prepareQuery(spec, policy.caseRandomization === true),
+          udpLimits,
+          stats,
+        );
         if (packet.flag_tc) {
           const tcpLimits = limitsFor(policy);
           if (tcpLimits === undefined) throw deadlineError();
           stats.tcpFallbacks++;
           exchanges++;
-          packet = await tcpExchange(server, prepareQuery(spec), tcpLimits, stats);
+          packet = await tcpExchange(
+            server,
+            prepareQuery(spec, policy.caseRandomization === true),
+            tcpLimits,
+            stats,
+          );
         }
         const rcode = packet.rcode ?? 'NOERROR';
         if (rcode === 'NOERROR' || rcode === 'NXDOMAIN') {

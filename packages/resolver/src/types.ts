@@ -7,12 +7,16 @@ export type LookupOutcome =
   | 'stale'
   | 'nxdomain'
   | 'nodata'
+  | 'unusable'
   | 'servfail'
   | 'timeout'
   | 'error';
 
-/** Outcome of a lookup that produced an answer (positive or negative). */
-export type AnswerOutcome = 'hit' | 'miss' | 'stale' | 'nxdomain' | 'nodata';
+/**
+ * Outcome of a lookup that produced an answer (positive or negative). `unusable`: the name has
+ * records, but the `accept` predicate of {@link TxtResolveOptions} rejected them (a negative answer).
+ */
+export type AnswerOutcome = 'hit' | 'miss' | 'stale' | 'nxdomain' | 'nodata' | 'unusable';
 
 /** Per-call options of {@link Resolver.resolveTxt} and {@link Resolver.resolve}. */
 export interface ResolveOptions {
@@ -31,6 +35,25 @@ export interface ResolveOptions {
    * `kid` the cached record lacks; rate-limit it per name, since it bypasses the cache. Default `false`.
    */
   refresh?: boolean;
+}
+
+/** Per-call options of {@link Resolver.resolveTxt}. */
+export interface TxtResolveOptions extends ResolveOptions {
+  /**
+   * Says whether a positive TXT answer is of any use to the caller (identity-resolve: "holds a
+   * usable NHI1 key for this name"). When it returns anything but `true`, this caller gets a
+   * negative result (`records: []`, outcome `unusable`), and if this caller's query filled the
+   * cache, the answer is cached as an `unusable` negative answer in the negative LRU (for its TTL,
+   * capped by `maxNegativeTtl`) instead of in the positive cache; later lookups of the key, with
+   * any predicate or none, get that negative answer until it expires (or `refresh`). So made-up
+   * names answered by a wildcard never take positive-cache space or evict a positive answer.
+   * Single flight: concurrent lookups of the key share one query; the cache write follows the
+   * predicate of the caller whose query it was, and each caller's own predicate decides its own
+   * result. It also applies to positive answers served from the cache (hits and stale), without
+   * changing the cache. An exception from it rejects this call with that exception and caches nothing.
+   * Called with the frozen records, at most once per answer and call. Default: every answer is usable.
+   */
+  accept?: (records: string[][]) => boolean;
 }
 
 /** One resource record of an answer. */
@@ -56,7 +79,10 @@ export interface LookupResultBase {
   ad: boolean;
   /** Response code: `NOERROR` or `NXDOMAIN`. */
   rcode: string;
-  /** `hit` = fresh cache hit of a positive answer; a cached negative answer keeps `nxdomain`/`nodata`. */
+  /**
+   * `hit` = fresh cache hit of a positive answer; a cached negative answer keeps
+   * `nxdomain`/`nodata`/`unusable` (see `fromCache`).
+   */
   outcome: AnswerOutcome;
   /** True when the answer came from the cache (fresh or stale). */
   fromCache: boolean;
@@ -71,7 +97,7 @@ export interface LookupResultBase {
 /** Result of {@link Resolver.resolveTxt}. */
 export interface TxtResult extends LookupResultBase {
   /**
-   * One entry per TXT RR, its character-strings decoded as UTF-8; `[]` for NXDOMAIN/NODATA.
+   * One entry per TXT RR, its character-strings decoded as UTF-8; `[]` for NXDOMAIN/NODATA/unusable.
    * The arrays are frozen: they are shared with the cache.
    */
   records: string[][];
@@ -89,7 +115,7 @@ export interface DnsResult extends LookupResultBase {
   name: string;
   /** The queried type, upper case. */
   type: string;
-  /** Records of the queried type at the end of the CNAME chain; `[]` for NXDOMAIN/NODATA. Frozen. */
+  /** Records of the queried type at the end of the CNAME chain; `[]` for NXDOMAIN/NODATA/unusable. Frozen. */
   answers: readonly DnsRecord[];
   /** CNAME targets followed from the queried name, in order (empty without CNAMEs). Frozen. */
   cnameChain: readonly string[];
@@ -177,6 +203,23 @@ export interface ResolverOptions {
    * the zone); kept apart, they evict only each other and never a positive answer.
    */
   maxNegativeEntries?: number;
+  /**
+   * Byte budget of the positive cache, by estimate (see the README): the least recently used
+   * answers are evicted until both `maxEntries` and `maxBytes` hold; an answer larger than the
+   * whole budget is not cached. Default `16777216` (16 MiB).
+   */
+  maxBytes?: number;
+  /** Byte budget of the negative LRU, as `maxBytes`. Default `1048576` (1 MiB). */
+  maxNegativeBytes?: number;
+  /**
+   * DNS 0x20 (as unbound's `use-caps-for-id`): each query's name goes out in crypto-random letter
+   * case, and a reply must echo it byte for byte, else it is dropped and counted like any other
+   * mismatched reply. An off-path spoofer must then guess one more bit per letter of the name.
+   * Cache keys, results and events stay lower case. Set `false` only for servers that do not echo
+   * the question as received (then names are sent in lower case and compared case-insensitively).
+   * Default `true`.
+   */
+  caseRandomization?: boolean;
   /** Serve an expired entry for at most this many seconds when upstream fails (RFC 8767). Default `0` (off). */
   staleTtl?: number;
   /** Cache answers at all. Default `true`. Single flight works either way. */
@@ -190,7 +233,7 @@ export interface ResolverOptions {
 /** A caching DNS stub resolver. Create one per process (outside the handler) and share it. */
 export interface Resolver {
   /** Resolves the TXT RRset at `name`, following CNAMEs. Rejects with {@link DnsError}. */
-  resolveTxt(name: string, options?: ResolveOptions): Promise<TxtResult>;
+  resolveTxt(name: string, options?: TxtResolveOptions): Promise<TxtResult>;
   /** Resolves records of any common `type` (A, AAAA, TXT, MX, SOA, ...). Rejects with {@link DnsError}. */
   resolve(name: string, type: string, options?: ResolveOptions): Promise<DnsResult>;
   /** Drops every cache entry (queries in flight are not affected). */

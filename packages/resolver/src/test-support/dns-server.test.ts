@@ -1,4 +1,6 @@
+import { createSocket } from 'node:dgram';
 import { Resolver as NodeResolver } from 'node:dns/promises';
+import dnsPacket, { type DecodedPacket } from 'dns-packet';
 import { startTestDnsServer, type TestDnsServer } from './dns-server.js';
 
 // Node's own resolver (c-ares) is the second opinion that the test server speaks real DNS.
@@ -49,5 +51,42 @@ describe('startTestDnsServer', () => {
     expect(await node().resolveTxt('new.nhi.test')).toEqual([['fresh']]);
     server.setRecords([]);
     await expect(node().resolveTxt('new.nhi.test')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+  });
+
+  it('echoes the question as received, letter case included, and expands wildcards', async () => {
+    server.addRecord({ name: '*.prod.nhi.test', type: 'TXT', data: 'wild' });
+    server.addRecord({ name: 'exact.prod.nhi.test', type: 'TXT', data: 'exact' });
+    const ask = async (name: string): Promise<{ wire: Buffer; packet: DecodedPacket }> => {
+      const client = createSocket('udp4');
+      try {
+        const reply = new Promise<Buffer>((resolve) => client.once('message', resolve));
+        client.send(
+          dnsPacket.encode({ type: 'query', id: 7, questions: [{ name, type: 'TXT' }] }),
+          server.port,
+          '127.0.0.1',
+        );
+        const wire = await reply;
+        return { wire, packet: dnsPacket.decode(wire) };
+      } finally {
+        client.close();
+      }
+    };
+    const { wire, packet } = await ask('Made-Up.PROD.nhi.TEST');
+    // The question section, right after the header, is the query's own bytes.
+    const question = dnsPacket.encode({
+      type: 'query',
+      id: 7,
+      questions: [{ name: 'Made-Up.PROD.nhi.TEST', type: 'TXT' }],
+    });
+    expect(wire.subarray(12, question.length)).toEqual(question.subarray(12));
+    expect(packet.answers).toMatchObject([{ name: 'Made-Up.PROD.nhi.TEST', type: 'TXT' }]);
+    expect(server.queries.at(-1)).toMatchObject({
+      name: 'made-up.prod.nhi.test',
+      wireName: 'Made-Up.PROD.nhi.TEST',
+    });
+    expect(await node().resolveTxt('a.b.prod.nhi.test')).toEqual([['wild']]); // closest encloser prod.nhi.test
+    expect(await node().resolveTxt('exact.prod.nhi.test')).toEqual([['exact']]);
+    await expect(node().resolveTxt('x.exact.prod.nhi.test')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    await expect(node().resolveTxt('x.other.nhi.test')).rejects.toMatchObject({ code: 'ENOTFOUND' });
   });
 });

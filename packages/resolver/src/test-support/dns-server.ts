@@ -5,7 +5,10 @@ import { txtStrings } from './txt.js';
 
 /** A record the test server serves. */
 export interface TestRecord {
-  /** Owner name, any case, trailing dot optional. */
+  /**
+   * Owner name, any case, trailing dot optional. `*.<name>` is a wildcard (RFC 4592): it answers
+   * for names below `<name>` that have no records of their own, with the queried name as owner.
+   */
   name: string;
   type: 'TXT' | 'CNAME' | 'A' | 'AAAA' | 'SOA';
   /** Seconds; default 60. */
@@ -51,7 +54,10 @@ export interface TestDnsServerOptions {
 
 /** One query the server received. */
 export interface ReceivedQuery {
+  /** The question name, canonical (lower case, no trailing dot). */
   name: string;
+  /** The question name exactly as received (letter case kept: DNS 0x20), which the answer echoes. */
+  wireName: string;
   type: string;
   transport: 'udp' | 'tcp';
   dnssec: boolean;
@@ -144,8 +150,10 @@ const listenTcp = (server: TcpServer, port: number, address: string): Promise<vo
 /**
  * Starts an authoritative DNS server on loopback, UDP and TCP on one port, built on dns-packet.
  * Names without records get NXDOMAIN with the zone SOA (NODATA when the name has other types);
- * CNAMEs are chased within the records; UDP answers larger than the client's EDNS payload size
- * (512 without EDNS) come back truncated (TC=1, no records), as a real server does.
+ * CNAMEs are chased within the records; wildcards expand; UDP answers larger than the client's
+ * EDNS payload size (512 without EDNS) come back truncated (TC=1, no records), as a real server
+ * does. The question is echoed as received, letter case included, and records owned by the
+ * queried name carry its case too (as a server compressing them to the question does).
  */
 export const startTestDnsServer = (options: TestDnsServerOptions = {}): Promise<TestDnsServer> =>
   startServer(options, 0);
@@ -176,6 +184,22 @@ const startServer = async (options: TestDnsServerOptions, portRetries: number): 
 
   const soa = (): Answer => records.find((r) => r.type === 'SOA' && r.name === zone) ?? zoneSoa;
 
+  /**
+   * The records at `name`: its own, else those of the wildcard at its closest existing ancestor
+   * (RFC 4592, without empty non-terminals), owned by `owner` (the name in the case asked).
+   */
+  const recordsAt = (name: string, owner: string): Answer[] => {
+    const own = records.filter((r) => r.name === name);
+    if (own.length > 0) return own;
+    for (let ancestor = name; ancestor.includes('.'); ) {
+      ancestor = ancestor.slice(ancestor.indexOf('.') + 1);
+      const wildcard = records.filter((r) => r.name === `*.${ancestor}`);
+      if (wildcard.length > 0) return wildcard.map((r) => ({ ...r, name: owner }));
+      if (records.some((r) => r.name === ancestor)) break;
+    }
+    return [];
+  };
+
   /** The response to `query`, or undefined when it gets none. */
   const respond = (query: DecodedPacket): Packet | undefined => {
     const question = query.questions?.[0];
@@ -199,17 +223,21 @@ const startServer = async (options: TestDnsServerOptions, portRetries: number): 
     let current = qname;
     for (let hop = 0; hop < MAX_CHASE && !visited.has(current); hop++) {
       visited.add(current);
-      const found = records.filter((r) => r.name === current && r.type === question.type);
+      // The queried name's own records go out in the case it was asked in.
+      const here = recordsAt(current, current === qname ? question.name : current).map((r) =>
+        current === qname ? { ...r, name: question.name } : r,
+      );
+      const found = here.filter((r) => r.type === question.type);
       if (found.length > 0) {
         answers.push(...found);
         return { ...base, flags, answers };
       }
-      const alias = records.find((r) => r.name === current && r.type === 'CNAME');
+      const alias = here.find((r) => r.type === 'CNAME');
       if (alias === undefined || alias.type !== 'CNAME' || question.type === 'CNAME') break;
       answers.push(alias);
       current = canonical(alias.data);
     }
-    const exists = records.some((r) => r.name === current);
+    const exists = recordsAt(current, current).length > 0;
     const rcode = exists ? RCODE_BITS.NOERROR : RCODE_BITS.NXDOMAIN;
     return { ...base, flags: flags | rcode, answers, authorities: [soa()] };
   };
@@ -249,6 +277,7 @@ const startServer = async (options: TestDnsServerOptions, portRetries: number): 
       const opt = query.additionals?.find((record) => record.type === 'OPT');
       queries.push({
         name: canonical(question.name),
+        wireName: question.name,
         type: question.type,
         transport,
         dnssec: opt?.type === 'OPT' && (opt.flags & dnsPacket.DNSSEC_OK) !== 0,

@@ -1,5 +1,5 @@
 import type { DnsError } from '../errors.js';
-import type { Resolver, ResolverStats, TxtResult } from '../types.js';
+import type { Resolver, ResolverStats, TxtResolveOptions, TxtResult } from '../types.js';
 
 /** What a table answers for a name: its TXT RRs, the RRs with the CNAMEs followed, or a failure. */
 export type TableAnswer =
@@ -18,6 +18,8 @@ export interface TableResolverOptions {
  * A {@link Resolver} that answers `resolveTxt` from a table, like a warm cache, for unit tests of
  * code above the resolver (middlewares, attack catalogues). A name missing from the table is
  * NXDOMAIN; an `Error` entry is thrown. The table is read at each call, so tests may change it.
+ * An `accept` predicate is applied as the real resolver applies it to a cache hit: records it
+ * rejects come back as `records: []`, outcome `unusable`.
  */
 export const createTableResolver = (
   table: ReadonlyMap<string, TableAnswer> | ((name: string) => TableAnswer | undefined),
@@ -36,19 +38,22 @@ export const createTableResolver = (
   const resolver = {
     calls,
     stats,
-    async resolveTxt(name: string): Promise<TxtResult> {
+    async resolveTxt(name: string, callOptions: TxtResolveOptions = {}): Promise<TxtResult> {
       calls.push(name);
       const answer = lookup(name);
       if (answer instanceof Error) throw answer;
       const found = answer === undefined ? undefined : 'records' in answer ? answer : { records: answer };
       stats.cacheHits++;
+      const records = (found?.records ?? []) as string[][];
+      const usable =
+        found === undefined || callOptions.accept === undefined || callOptions.accept(records) === true;
       return {
-        records: (found?.records ?? []) as string[][],
+        records: usable ? records : [],
         cnameChain: [...(found?.cnameChain ?? [])],
         ttl: 60,
         ad: options.ad ?? true,
         rcode: found === undefined ? 'NXDOMAIN' : 'NOERROR',
-        outcome: found === undefined ? 'nxdomain' : 'hit',
+        outcome: found === undefined ? 'nxdomain' : usable ? 'hit' : 'unusable',
         fromCache: true,
         latencyMs: 0.01,
         attempts: 0,
