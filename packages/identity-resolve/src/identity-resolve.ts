@@ -238,6 +238,16 @@ export const identityResolve = (options: IdentityResolveOptions): IdentityResolv
       : undefined;
   };
 
+  /** Warns once per DNS answer (when it was parsed) about the RRs it rejected. */
+  const reportProblems = (name: string, { parsed, fresh }: ReturnType<ParsedIdentityCache['get']>) => {
+    if (fresh && parsed.problems.length > 0) {
+      telemetry().logger.warn('identity record has invalid RRs', {
+        'nhi.name': name,
+        'nhi.problems': parsed.problems,
+      });
+    }
+  };
+
   /** Resolves and parses `name`; throws the IdentityError to deny with. */
   const resolveIdentity = async (
     name: string,
@@ -246,12 +256,19 @@ export const identityResolve = (options: IdentityResolveOptions): IdentityResolv
     refresh = false,
   ): Promise<Omit<ResolvedIdentity, 'service' | 'environment' | 'proof'>> => {
     let result: TxtResult;
+    let parsedByAccept: ReturnType<ParsedIdentityCache['get']> | undefined;
     try {
       const deadline = deadlineOf(context);
       result = await resolver.resolveTxt(name, {
         dnssec,
         ...(deadline === undefined ? {} : { deadline }),
         ...(refresh ? { refresh } : {}),
+        // An answer with no usable key for this name (junk under a wildcard, say) is cached by the
+        // resolver as unusable, never as a positive record that a flood could use to evict real ones.
+        accept: (records) => {
+          parsedByAccept = cache.get(name, records);
+          return parsedByAccept.parsed.keys.size > 0;
+        },
       });
     } catch (error) {
       reportLookup(telemetry(), name, undefined, error);
@@ -268,15 +285,11 @@ export const identityResolve = (options: IdentityResolveOptions): IdentityResolv
         'record reached through a CNAME outside the zone',
       );
     }
+    if (result.outcome === 'unusable' && parsedByAccept !== undefined) reportProblems(name, parsedByAccept);
     if (result.records.length === 0)
       throw new IdentityError(notFound, PACKAGE_NAME, `no TXT record (${result.outcome})`);
-    const { parsed, fresh } = cache.get(name, result.records);
-    if (fresh && parsed.problems.length > 0) {
-      telemetry().logger.warn('identity record has invalid RRs', {
-        'nhi.name': name,
-        'nhi.problems': parsed.problems,
-      });
-    }
+    const { parsed, fresh } = parsedByAccept ?? cache.get(name, result.records);
+    reportProblems(name, { parsed, fresh });
     if (parsed.keys.size === 0) throw new IdentityError(notFound, PACKAGE_NAME, 'no valid NHI1 RR');
     return {
       name,

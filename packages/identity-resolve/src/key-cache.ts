@@ -31,7 +31,7 @@ const sameRecords = (a: readonly (readonly string[])[], b: readonly (readonly st
  * Parsed identities by name, reused while the DNS answer stays the same. Parsing the
  * RRset and creating `KeyObject`s costs far more than the verification itself, so the warm
  * path only compares the answer with the one it parsed last. Bounded: the oldest name goes
- * first once `maxEntries` is reached.
+ * first once `maxEntries` is reached; answers with no usable key are never kept.
  */
 export class ParsedIdentityCache {
   readonly #entries = new Map<string, Entry>();
@@ -59,6 +59,9 @@ export class ParsedIdentityCache {
       })),
     ];
     const parsed: ParsedIdentity = { set, keys: imported.keys, problems };
+    // An answer without a usable key is denied and not kept: else any made-up name answered by a
+    // wildcard could fill this cache with junk (the resolver caches it as unusable instead).
+    if (parsed.keys.size === 0) return { parsed, fresh: true };
     this.#entries.delete(name);
     this.#entries.set(name, { records, parsed });
     if (this.#entries.size > this.#maxEntries) {

@@ -2,12 +2,10 @@
 // names resolve to big junk answers. Before byte budgets and `accept`, 10 001 of them evicted the
 // real cached records and took ~613 MiB at the 10 000-entry limit. With `accept` rejecting the
 // junk, it lands in the negative LRU as small `unusable` entries, bounded by maxNegativeBytes.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { DEFAULTS } from './options.js';
 import { createResolver } from './resolver.js';
 import { estimateEntryBytes } from './size.js';
-import { startTestDnsServer, type TestDnsServer } from './test-support/index.js';
+import { forcedGc, startTestDnsServer, type TestDnsServer } from './test-support/index.js';
 
 const ZONE = 'auth.example.com';
 const NAME = `billing.prod.${ZONE}`;
@@ -19,18 +17,7 @@ const MIB = 1024 * 1024;
 /** What identity-resolve will pass: "has a usable NHI1 key for this name" (here: names billing). */
 const accept = (records: string[][]) => records.some((rr) => rr.join('').includes('svc=billing;'));
 
-/** A real GC when the runtime lets us have one (`--expose-gc`, or switched on here). */
-const gc: (() => void) | undefined = (() => {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (typeof exposed === 'function') return exposed;
-  try {
-    setFlagsFromString('--expose-gc');
-    const fn: unknown = runInNewContext('gc');
-    return typeof fn === 'function' ? (fn as () => void) : undefined;
-  } catch {
-    return undefined;
-  }
-})();
+const gc = forcedGc;
 
 /** JS heap plus Buffer memory (TXT data lives in ArrayBuffers), after a full GC when we can. */
 const used = (): number => {
