@@ -383,6 +383,30 @@ describe('nhi-dns: exit codes as README documents them (issue 12, item 10)', () 
     expect(cli.aws.changeCalls()).toBe(0);
   });
 
+  it('publish and render of a current key nhi-dns did not store exit 4 with reason untrusted_key', async () => {
+    const cli = harness();
+    await expect(cli.run('keygen', ...TARGET_ARGS, '--kid', 'k1', '--propagation-wait', '0')).resolves.toBe(
+      0,
+    );
+    const changes = cli.aws.changeCalls();
+    const printed = cli.stdout().length;
+    const attacker = await generateSigningKey('ed25519', 'kevil');
+    cli.aws.putSecretValue('/prod/nhi/billing/signing-key', JSON.stringify(attacker.privateJwk));
+    await expect(cli.run('--json', 'publish', ...TARGET_ARGS)).resolves.toBe(4);
+    const { error } = JSON.parse(cli.stdout().slice(printed));
+    expect(error.reason).toBe('untrusted_key');
+    expect(error.message).toContain('key kevil');
+    expect(error.message).toContain('not written by nhi-dns keygen/rotate');
+    expect(cli.stdout() + cli.stderr()).not.toContain(attacker.privateJwk.d);
+    expect(cli.aws.changeCalls()).toBe(changes);
+    const rendering = harness();
+    rendering.aws.setSecret('/prod/nhi/billing/signing-key', JSON.stringify(attacker.privateJwk));
+    await expect(
+      rendering.run('--json', 'render', ...TARGET_ARGS.slice(0, 6), '--format', 'zonefile'),
+    ).resolves.toBe(4);
+    expect(rendering.stdout()).toContain('"reason":"untrusted_key"');
+  });
+
   it('keygen and publish of a new name print the negative-TTL wait; --propagation-wait 0 prints a warning', async () => {
     const cli = harness();
     await expect(cli.run('keygen', ...TARGET_ARGS, '--kid', 'k1')).resolves.toBe(0);

@@ -4,7 +4,7 @@ import type { KeyType } from '@nhi-dns/core';
 import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander';
 import { type CheckResult, check, type TxtResolver } from './commands/check.js';
 import { keygen } from './commands/keygen.js';
-import { publish } from './commands/publish.js';
+import { checkTrustedFingerprint, publish } from './commands/publish.js';
 import { parseRenderFormat, render } from './commands/render.js';
 import { revoke } from './commands/revoke.js';
 import { finishRotation, rotate } from './commands/rotate.js';
@@ -299,6 +299,11 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     .option('--attr <name=value>', 'x- attribute of the key (repeatable)', keyValue)
     .option('--exp <unix-seconds>', 'not-after of the key', integer('--exp', 1))
     .option(
+      '--trust-stored-key <fingerprint>',
+      'publish a stored key nhi-dns did not mark (stored by an older nhi-dns) if its fingerprint is this one, and mark it',
+      checked(checkTrustedFingerprint),
+    )
+    .option(
       '--propagation-wait <seconds>',
       "seconds to wait after INSYNC before returning, 0 = do not wait (default: for a new name the zone's negative TTL, min(SOA TTL, SOA MINIMUM), + 5; else 0)",
       integer('--propagation-wait', 0),
@@ -312,6 +317,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           attr?: Record<string, string>;
           exp?: number;
           propagationWait?: number;
+          trustStoredKey?: string;
         },
       ) => {
         const key = explicitKey(flags);
@@ -322,6 +328,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
             ...(key === undefined ? {} : { key }),
             ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
             ...(flags.exp === undefined ? {} : { expiresAt: flags.exp }),
+            ...(flags.trustStoredKey === undefined ? {} : { trustStoredKey: flags.trustStoredKey }),
             ...(flags.propagationWait === undefined ? {} : { propagationWaitSeconds: flags.propagationWait }),
           },
           commandDeps(),
@@ -506,6 +513,11 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     .option('--attr <name=value>', 'x- attribute (repeatable)', keyValue)
     .option('--ttl <seconds>', 'TTL (default 300)', ttlOption)
     .option('--logical-id <id>', 'logical id of the resource (alphanumerics)', checked(checkLogicalId))
+    .option(
+      '--trust-stored-key <fingerprint>',
+      'render a stored key nhi-dns did not mark if its fingerprint is this one (marks nothing)',
+      checked(checkTrustedFingerprint),
+    )
     .action(
       async (
         flags: Omit<TargetFlags, 'hostedZoneId'> & {
@@ -516,6 +528,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           alg: KeyType;
           attr?: Record<string, string>;
           logicalId?: string;
+          trustStoredKey?: string;
         },
       ) => {
         const format = parseRenderFormat(flags.format);
@@ -528,6 +541,8 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
               service: flags.service,
               environment: flags.env,
               retry: retryOptionsOf(aws),
+              ...(flags.trustStoredKey === undefined ? {} : { trustFingerprint: flags.trustStoredKey }),
+              ...(aws.log === undefined ? {} : { log: aws.log }),
             }),
           ];
         } else {

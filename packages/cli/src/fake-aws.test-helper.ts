@@ -101,18 +101,23 @@ export const fakeAws = () => {
     if (secretValues.has(input.Name)) {
       throw Object.assign(new Error('exists'), { name: 'ResourceExistsException', $metadata: {} });
     }
-    secretValues.set(input.Name, [{ id: 'v1', value: input.SecretString, stages: new Set(['AWSCURRENT']) }]);
+    const id = input.ClientRequestToken ?? 'v1';
+    secretValues.set(input.Name, [{ id, value: input.SecretString, stages: new Set(['AWSCURRENT']) }]);
     secretTags.set(
       input.Name,
       new Map((input.Tags ?? []).map((tag: { Key: string; Value: string }) => [tag.Key, tag.Value])),
     );
     events.push('CreateSecret');
-    return { ARN: `arn:aws:secretsmanager:eu-west-1:1:secret:${input.Name}`, VersionId: 'v1' };
+    return { ARN: `arn:aws:secretsmanager:eu-west-1:1:secret:${input.Name}`, VersionId: id };
   });
   secretsMock.on(PutSecretValueCommand).callsFake((input) => {
     const versions = secretValues.get(input.SecretId);
     if (versions === undefined) throw notFound();
-    const version = { id: `v${versions.length + 1}`, value: input.SecretString, stages: new Set<string>() };
+    const version = {
+      id: input.ClientRequestToken ?? `v${versions.length + 1}`,
+      value: input.SecretString,
+      stages: new Set<string>(),
+    };
     versions.push(version);
     for (const stage of input.VersionStages ?? ['AWSCURRENT']) label(versions, stage, version);
     events.push(`PutSecretValue ${[...version.stages].join(',')}`);
@@ -212,9 +217,21 @@ export const fakeAws = () => {
     /** Value of the version of a secret that carries `stage`, or undefined. */
     secretAt: (name: string, stage: string) =>
       secretValues.get(name)?.find((version) => version.stages.has(stage))?.value,
-    /** Puts a secret as Secrets Manager would hold it: one current version. */
+    /** Puts a secret as Secrets Manager would hold it: one current version, no tags (as a CLI without marks left it). */
     setSecret: (name: string, value: string) => {
       secretValues.set(name, [{ id: 'v1', value, stages: new Set(['AWSCURRENT']) }]);
+    },
+    /**
+     * What a principal with only `secretsmanager:PutSecretValue` can do: add a version (made
+     * `AWSCURRENT` unless `stages` says otherwise), without touching the tags.
+     */
+    putSecretValue: (name: string, value: string, stages: string[] = ['AWSCURRENT']) => {
+      const versions = secretValues.get(name);
+      if (versions === undefined) throw notFound();
+      const version = { id: `planted${versions.length + 1}`, value, stages: new Set<string>() };
+      versions.push(version);
+      for (const stage of stages) label(versions, stage, version);
+      return version.id;
     },
     changeCalls: () => route53Mock.commandCalls(ChangeResourceRecordSetsCommand).length,
     secretWrites: () =>

@@ -15,7 +15,13 @@ export {
   type TxtResolver,
 } from './commands/check.js';
 export { type KeygenOptions, type KeygenResult, keygen } from './commands/keygen.js';
-export { type PublishOptions, type PublishResult, planPutKey, publish } from './commands/publish.js';
+export {
+  checkTrustedFingerprint,
+  type PublishOptions,
+  type PublishResult,
+  planPutKey,
+  publish,
+} from './commands/publish.js';
 export {
   parseRenderFormat,
   RENDER_FORMATS,
@@ -69,5 +75,13 @@ export {
   submitChange,
   type TxtRecordSet,
 } from './route53-rrset.js';
-export { SECRET_TAG, signingKeySecretName, storeSigningKey } from './secret-store.js';
+export {
+  type CurrentSigningKey,
+  FINGERPRINT_PATTERN,
+  readCurrentSigningKey,
+  readPublishedKey,
+  SECRET_TAG,
+  signingKeySecretName,
+  storeSigningKey,
+} from './secret-store.js';
 export { formatTxtValue, parseTxtValue, quoteTxtStrings } from './txt-presentation.js';

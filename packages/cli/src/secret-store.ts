@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -29,6 +30,14 @@ export const SECRET_TAG = {
    * secret values (`PutSecretValue`) lacks, so it cannot mark a version it planted.
    */
   pending: 'nhi:pending',
+  /**
+   * The CLI's mark on the version it stored as current (keygen, rotate, or an operator's
+   * `publish --trust-stored-key`): `<versionId> <kid> <fingerprint>`. Written with
+   * `TagResource`, like {@link SECRET_TAG.pending}: a principal that can only write secret values
+   * cannot mark a version it put, so `publish` and `render` refuse a current version the mark
+   * does not name (`untrusted_key`).
+   */
+  current: 'nhi:current',
 } as const;
 
 /** Name of a workload's signing-key secret (DESIGN §4.5): `/<env>/nhi/<service>/signing-key`. */
@@ -56,11 +65,15 @@ export interface StoredSigningKey {
 /**
  * Stores a private JWK as the current version of the workload's signing-key secret:
  * `CreateSecret` the first time, else `PutSecretValue` (a new `AWSCURRENT` version; the previous
- * one stays readable as `AWSPREVIOUS`) and `TagResource` so that `nhi:kid` names the current key.
+ * one stays readable as `AWSPREVIOUS`) and `TagResource` so that `nhi:kid` names the current key
+ * and `nhi:current` marks the version (id chosen here, as the `ClientRequestToken`), its kid and
+ * its public-key fingerprint, which {@link readPublishedKey} requires.
  */
 export const storeSigningKey = async (options: StoreSigningKeyOptions): Promise<StoredSigningKey> => {
   const secretName = signingKeySecretName(options.service, options.environment);
   const secretString = JSON.stringify(options.privateJwk);
+  const key = signingKeyFromJwk(options.privateJwk);
+  const versionId = randomUUID();
   const tags: Tag[] = [
     { Key: SECRET_TAG.service, Value: options.service },
     { Key: SECRET_TAG.environment, Value: options.environment },
@@ -73,36 +86,80 @@ export const storeSigningKey = async (options: StoreSigningKeyOptions): Promise<
           new CreateSecretCommand({
             Name: secretName,
             SecretString: secretString,
+            ClientRequestToken: versionId,
             Description: `nhi-dns signing key of ${options.service} in ${options.environment}`,
-            Tags: tags,
+            Tags: [...tags, { Key: SECRET_TAG.current, Value: pendingMark(versionId, key) }],
           }),
         ),
       options.retry,
     );
+    if (created.VersionId !== undefined && created.VersionId !== versionId) {
+      await markCurrentVersion({ ...options, secretName, versionId: created.VersionId, key });
+    }
     return {
       secretName,
       created: true,
       ...(created.ARN === undefined ? {} : { arn: created.ARN }),
-      ...(created.VersionId === undefined ? {} : { versionId: created.VersionId }),
+      versionId: created.VersionId ?? versionId,
     };
   } catch (error) {
     if (!(error instanceof Error) || error.name !== 'ResourceExistsException') throw error;
   }
   const put = await withRetry(
     () =>
-      options.secrets.send(new PutSecretValueCommand({ SecretId: secretName, SecretString: secretString })),
+      options.secrets.send(
+        new PutSecretValueCommand({
+          SecretId: secretName,
+          SecretString: secretString,
+          ClientRequestToken: versionId,
+        }),
+      ),
     options.retry,
   );
+  const storedVersion = put.VersionId ?? versionId;
   await withRetry(
-    () => options.secrets.send(new TagResourceCommand({ SecretId: secretName, Tags: tags })),
+    () =>
+      options.secrets.send(
+        new TagResourceCommand({
+          SecretId: secretName,
+          Tags: [...tags, { Key: SECRET_TAG.current, Value: pendingMark(storedVersion, key) }],
+        }),
+      ),
     options.retry,
   );
   return {
     secretName,
     created: false,
     ...(put.ARN === undefined ? {} : { arn: put.ARN }),
-    ...(put.VersionId === undefined ? {} : { versionId: put.VersionId }),
+    versionId: storedVersion,
   };
+};
+
+/**
+ * Writes the {@link SECRET_TAG.current} mark (and `nhi:kid`) for a version that holds `key`:
+ * after {@link storeSigningKey}, or when `rotate` finds its key already current, or on an
+ * operator's `--trust-stored-key`.
+ */
+export const markCurrentVersion = async (options: {
+  readonly secrets: SecretsManagerClient;
+  readonly secretName: string;
+  readonly versionId: string;
+  readonly key: PublishedKey;
+  readonly retry?: RetryOptions;
+}): Promise<void> => {
+  await withRetry(
+    () =>
+      options.secrets.send(
+        new TagResourceCommand({
+          SecretId: options.secretName,
+          Tags: [
+            { Key: SECRET_TAG.kid, Value: options.key.kid },
+            { Key: SECRET_TAG.current, Value: pendingMark(options.versionId, options.key) },
+          ],
+        }),
+      ),
+    options.retry,
+  );
 };
 
 /** Staging label of a key that `rotate` has generated but not yet made current. */
@@ -162,7 +219,7 @@ export const stageSigningKey = async (
   }
 };
 
-/** Value of the {@link SECRET_TAG.pending} tag for a staged version. */
+/** Value of the {@link SECRET_TAG.pending} tag for a staged version (and of {@link SECRET_TAG.current}). */
 export const pendingMark = (versionId: string, key: PublishedKey): string =>
   `${versionId} ${key.kid} ${publicKeyFingerprint(key)}`;
 
@@ -293,17 +350,33 @@ export const clearPendingStage = async (options: {
   );
 };
 
-/**
- * Reads the current signing key of a workload and returns only its public half, after checking
- * that the stored JWK is a private key whose public part is its own (`key_mismatch` otherwise).
- * The private value never leaves this function: errors say what is wrong, not what the value is.
- */
-export const readPublishedKey = async (options: {
+/** The secret's current version as read, before any decision to trust it. */
+export interface CurrentSigningKey {
+  readonly secretName: string;
+  readonly versionId: string;
+  readonly key: PublishedKey;
+  /** {@link publicKeyFingerprint} of the key. */
+  readonly fingerprint: string;
+  /** The {@link SECRET_TAG.current} mark names this version, kid and fingerprint. */
+  readonly marked: boolean;
+  /** The mark's value ('' when the tag is absent). */
+  readonly mark: string;
+}
+
+interface SecretAccess {
   readonly secrets: SecretsManagerClient;
   readonly service: string;
   readonly environment: string;
   readonly retry?: RetryOptions;
-}): Promise<PublishedKey> => {
+}
+
+/**
+ * Reads the `AWSCURRENT` version of the signing-key secret (a private JWK whose public part must
+ * be its own: `key_mismatch`/`bad_secret` otherwise) and the CLI's {@link SECRET_TAG.current}
+ * mark (`DescribeSecret`), and says whether the mark names it. Does not decide anything: see
+ * {@link readPublishedKey}. Only the public half is returned.
+ */
+export const readCurrentSigningKey = async (options: SecretAccess): Promise<CurrentSigningKey> => {
   const secretName = signingKeySecretName(options.service, options.environment);
   const output = await withRetry(
     () => options.secrets.send(new GetSecretValueCommand({ SecretId: secretName })),
@@ -318,6 +391,70 @@ export const readPublishedKey = async (options: {
   } catch {
     throw new CliError('bad_secret', `${secretName} is not JSON`, EXIT_CODE.other);
   }
-  const { privateJwk: _private, ...published } = signingKeyFromJwk(jwk);
-  return published;
+  const { privateJwk: _private, ...key } = signingKeyFromJwk(jwk);
+  const versionId = output.VersionId ?? '';
+  const described = await withRetry(
+    () => options.secrets.send(new DescribeSecretCommand({ SecretId: secretName })),
+    options.retry,
+  );
+  const mark = described.Tags?.find((tag) => tag.Key === SECRET_TAG.current)?.Value ?? '';
+  const fingerprint = publicKeyFingerprint(key);
+  const marked = versionId !== '' && mark === pendingMark(versionId, key);
+  return { secretName, versionId, key, fingerprint, marked, mark };
+};
+
+/** Shape of a `--trust-stored-key` value: a SHA-256 fingerprint, base64url without padding. */
+export const FINGERPRINT_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Reads the current signing key of a workload and returns only its public half, after checking
+ * that the stored JWK is a private key whose public part is its own (`key_mismatch` otherwise)
+ * and that the CLI stored it: the {@link SECRET_TAG.current} mark must name the current
+ * version's id, kid and public-key fingerprint. Anyone with `PutSecretValue` on the secret can
+ * make their own well-formed key current, but cannot write the mark (`TagResource`).
+ *
+ * `trustFingerprint` (the operator's `--trust-stored-key`) accepts an unmarked current version
+ * whose fingerprint it equals (a key stored by a CLI without marks); with `markTrusted` the
+ * mark is then written, so later runs need no flag. The private value never leaves this
+ * function: errors say what is wrong, not what the value is.
+ *
+ * @throws {CliError} `untrusted_key` (exit code 4) for an unmarked current version not trusted
+ * by fingerprint; `bad_secret`, `key_mismatch`.
+ */
+export const readPublishedKey = async (
+  options: SecretAccess & {
+    readonly trustFingerprint?: string;
+    readonly markTrusted?: boolean;
+    readonly log?: (line: string) => void;
+  },
+): Promise<PublishedKey> => {
+  const current = await readCurrentSigningKey(options);
+  if (current.marked) return current.key;
+  const { secretName, versionId, key, fingerprint } = current;
+  const described = `key ${key.kid} (fingerprint ${fingerprint}, version ${versionId || '?'})`;
+  if (options.trustFingerprint === undefined || options.trustFingerprint !== fingerprint) {
+    const why =
+      options.trustFingerprint === undefined
+        ? current.mark === ''
+          ? 'the secret has no nhi:current mark'
+          : 'the nhi:current mark names another version or key'
+        : `its fingerprint is not --trust-stored-key ${options.trustFingerprint}`;
+    throw new CliError(
+      'untrusted_key',
+      `${secretName}: the current version holds ${described}, which was not written by nhi-dns ` +
+        `keygen/rotate (${why}); refusing to use it. If someone with PutSecretValue on the secret ` +
+        'wrote it, review the secret policy and CloudTrail PutSecretValue events. If an older ' +
+        'nhi-dns stored it, run `nhi-dns rotate` to replace it, or, having checked that ' +
+        `${fingerprint} is the fingerprint of the key you published, pass --trust-stored-key ${fingerprint}`,
+      EXIT_CODE.other,
+    );
+  }
+  options.log?.(
+    `WARNING: trusting the unmarked ${described} of ${secretName} on --trust-stored-key` +
+      (options.markTrusted === true ? '; marking it (nhi:current)' : ''),
+  );
+  if (options.markTrusted === true && versionId !== '') {
+    await markCurrentVersion({ ...options, secretName, versionId, key });
+  }
+  return key;
 };

@@ -1,8 +1,8 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { formatRecord, parseRecordSet } from '@nhi-dns/core';
 import { fakeAws, NAME, NOW_MS, TARGET } from '../fake-aws.test-helper.js';
-import { generateSigningKey } from '../keys.js';
+import { generateSigningKey, publicKeyFingerprint } from '../keys.js';
 import { classifyValues } from '../route53-rrset.js';
+import { stageSigningKey, storeSigningKey } from '../secret-store.js';
 import { formatTxtValue, parseTxtValue } from '../txt-presentation.js';
 import { keygen } from './keygen.js';
 import { publish } from './publish.js';
@@ -60,7 +60,13 @@ describe('keygen', () => {
       { Key: 'nhi:service', Value: 'billing' },
       { Key: 'nhi:environment', Value: 'prod' },
       { Key: 'nhi:kid', Value: result.kid },
+      // The mark publish requires: the version id (chosen as ClientRequestToken), kid, fingerprint.
+      {
+        Key: 'nhi:current',
+        Value: `${create?.ClientRequestToken} ${result.kid} ${publicKeyFingerprint(result)}`,
+      },
     ]);
+    expect(result.secret?.versionId).toBe(create?.ClientRequestToken);
     // The result (what the CLI prints) never holds the private key.
     expect(JSON.stringify(result)).not.toContain(jwk.d);
   });
@@ -101,7 +107,7 @@ describe('publish', () => {
     const other = await published('k0');
     aws.setTxt(NAME, [SPF, other.value]);
     const mine = await generateSigningKey('ed25519', 'k1');
-    aws.secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(mine.privateJwk) });
+    await storeSigningKey({ secrets: aws.secrets, ...TARGET, privateJwk: mine.privateJwk });
     const result = await publish(TARGET, aws.deps);
     expect(result).toMatchObject({ kid: 'k1', status: 'INSYNC' });
     expect(aws.txt(NAME)?.slice(0, 2)).toEqual([SPF, other.value]);
@@ -210,6 +216,122 @@ describe('publish: negative caching and key consistency (security review, issue 
       expect(aws.changeCalls()).toBe(0);
     },
   );
+});
+
+describe('publish only publishes a key nhi-dns stored (nhi:current mark)', () => {
+  const overlap = { overlapSeconds: 900, propagationWaitSeconds: 0 };
+
+  it('refuses an AWSCURRENT version planted with PutSecretValue alone, and writes nothing to Route 53', async () => {
+    const aws = fakeAws();
+    await keygen({ ...TARGET, kid: 'k1', propagationWaitSeconds: 0 }, aws.deps);
+    const before = aws.txt(NAME);
+    const changes = aws.changeCalls();
+    // Well-formed, fresh kid, x consistent with d: only the missing mark gives it away.
+    const attacker = await generateSigningKey('ed25519', 'kevil');
+    aws.putSecretValue(SECRET, JSON.stringify(attacker.privateJwk));
+    const refusal = publish(TARGET, aws.deps);
+    await expect(refusal).rejects.toMatchObject({ reason: 'untrusted_key', exitCode: 4 });
+    await expect(refusal).rejects.toThrow(/key kevil .*not written by nhi-dns keygen\/rotate/);
+    await expect(refusal).rejects.toThrow(publicKeyFingerprint(attacker));
+    expect(aws.changeCalls()).toBe(changes);
+    expect(aws.txt(NAME)).toEqual(before);
+    expect(JSON.stringify(keysAt(aws.txt(NAME)))).not.toContain(attacker.publicKey);
+  });
+
+  it('refuses a planted key under the genuine kid (the mark names the fingerprint, not just the kid)', async () => {
+    const aws = fakeAws();
+    await keygen({ ...TARGET, kid: 'k1', propagationWaitSeconds: 0 }, aws.deps);
+    aws.setTxt(NAME, [SPF]);
+    const attacker = await generateSigningKey('ed25519', 'k1');
+    aws.putSecretValue(SECRET, JSON.stringify(attacker.privateJwk));
+    await expect(publish(TARGET, aws.deps)).rejects.toMatchObject({ reason: 'untrusted_key' });
+    expect(aws.txt(NAME)).toEqual([SPF]);
+  });
+
+  it('keygen → publish still publishes the genuine key', async () => {
+    const aws = fakeAws();
+    const generated = await keygen({ ...TARGET, kid: 'k1', propagationWaitSeconds: 0 }, aws.deps);
+    aws.setTxt(NAME, [SPF]); // the record was lost: the deploy's publish puts the key back
+    const result = await publish({ ...TARGET, propagationWaitSeconds: 0 }, aws.deps);
+    expect(result).toMatchObject({ kid: 'k1', status: 'INSYNC' });
+    expect(keysAt(aws.txt(NAME))).toEqual([
+      expect.objectContaining({ kid: 'k1', publicKey: generated.publicKey }),
+    ]);
+  });
+
+  it('rotate → publish works, and rotate replaces an unmarked (legacy or planted) current key', async () => {
+    const aws = fakeAws();
+    const old = await published('k0');
+    aws.setTxt(NAME, [SPF, old.value], 120);
+    aws.setSecret(SECRET, JSON.stringify(old.key.privateJwk)); // stored by a CLI without marks
+    await expect(publish(TARGET, aws.deps)).rejects.toThrow(/run `nhi-dns rotate`.*--trust-stored-key/);
+    const rotated = await rotate({ ...TARGET, ...overlap, kid: 'k1' }, aws.deps);
+    const mark = aws.secretTags(SECRET)['nhi:current'];
+    expect(mark).toBe(`${rotated.secret?.versionId} k1 ${rotated.fingerprint}`);
+    aws.setTxt(NAME, [SPF, old.value], 120);
+    const result = await publish({ ...TARGET, propagationWaitSeconds: 0 }, aws.deps);
+    expect(result).toMatchObject({ kid: 'k1', status: 'INSYNC' });
+    expect(keysAt(aws.txt(NAME)).map((key) => key.kid)).toEqual(['k0', 'k1']);
+  });
+
+  it('a rotate interrupted between storing its key and marking it marks the version on the re-run', async () => {
+    const aws = fakeAws();
+    const old = await published('k0');
+    const next = await published('k1');
+    aws.setSecret(SECRET, JSON.stringify(old.key.privateJwk));
+    await stageSigningKey({ secrets: aws.secrets, ...TARGET, privateJwk: next.key.privateJwk });
+    aws.setTxt(NAME, [SPF, old.value, next.value], 120);
+    // Step 2's PutSecretValue went through; its TagResource did not.
+    const versionId = aws.putSecretValue(SECRET, JSON.stringify(next.key.privateJwk));
+    await expect(publish(TARGET, aws.deps)).rejects.toMatchObject({ reason: 'untrusted_key' });
+    const rerun = await rotate({ ...TARGET, ...overlap }, aws.deps);
+    expect(rerun).toMatchObject({ kid: 'k1', resumed: true, propagationWaitSeconds: 0 });
+    expect(aws.secretTags(SECRET)['nhi:current']).toBe(`${versionId} k1 ${rerun.fingerprint}`);
+    await expect(publish(TARGET, aws.deps)).resolves.toMatchObject({ kid: 'k1', status: 'unchanged' });
+  });
+
+  it('a planted current version under the staged kid is not taken for the staged key', async () => {
+    const aws = fakeAws();
+    const old = await published('k0');
+    const next = await published('k1');
+    aws.setSecret(SECRET, JSON.stringify(old.key.privateJwk));
+    await stageSigningKey({ secrets: aws.secrets, ...TARGET, privateJwk: next.key.privateJwk });
+    aws.setTxt(NAME, [SPF, old.value, next.value], 120);
+    const planted = await generateSigningKey('ed25519', 'k1');
+    aws.putSecretValue(SECRET, JSON.stringify(planted.privateJwk));
+    const rerun = await rotate({ ...TARGET, ...overlap }, aws.deps);
+    expect(rerun).toMatchObject({ kid: 'k1', resumed: true });
+    expect(JSON.parse(aws.secretAt(SECRET, 'AWSCURRENT') ?? '{}').x).toBe(next.key.privateJwk.x);
+    await expect(publish(TARGET, aws.deps)).resolves.toMatchObject({ kid: 'k1', status: 'unchanged' });
+  });
+
+  it('--trust-stored-key accepts an unmarked key only by its fingerprint, and marks it (not in a dry run)', async () => {
+    const aws = fakeAws();
+    const legacy = await generateSigningKey('ed25519', 'k0');
+    aws.setSecret(SECRET, JSON.stringify(legacy.privateJwk));
+    const fingerprint = publicKeyFingerprint(legacy);
+    const other = publicKeyFingerprint(await generateSigningKey('ed25519', 'k0'));
+    await expect(publish({ ...TARGET, trustStoredKey: other }, aws.deps)).rejects.toMatchObject({
+      reason: 'untrusted_key',
+    });
+    await expect(publish({ ...TARGET, trustStoredKey: 'k0' }, aws.deps)).rejects.toMatchObject({
+      reason: 'usage',
+    });
+    expect(aws.changeCalls()).toBe(0);
+    await publish({ ...TARGET, trustStoredKey: fingerprint, dryRun: true }, aws.deps);
+    expect(aws.secretTags(SECRET)['nhi:current']).toBeUndefined();
+    const result = await publish(
+      { ...TARGET, trustStoredKey: fingerprint, propagationWaitSeconds: 0 },
+      aws.deps,
+    );
+    expect(result).toMatchObject({ kid: 'k0', status: 'INSYNC' });
+    expect(aws.secretTags(SECRET)['nhi:current']).toBe(`v1 k0 ${fingerprint}`);
+    expect(aws.log).toContainEqual(expect.stringContaining('WARNING: trusting the unmarked key k0'));
+    // Marked now: later deploys need no flag; a key planted afterwards is refused again.
+    await expect(publish(TARGET, aws.deps)).resolves.toMatchObject({ status: 'unchanged' });
+    aws.putSecretValue(SECRET, JSON.stringify((await generateSigningKey('ed25519', 'kevil')).privateJwk));
+    await expect(publish(TARGET, aws.deps)).rejects.toMatchObject({ reason: 'untrusted_key' });
+  });
 });
 
 describe('revoke', () => {
@@ -411,7 +533,7 @@ describe('rotate', () => {
         'GetChange INSYNC',
         'sleep 125000',
         'PutSecretValue AWSCURRENT',
-        'TagResource nhi:service,nhi:environment,nhi:kid',
+        'TagResource nhi:service,nhi:environment,nhi:kid,nhi:current',
         'UpdateSecretVersionStage -AWSPENDING',
         'TagResource nhi:pending',
         'ChangeResourceRecordSets C2',
@@ -483,7 +605,7 @@ describe('rotate', () => {
       expect(aws.events.filter((event) => !event.startsWith('sleep') || event === 'sleep 125000')).toEqual([
         'sleep 125000',
         'PutSecretValue AWSCURRENT',
-        'TagResource nhi:service,nhi:environment,nhi:kid',
+        'TagResource nhi:service,nhi:environment,nhi:kid,nhi:current',
         'UpdateSecretVersionStage -AWSPENDING',
         'TagResource nhi:pending',
         'ChangeResourceRecordSets C2',

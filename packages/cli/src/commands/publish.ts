@@ -1,6 +1,6 @@
 import type { IdentityRecordInput } from '@nhi-dns/core';
 import { type CommandDeps, retryOptionsOf } from '../deps.js';
-import { CliError, EXIT_CODE } from '../errors.js';
+import { CliError, EXIT_CODE, usageError } from '../errors.js';
 import type { PublishedKey } from '../keys.js';
 import { planPropagationWait, waitForPropagation } from '../negative-cache.js';
 import {
@@ -13,9 +13,19 @@ import {
   type WriteOptions,
 } from '../record-update.js';
 import type { KeyChanges } from '../route53-rrset.js';
-import { readPublishedKey } from '../secret-store.js';
+import { FINGERPRINT_PATTERN, readPublishedKey } from '../secret-store.js';
 import { checkPublishedKey, checkTarget } from '../validation.js';
 import { checkPropagationWait } from './rotate.js';
+
+/** Checks `--trust-stored-key`: a SHA-256 fingerprint, base64url. @throws {CliError} usage error. */
+export const checkTrustedFingerprint = (value: string): string => {
+  if (!FINGERPRINT_PATTERN.test(value)) {
+    throw usageError(
+      '--trust-stored-key takes the fingerprint of the stored key (43 base64url characters), as the untrusted_key refusal prints it',
+    );
+  }
+  return value;
+};
 
 /** Options of {@link publish}. */
 export interface PublishOptions extends IdentityTarget, WriteOptions {
@@ -35,6 +45,13 @@ export interface PublishOptions extends IdentityTarget, WriteOptions {
    * A shorter wait for a new name is warned about (`warning`).
    */
   readonly propagationWaitSeconds?: number;
+  /**
+   * Fingerprint (SHA-256 of the `p=` bytes, base64url) of a current secret version that the
+   * CLI's `nhi:current` mark does not name, to publish it anyway (a key stored by an nhi-dns
+   * without marks): it must equal the stored key's, and the version is then marked (not in a
+   * dry run). Without it such a version is refused (`untrusted_key`).
+   */
+  readonly trustStoredKey?: string;
 }
 
 /** Outcome of {@link publish}. */
@@ -83,6 +100,7 @@ export const planPutKey = (current: CurrentRecord, input: IdentityRecordInput): 
 export const publish = async (options: PublishOptions, deps: CommandDeps): Promise<PublishResult> => {
   checkTarget(options);
   if (options.key !== undefined) checkPublishedKey(options.key);
+  if (options.trustStoredKey !== undefined) checkTrustedFingerprint(options.trustStoredKey);
   const requestedWait =
     options.propagationWaitSeconds === undefined
       ? undefined
@@ -94,6 +112,9 @@ export const publish = async (options: PublishOptions, deps: CommandDeps): Promi
       service: options.service,
       environment: options.environment,
       retry: retryOptionsOf(deps),
+      ...(options.trustStoredKey === undefined ? {} : { trustFingerprint: options.trustStoredKey }),
+      markTrusted: options.dryRun !== true,
+      ...(deps.log === undefined ? {} : { log: deps.log }),
     }));
   const before = await readIdentityRecord(options, deps);
   const result = await updateIdentityRecord(

@@ -16,11 +16,13 @@ import {
 } from '../record-update.js';
 import { recordInput } from '../route53-rrset.js';
 import {
+  type CurrentSigningKey,
   clearPendingStage,
   isNotFound,
+  markCurrentVersion,
   type PendingSigningKey,
+  readCurrentSigningKey,
   readPendingSigningKey,
-  readPublishedKey,
   type StagedSigningKey,
   type StoredSigningKey,
   signingKeySecretName,
@@ -119,12 +121,15 @@ export interface RotateFinishResult {
 
 const nowSeconds = (deps: CommandDeps): number => Math.floor(deps.now() / 1000);
 
-/** The kid of the secret's current version, or `undefined` when there is no secret. */
-const currentSecretKid = async (
-  access: Parameters<typeof readPublishedKey>[0],
-): Promise<string | undefined> => {
+/**
+ * The secret's current version as it is (marked or not), or `undefined` when there is no
+ * secret. Rotate only compares it with its staged key; it never publishes it.
+ */
+const currentSecret = async (
+  access: Parameters<typeof readCurrentSigningKey>[0],
+): Promise<CurrentSigningKey | undefined> => {
   try {
-    return (await readPublishedKey(access)).kid;
+    return await readCurrentSigningKey(access);
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -196,6 +201,7 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
   let resumed: PendingSigningKey | undefined;
   let ignoredPending: RotateStartResult['ignoredPending'];
   let alreadyCurrent = false;
+  let alreadyCurrentUnmarked: CurrentSigningKey | undefined;
   const pending = await readPendingSigningKey(access);
   if (pending.status === 'unmarked') {
     ignoredPending = {
@@ -212,7 +218,8 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
     );
   }
   if (pending.status === 'marked') {
-    const currentKid = await currentSecretKid(access);
+    const stored = await currentSecret(access);
+    const currentKid = stored?.key.kid;
     const entry = current.keys.find((record) => record.kid === pending.key.kid);
     const resumable =
       entry === undefined
@@ -222,7 +229,10 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
           entry.expiresAt === undefined;
     if (resumable) {
       resumed = pending;
-      alreadyCurrent = pending.key.kid === currentKid;
+      // Already current only if the current value is the staged key itself (same public key),
+      // not merely one under its kid.
+      alreadyCurrent = currentKid === pending.key.kid && stored?.fingerprint === pending.fingerprint;
+      if (alreadyCurrent && stored !== undefined && !stored.marked) alreadyCurrentUnmarked = stored;
       deps.log?.(
         `resuming an interrupted rotation with the staged key ${pending.key.kid} ` +
           `(fingerprint ${pending.fingerprint})` +
@@ -274,6 +284,14 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
         privateJwk: key.privateJwk,
       });
       secret = stored;
+    } else if (alreadyCurrentUnmarked !== undefined) {
+      // Interrupted between storing the key and marking it: mark the version now.
+      await markCurrentVersion({
+        ...access,
+        secretName,
+        versionId: alreadyCurrentUnmarked.versionId,
+        key: alreadyCurrentUnmarked.key,
+      });
     }
     if (staged !== undefined) {
       await clearPendingStage({ ...access, secretName, versionId: staged.versionId });
