@@ -8,6 +8,7 @@ export {
   withProofPayload,
   withSignedPayload,
 } from './caller.js';
+export { lambdaDeadline } from './deadline.js';
 export {
   cleanupBeforeEarlyReturn,
   DEFAULT_RETRY_AFTER_SECONDS,

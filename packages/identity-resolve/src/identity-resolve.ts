@@ -15,6 +15,7 @@ import {
   flushOwnedMetrics,
   IdentityError,
   isDenialReason,
+  lambdaDeadline,
   NhiError,
   type NhiLogger,
   type NhiMetrics,
@@ -181,10 +182,6 @@ const resolverFrom = (option: IdentityResolveOptions['resolver']): Resolver => {
 const sourceOf = (result: TxtResult): RecordSource =>
   result.outcome === 'stale' ? 'stale' : result.fromCache ? 'cache' : 'network';
 
-interface LambdaContextLike {
-  getRemainingTimeInMillis?: () => number;
-}
-
 /**
  * Middy middleware that resolves an identity record over DNS (DESIGN §4.2).
  *
@@ -231,13 +228,6 @@ export const identityResolve = (options: IdentityResolveOptions): IdentityResolv
     resolver.resolveTxt(selfIdentity.name, { dnssec }).catch(() => undefined);
   }
 
-  const deadlineOf = (context: unknown): number | undefined => {
-    const remaining = (context as LambdaContextLike | undefined)?.getRemainingTimeInMillis?.();
-    return typeof remaining === 'number' && Number.isFinite(remaining)
-      ? Date.now() + Math.max(remaining - deadlineMargin, 0)
-      : undefined;
-  };
-
   /** Warns once per DNS answer (when it was parsed) about the RRs it rejected. */
   const reportProblems = (name: string, { parsed, fresh }: ReturnType<ParsedIdentityCache['get']>) => {
     if (fresh && parsed.problems.length > 0) {
@@ -258,7 +248,7 @@ export const identityResolve = (options: IdentityResolveOptions): IdentityResolv
     let result: TxtResult;
     let parsedByAccept: ReturnType<ParsedIdentityCache['get']> | undefined;
     try {
-      const deadline = deadlineOf(context);
+      const deadline = lambdaDeadline(context, deadlineMargin);
       result = await resolver.resolveTxt(name, {
         dnssec,
         ...(deadline === undefined ? {} : { deadline }),

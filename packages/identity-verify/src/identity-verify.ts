@@ -22,6 +22,7 @@ import {
   IdentityError,
   type IdentityMatcher,
   LOG_FIELD,
+  lambdaDeadline,
   METRIC,
   MemoryReplayStore,
   NhiError,
@@ -324,10 +325,8 @@ const REPLAY_DEADLINE_MARGIN_MS = 500;
 
 /** The replay store's deadline: the Lambda's remaining time less a margin, when the context tells it. */
 const claimOptions = (context: object): ClaimOptions => {
-  const remaining = (context as { getRemainingTimeInMillis?: () => number }).getRemainingTimeInMillis?.();
-  return typeof remaining === 'number' && Number.isFinite(remaining)
-    ? { deadline: Date.now() + Math.max(remaining - REPLAY_DEADLINE_MARGIN_MS, 0) }
-    : {};
+  const deadline = lambdaDeadline(context, REPLAY_DEADLINE_MARGIN_MS);
+  return deadline === undefined ? {} : { deadline };
 };
 
 /** Runs the proof checks of DESIGN §3, turning a ProofError into this package's denial. */
