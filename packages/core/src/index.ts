@@ -88,8 +88,15 @@ export {
   type ProofHeader,
 } from './proof.js';
 export { decodeProof } from './proof-decode.js';
-export { DEFAULT_PROOF_LIFETIME, type SignProofOptions, signProof } from './proof-sign.js';
 export {
+  DEFAULT_PROOF_LIFETIME,
+  type ProofRequest,
+  type SignProofOptions,
+  signProof,
+} from './proof-sign.js';
+export { ProofSigner, type ProofSignerOptions } from './proof-signer.js';
+export {
+  ACCEPTED_ALGORITHMS,
   ALGORITHM_BY_KEY_TYPE,
   DEFAULT_CLOCK_SKEW,
   DEFAULT_MAX_LIFETIME,

@@ -14,7 +14,13 @@ import { importRecordKeys, type VerificationKey } from './keys.js';
 import { MAX_PROOF_BYTES } from './proof.js';
 import { decodeProof } from './proof-decode.js';
 import { signProof } from './proof-sign.js';
-import { ALGORITHM_BY_KEY_TYPE, MAX_JTI_LENGTH, MIN_JTI_LENGTH, verifyProof } from './proof-verify.js';
+import {
+  ACCEPTED_ALGORITHMS,
+  ALGORITHM_BY_KEY_TYPE,
+  MAX_JTI_LENGTH,
+  MIN_JTI_LENGTH,
+  verifyProof,
+} from './proof-verify.js';
 import { parseRecordSet } from './record.js';
 import { signRawProof } from './test-support/raw-proof.js';
 import { createTestIdentity, type TestIdentity } from './test-support/test-identity.js';
@@ -58,7 +64,7 @@ const ours = (token: string, key: VerificationKey, rules: Rules): boolean => {
 const theirs = async (token: string, key: VerificationKey, rules: Rules): Promise<boolean> => {
   try {
     await jwtVerify(token, key.keyObject as KeyObject, {
-      algorithms: [ALGORITHM_BY_KEY_TYPE[key.keyType]],
+      algorithms: [...ACCEPTED_ALGORITHMS[key.keyType]],
       typ: 'nhi+jwt',
       audience: AUD,
       maxTokenAge: rules.maxLifetime,

@@ -11,16 +11,10 @@ import { KID_PATTERN } from './record.js';
 export const DEFAULT_PROOF_LIFETIME = 60;
 const HTTP_METHOD = /^[A-Za-z]{1,32}$/;
 
-/** Options of {@link signProof}. */
-export interface SignProofOptions {
-  /** The caller's private key: Ed25519 (signs EdDSA) or P-256 (signs ES256). */
-  privateKey: KeyObject | CryptoKey | JWK;
-  /** `kid` of the matching public key in the caller's identity record. */
-  kid: string;
-  /** Caller identity name (canonicalised). */
-  iss: string;
+/** What one proof binds: everything of {@link SignProofOptions} but the key and issuer. */
+export interface ProofRequest {
   /** Callee identity name, or several (canonicalised). */
-  aud: string | string[];
+  aud: string | readonly string[];
   /** Request body to bind with `bh`; omit to leave `bh` out. */
   body?: string | Uint8Array;
   /** HTTP method to bind with `htm` (upper-cased). */
@@ -35,13 +29,29 @@ export interface SignProofOptions {
   jti?: string;
 }
 
-const invalidOptions = (message: string): NhiError => new NhiError('invalid_proof_options', message);
+/** Options of {@link signProof}. */
+export interface SignProofOptions extends ProofRequest {
+  /** The caller's private key: Ed25519 (signs EdDSA) or P-256 (signs ES256). */
+  privateKey: KeyObject | CryptoKey | JWK;
+  /** `kid` of the matching public key in the caller's identity record. */
+  kid: string;
+  /** Caller identity name (canonicalised). */
+  iss: string;
+  /**
+   * Header `alg`. Default from the key: `EdDSA` for Ed25519 (`Ed25519`, RFC 9864's name, on
+   * request), `ES256` for P-256. A name the key type does not allow is `invalid_proof_options`.
+   */
+  algorithm?: ProofAlgorithm;
+}
+
+/** @internal */
+export const invalidOptions = (message: string): NhiError => new NhiError('invalid_proof_options', message);
 
 const isPlainRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null;
 
-/** The algorithm a private key signs with, or `undefined` for any other key. */
-const algorithmOf = (key: unknown): ProofAlgorithm | undefined => {
+/** The default algorithm a private key signs with, or `undefined` for any other key. @internal */
+export const algorithmOf = (key: unknown): ProofAlgorithm | undefined => {
   if (!isPlainRecord(key)) return undefined;
   // Node KeyObject
   if (typeof key.asymmetricKeyType === 'string') {
@@ -68,8 +78,33 @@ const positiveSeconds = (value: number, name: string): number => {
   return value;
 };
 
-/** Builds the claims; every check fails before anything is signed. */
-const buildClaims = (options: SignProofOptions): ProofClaims => {
+/**
+ * The header `alg` for a key whose default is `keyDefault`, honouring an explicit `algorithm`.
+ * @internal
+ */
+export const chooseAlgorithm = (keyDefault: ProofAlgorithm, algorithm: unknown): ProofAlgorithm => {
+  if (algorithm === undefined) return keyDefault;
+  const allowed: readonly unknown[] = keyDefault === 'ES256' ? ['ES256'] : ['EdDSA', 'Ed25519'];
+  if (!allowed.includes(algorithm)) {
+    throw invalidOptions(`algorithm must be ${allowed.join(' or ')} for this key`);
+  }
+  return algorithm as ProofAlgorithm;
+};
+
+/** @internal Checks a kid before anything is signed. */
+export const checkSigningKid = (kid: unknown): string => {
+  if (typeof kid !== 'string' || !KID_PATTERN.test(kid)) {
+    throw invalidOptions('kid must be 1..64 characters [A-Za-z0-9._-]');
+  }
+  return kid;
+};
+
+/**
+ * Builds the claims of a proof in the order every nhi-dns signer writes them (iss, aud, iat,
+ * exp, jti, bh, htm, htu); every check fails before anything is signed.
+ * @internal
+ */
+export const buildClaims = (options: ProofRequest & { iss: string }): ProofClaims => {
   const { iss, aud, body, method, url } = options;
   if (typeof iss !== 'string' || iss === '') throw invalidOptions('iss must be an identity name');
   const audiences = typeof aud === 'string' ? [aud] : aud;
@@ -109,21 +144,22 @@ const buildClaims = (options: SignProofOptions): ProofClaims => {
 
 /**
  * Signs a proof (DESIGN §3) with `jose`: header `{ alg, kid, typ: 'nhi+jwt' }`, the algorithm
- * taken from the key (Ed25519 → EdDSA, P-256 → ES256), claims `iss`, `aud`, `iat`, `exp`,
+ * taken from the key (Ed25519 → EdDSA, or Ed25519 with `algorithm`; P-256 → ES256), claims `iss`, `aud`, `iat`, `exp`,
  * `jti`, and `bh`/`htm`/`htu` when `body`/`method`/`url` are given.
+ * For many proofs with one key, {@link ProofSigner} signs the same bytes on `node:crypto`
+ * without a per-call key import.
  *
  * @returns the compact JWS, to send as `Authorization: NHI <token>` (see `proofHeaders`).
  * @throws {NhiError} `invalid_signing_key` for a key that is not an Ed25519 or P-256 private
  *   key, `invalid_proof_options` for any other bad option.
  */
 export const signProof = async (options: SignProofOptions): Promise<string> => {
-  const alg = algorithmOf(options.privateKey);
-  if (alg === undefined) {
+  const keyDefault = algorithmOf(options.privateKey);
+  if (keyDefault === undefined) {
     throw new NhiError('invalid_signing_key', 'privateKey must be an Ed25519 or P-256 private key');
   }
-  if (typeof options.kid !== 'string' || !KID_PATTERN.test(options.kid)) {
-    throw invalidOptions('kid must be 1..64 characters [A-Za-z0-9._-]');
-  }
+  const alg = chooseAlgorithm(keyDefault, options.algorithm);
+  checkSigningKid(options.kid);
   const claims = buildClaims(options);
   try {
     return await new SignJWT(claims)

@@ -95,10 +95,15 @@ describe.each([
   });
 
   it('takes the algorithm from the record key type, never from the token', () => {
-    const other = identity.keyType === 'ed25519' ? 'ES256' : 'EdDSA';
-    for (const alg of ['none', 'HS256', 'RS256', 'ES384', 'Ed25519', other, 'eddsa', 'es256']) {
+    const others = identity.keyType === 'ed25519' ? ['ES256'] : ['EdDSA', 'Ed25519'];
+    for (const alg of ['none', 'HS256', 'RS256', 'ES384', ...others, 'eddsa', 'ed25519', 'es256']) {
       expectDenied(() => verifyToken(raw({}, { alg }), key), 'bad_alg');
     }
+  });
+
+  it('accepts each name the key type allows (Ed25519 keys: EdDSA and RFC 9864 Ed25519)', () => {
+    const names = identity.keyType === 'ed25519' ? ['EdDSA', 'Ed25519'] : ['ES256'];
+    for (const alg of names) expect(verifyToken(raw({}, { alg }), key).iss).toBe(identity.name);
   });
 
   it('refuses alg none with an empty signature', () => {

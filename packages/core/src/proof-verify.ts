@@ -13,10 +13,24 @@ export const DEFAULT_CLOCK_SKEW = 60;
 export const MIN_JTI_LENGTH = 16;
 export const MAX_JTI_LENGTH = 128;
 
-/** The one algorithm each record key type allows: the token never chooses (DESIGN §3). */
-export const ALGORITHM_BY_KEY_TYPE: Readonly<Record<KeyType, ProofAlgorithm>> = {
+/**
+ * The algorithm name signers emit for each record key type (DESIGN §3). `EdDSA` stays the
+ * emitted name for Ed25519 in 0.x: verifiers before 0.3 accept only it, and callers and callees
+ * upgrade independently.
+ */
+export const ALGORITHM_BY_KEY_TYPE = Object.freeze({
   ed25519: 'EdDSA',
   p256: 'ES256',
+} as const satisfies Record<KeyType, ProofAlgorithm>);
+
+/**
+ * Every algorithm name a record key type accepts; the key type, never the token, fixes the
+ * algorithm (DESIGN §3). Ed25519 keys accept `EdDSA` and its fully-specified name `Ed25519`
+ * (RFC 9864, which deprecates `EdDSA`); both mean the same signature.
+ */
+export const ACCEPTED_ALGORITHMS: Readonly<Record<KeyType, readonly ProofAlgorithm[]>> = {
+  ed25519: Object.freeze(['EdDSA', 'Ed25519'] as const),
+  p256: Object.freeze(['ES256'] as const),
 };
 
 /** Both algorithms produce 64-byte signatures (Ed25519; ES256 as raw r||s, RFC 7518 §3.4). */
@@ -121,8 +135,8 @@ const verifySignature = (proof: DecodedProof, key: VerificationKey): boolean => 
  * record's `KeyObject`: one `crypto.verify`, no JSON re-parsing, no key import.
  *
  * Checks, in this order, each failing with its own reason: `revoked_key`, `expired_key`,
- * `bad_typ`, `bad_alg` (the key type fixes the algorithm: EdDSA for ed25519, ES256 for
- * p256), `bad_signature`, claim types (`malformed_proof`), `wrong_audience`,
+ * `bad_typ`, `bad_alg` (the key type fixes the algorithm: EdDSA or Ed25519 for ed25519,
+ * ES256 for p256), `bad_signature`, claim types (`malformed_proof`), `wrong_audience`,
  * `not_yet_valid` (`iat` or `nbf` after now + skew), `expired` (`exp` ≤ now − skew),
  * `lifetime_too_long`, `jti` length (`malformed_proof`), `body_mismatch`, then `htm`/`htu`
  * (`wrong_audience`: they bind the request target).
@@ -147,8 +161,9 @@ export const verifyProof = (proof: DecodedProof, options: VerifyProofOptions): P
   if (key.expiresAt !== undefined && key.expiresAt <= now) deny('expired_key', 'key is past its exp');
   const { header, claims } = proof;
   if (!ACCEPTED_TYPES.has(header.typ.toLowerCase())) deny('bad_typ', `typ must be ${PROOF_TYPE}`);
-  if (header.alg !== ALGORITHM_BY_KEY_TYPE[key.keyType]) {
-    deny('bad_alg', `alg must be ${ALGORITHM_BY_KEY_TYPE[key.keyType]} for a ${key.keyType} key`);
+  const accepted = ACCEPTED_ALGORITHMS[key.keyType];
+  if (!accepted.includes(header.alg as ProofAlgorithm)) {
+    deny('bad_alg', `alg must be ${accepted.join(' or ')} for a ${key.keyType} key`);
   }
   if (!verifySignature(proof, key)) deny('bad_signature', 'signature does not verify');
 

@@ -6,12 +6,15 @@ export const PROOF_TYPE = 'nhi+jwt';
 /** Tokens longer than this are rejected before any parsing (DESIGN §3). */
 export const MAX_PROOF_BYTES = 8192;
 
-/** JWS algorithms a proof may use; each is tied to one record key type (`k=`). */
-export type ProofAlgorithm = 'EdDSA' | 'ES256';
+/**
+ * JWS algorithms a proof may use, each tied to one record key type (`k=`): `EdDSA` and
+ * `Ed25519` (RFC 9864's fully-specified name) for ed25519, `ES256` for p256.
+ */
+export type ProofAlgorithm = 'EdDSA' | 'Ed25519' | 'ES256';
 
 /** The protected header of a proof as decoded: every field is a string. */
 export interface ProofHeader {
-  /** `EdDSA` or `ES256`; checked against the record key type by `verifyProof`. */
+  /** `EdDSA`, `Ed25519` or `ES256`; checked against the record key type by `verifyProof`. */
   alg: string;
   /** Key id: selects the key in the caller's identity record. */
   kid: string;
