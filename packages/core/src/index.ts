@@ -100,6 +100,7 @@ export {
   ALGORITHM_BY_KEY_TYPE,
   DEFAULT_CLOCK_SKEW,
   DEFAULT_MAX_LIFETIME,
+  hasDotSegment,
   MAX_JTI_LENGTH,
   MIN_JTI_LENGTH,
   type VerifyProofOptions,

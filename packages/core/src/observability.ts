@@ -22,6 +22,12 @@ export const METRIC = {
   secretFetchLatency: 'SecretFetchLatency',
   /** Count: a secret served past its age because Secrets Manager failed transiently (`staleIfError`). */
   secretServedStale: 'SecretServedStale',
+  /** Count, dimension `Carrier` (`http`, `invoke`, `sqs`, `sns`, `eventbridge`, `direct`): one per proof signed. */
+  proofSigned: 'ProofSigned',
+  /** Milliseconds: time to load a new signing key (fetch, parse, import, public-half check). */
+  signingKeyLoad: 'SigningKeyLoad',
+  /** Count, dimension `Reason`: one per failed signing-key load. */
+  signingKeyLoadError: 'SigningKeyLoadError',
 } as const;
 
 /** Structured log field names (DESIGN §5). */

@@ -92,9 +92,10 @@ const normaliseUrl = (url: string | undefined): string | undefined => {
  * True when the path of `url`, as the request carried it (before any normalisation), holds a dot
  * segment: `.` or `..`, plain or percent-encoded (`%2e`), also across encoded or back slashes.
  * `new URL()` removes them, so `/x/../pay` would match a proof for `/pay` while an application
- * routing on the raw path serves `/x/../pay` as it sees fit.
+ * routing on the raw path serves `/x/../pay` as it sees fit. Signers use it to refuse, before
+ * sending, a URL the verifier would refuse.
  */
-const hasDotSegment = (url: string): boolean => {
+export const hasDotSegment = (url: string): boolean => {
   const start = url.indexOf('/', url.indexOf('//') + 2);
   if (start < 0) return false;
   const end = url.search(/[?#]/);

@@ -1,0 +1,20 @@
+import { identitySign } from './middleware.js';
+
+export { type AudienceMap, describeTarget, type SigningTarget } from './audiences.js';
+export { PROOF_MESSAGE_ATTRIBUTE, SIGN_MIDDLEWARE_NAME } from './aws-sdk.js';
+export { SIGNING_ERROR_REASONS, SigningError, type SigningErrorReason } from './errors.js';
+export type { SignedFetch, SignedRequestInit } from './fetch.js';
+export { defaultSigningKeySecret, type SigningKeyJwk, type SigningKeySource } from './key-loader.js';
+export { type IdentitySignContext, type IdentitySignMiddleware, identitySign } from './middleware.js';
+export {
+  type Carrier,
+  createSigner,
+  DEFAULT_KEY_MAX_AGE,
+  IdentitySigner,
+  type IdentitySignOptions,
+  SELF_ENVIRONMENT_VARIABLE,
+  type SignRequest,
+} from './signer.js';
+
+/** The middleware factory, Middy style: `import identitySign from '@nhi-dns/identity-sign'`. */
+export default identitySign;

@@ -1,0 +1,257 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  aBoolean,
+  aFunction,
+  aNumber,
+  anObject,
+  aString,
+  canonicalName,
+  countWithDimension,
+  DEFAULT_MAX_LIFETIME,
+  DEFAULT_PROOF_LIFETIME,
+  either,
+  METRIC,
+  NhiError,
+  type NhiLogger,
+  type NhiMetrics,
+  type Observability,
+  type OptionRules,
+  oneOf,
+  type ProofRequest,
+  resolveObservability,
+  validateOptions,
+} from '@nhi-dns/core';
+import { SecretReader } from '@nhi-dns/secrets-inject';
+import type { Pluggable } from '@smithy/types';
+import { type AudienceMap, audienceFor, type SigningTarget } from './audiences.js';
+import { awsSdkPlugin } from './aws-sdk.js';
+import { SigningError } from './errors.js';
+import { type SignedFetch, signedFetch } from './fetch.js';
+import { defaultSigningKeySecret, SigningKeyLoader, type SigningKeySource } from './key-loader.js';
+
+/** Environment variable naming this workload's identity when `self` is not given. */
+export const SELF_ENVIRONMENT_VARIABLE = 'NHI_SELF';
+/** Default of {@link IdentitySignOptions.keyMaxAge}, seconds. */
+export const DEFAULT_KEY_MAX_AGE = 60;
+/** Milliseconds after a failed key load during which signing fails at once (protects Secrets Manager). */
+const KEY_FAILURE_BACKOFF_MS = 1000;
+
+/** Options of {@link createSigner} and the `identitySign` middleware. */
+export interface IdentitySignOptions {
+  /** This workload's identity (`iss`), e.g. `billing.prod.auth.example.com`. Default: `NHI_SELF`. */
+  self?: string;
+  /**
+   * The callee's identity per target: `{ 'https://api.ledger.example.com': 'ledger.prod.auth.example.com',
+   * 'ledger-prod': 'ledger.prod.auth.example.com' }` (URL origins, function names or ARNs, queue
+   * URLs, topic ARNs, event bus names), or a function of the target. Exact matches only. A call
+   * to a target with no audience is refused before it is sent. Default: none (pass `aud` per call).
+   */
+  audiences?: AudienceMap;
+  /** Seconds each proof lives. Default 60; at most 300, the verifier's default `maxLifetime`. */
+  lifetime?: number;
+  /** Bind the exact body bytes with `bh` on every carrier. Default true. */
+  bindBody?: boolean;
+  /** Header `alg` of Ed25519 proofs: `EdDSA` (default, every verifier) or RFC 9864's `Ed25519`. */
+  algorithm?: 'EdDSA' | 'Ed25519';
+  /**
+   * The signing key. Default `{ secretName: '/<env>/nhi/<service>/signing-key' }` of `self`, where
+   * `nhi-dns keygen` stores it; or `{ jwk }` / `{ keyObject, kid }` outside Lambda.
+   */
+  signingKey?: SigningKeySource;
+  /**
+   * Seconds a stored key is used before Secrets Manager is asked again, so a rotated `AWSCURRENT`
+   * is picked up within this time (refreshed in the background in its last 10%). Default 60,
+   * well under what `nhi-dns rotate` waits (record TTL + max proof lifetime).
+   */
+  keyMaxAge?: number;
+  /** Load the key at creation, overlapping the Lambda init phase. Default true (secret sources). */
+  prefetch?: boolean;
+  /** Secrets Manager client for the key. Default: one created on first use. */
+  client?: SecretsManagerClient;
+  /** The `fetch` that {@link IdentitySigner.fetch} signs for. Default: the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Powertools logger. Default: nhi-dns' shared logger. */
+  logger?: NhiLogger;
+  /** Powertools metrics. Default: nhi-dns' own, flushed by the middleware after each invocation. */
+  metrics?: NhiMetrics;
+  /** Wall clock in milliseconds (tests). Default `Date.now`. */
+  now?: () => number;
+}
+
+/** One proof to sign with {@link IdentitySigner.sign}. */
+export interface SignRequest extends Omit<ProofRequest, 'aud' | 'now' | 'jti'> {
+  /** The callee's identity name, or several. */
+  aud: string | readonly string[];
+}
+
+/** How a proof travels: the `Carrier` dimension of the `ProofSigned` metric. */
+export type Carrier = SigningTarget['carrier'] | 'direct';
+
+const OPTION_RULES: OptionRules = {
+  self: aString,
+  audiences: either(anObject, aFunction),
+  lifetime: aNumber(1, { integer: true, max: DEFAULT_MAX_LIFETIME }),
+  bindBody: aBoolean,
+  algorithm: oneOf('EdDSA', 'Ed25519'),
+  signingKey: anObject,
+  keyMaxAge: aNumber(0, { max: 3600 }),
+  prefetch: aBoolean,
+  client: anObject,
+  fetch: aFunction,
+  logger: anObject,
+  metrics: anObject,
+  now: aFunction,
+};
+
+const configError = (message: string): SigningError => new SigningError('invalid_config', message);
+
+/** Checks the shape of `signingKey` (its key is checked when it is first loaded). */
+const checkKeySource = (source: unknown): SigningKeySource | undefined => {
+  if (source === undefined) return undefined;
+  const value = source as Record<string, unknown>;
+  if (typeof value.secretName === 'string' && value.secretName !== '')
+    return { secretName: value.secretName };
+  if (typeof value.jwk === 'object' && value.jwk !== null) return source as SigningKeySource;
+  if (typeof value.keyObject === 'object' && value.keyObject !== null && typeof value.kid === 'string') {
+    return source as SigningKeySource;
+  }
+  throw configError('identity-sign: signingKey must be { secretName }, { jwk } or { keyObject, kid }');
+};
+
+/**
+ * The caller's half of nhi-dns: signs proofs with this workload's key and attaches them to
+ * outgoing calls. One signer per function (create it outside the handler); the key is loaded
+ * once per stored version and cached. Middy-free: the `identitySign` middleware puts it on
+ * `context.signer`, and it works the same in a container or a CI job.
+ */
+export class IdentitySigner {
+  /** Canonical identity of this workload (`iss` of every proof). */
+  readonly self: string;
+  /** Signs and sends a request: `fetch` with a proof binding method, URL and body bytes. */
+  readonly fetch: SignedFetch;
+  readonly #audiences: AudienceMap | undefined;
+  readonly #lifetime: number;
+  readonly #bindBody: boolean;
+  readonly #loader: SigningKeyLoader;
+  readonly #observability: Observability;
+
+  /** @throws {SigningError} `invalid_config` for bad options, `invalid_signing_key` for a bad fixed key. */
+  constructor(options: IdentitySignOptions = {}) {
+    validateOptions('identity-sign', options, OPTION_RULES, configError);
+    const self = options.self ?? process.env[SELF_ENVIRONMENT_VARIABLE];
+    if (self === undefined || self === '') {
+      throw configError(`identity-sign: no identity: set the self option or ${SELF_ENVIRONMENT_VARIABLE}`);
+    }
+    this.self = canonicalName(self);
+    const source = checkKeySource(options.signingKey) ?? { secretName: defaultSigningKeySecret(this.self) };
+    this.#audiences = options.audiences;
+    this.#lifetime = options.lifetime ?? DEFAULT_PROOF_LIFETIME;
+    this.#bindBody = options.bindBody ?? true;
+    this.#observability = resolveObservability(options);
+    const now = options.now ?? Date.now;
+    this.#loader = new SigningKeyLoader({
+      source,
+      self: this.self,
+      algorithm: options.algorithm,
+      reader:
+        'secretName' in source
+          ? new SecretReader({
+              ...(options.client === undefined ? {} : { client: options.client }),
+              maxAge: options.keyMaxAge ?? DEFAULT_KEY_MAX_AGE,
+              observability: this.#observability,
+              now,
+            })
+          : undefined,
+      observability: this.#observability,
+      failureBackoff: KEY_FAILURE_BACKOFF_MS,
+      now,
+    });
+    const baseFetch = options.fetch;
+    this.fetch = signedFetch(this, () => baseFetch ?? globalThis.fetch);
+    if ((options.prefetch ?? true) && 'secretName' in source) {
+      // Overlaps the init phase; a failure is logged and counted by the loader and surfaces on use.
+      this.ready().catch(() => undefined);
+    }
+  }
+
+  /** Whether carriers bind the body bytes (`bindBody`). */
+  get bindsBody(): boolean {
+    return this.#bindBody;
+  }
+
+  /** Where logs and metrics go. */
+  get observability(): Observability {
+    return this.#observability;
+  }
+
+  /**
+   * Loads the current key (when not cached) and checks it: the middleware awaits this before the
+   * handler, so a function whose key cannot be loaded fails at once, not halfway through its work.
+   * @throws {SigningError} `signing_key_unavailable` or `invalid_signing_key`.
+   */
+  async ready(): Promise<void> {
+    await this.#loader.current();
+  }
+
+  /**
+   * Signs one proof for any carrier nhi-dns does not wrap (a custom transport, a WebSocket
+   * message): `aud` is required, `body`/`method`/`url` are bound when given.
+   * @throws {SigningError} when the key is unavailable or an option is refused.
+   */
+  async sign(request: SignRequest): Promise<string> {
+    return this.issue('direct', request);
+  }
+
+  /**
+   * The audience of a target: `explicit`, else the `audiences` option's entry.
+   * @throws {SigningError} `no_audience`.
+   */
+  audienceFor(target: SigningTarget, explicit?: string | readonly string[]): string | string[] {
+    return audienceFor(this.#audiences, target, explicit);
+  }
+
+  /**
+   * AWS SDK v3 plugin: `client.middlewareStack.use(signer.awsSdkPlugin())` signs `InvokeCommand`,
+   * `SendMessage(Batch)Command`, `Publish(Batch)Command` and `PutEventsCommand` of that client, so
+   * existing code keeps calling `send()`. Other commands pass unchanged.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: a plugin fits every client's input and output types.
+  awsSdkPlugin(): Pluggable<any, any> {
+    return awsSdkPlugin(this);
+  }
+
+  /**
+   * Signs a proof for `carrier` (counted as `ProofSigned` with that `Carrier`).
+   * @internal Used by the carriers of this package.
+   */
+  async issue(carrier: Carrier, request: SignRequest): Promise<string> {
+    if (request.lifetime !== undefined && request.lifetime > DEFAULT_MAX_LIFETIME) {
+      throw new SigningError(
+        'invalid_proof_options',
+        `identity-sign: lifetime must be at most ${DEFAULT_MAX_LIFETIME} s (verifiers refuse longer proofs)`,
+      );
+    }
+    const signer = await this.#loader.current();
+    let token: string;
+    try {
+      token = signer.sign({ lifetime: this.#lifetime, ...request });
+    } catch (error) {
+      if (error instanceof NhiError) {
+        throw new SigningError('invalid_proof_options', `identity-sign: ${error.message}`);
+      }
+      throw error;
+    }
+    countWithDimension(this.#observability.metrics, METRIC.proofSigned, 'Carrier', carrier);
+    return token;
+  }
+}
+
+/**
+ * Creates the signer of this workload (see {@link IdentitySigner}).
+ *
+ * @example
+ * const signer = createSigner({ audiences: { 'https://ledger.example.com': 'ledger.prod.auth.example.com' } });
+ * const response = await signer.fetch('https://ledger.example.com/entries', { method: 'POST', body });
+ */
+export const createSigner = (options: IdentitySignOptions = {}): IdentitySigner =>
+  new IdentitySigner(options);
