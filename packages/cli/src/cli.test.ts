@@ -55,7 +55,7 @@ describe('nhi-dns (in process)', () => {
   it('prints help with exit code 0', async () => {
     const cli = harness();
     await expect(cli.run('--help')).resolves.toBe(0);
-    for (const command of ['keygen', 'publish', 'rotate', 'revoke', 'check', 'render']) {
+    for (const command of ['keygen', 'publish', 'rotate', 'revoke', 'check', 'render', 'sign']) {
       expect(cli.stdout()).toContain(command);
     }
   });
@@ -500,6 +500,7 @@ describe('nhi-dns: --version and help (issue 12, item 10)', () => {
     await expect(cli.run('--help')).resolves.toBe(0);
     expect(cli.stdout()).toContain('Exit codes:');
     expect(cli.stdout()).toContain('aws_credentials, aws_region');
+    expect(cli.stdout()).toContain('5 sign --key-file refused a key file that group or others can access');
   });
 
   it('a usage error under --json also prints the JSON error document', async () => {
@@ -527,6 +528,7 @@ describe('nhi-dns: --version and help (issue 12, item 10)', () => {
     ['revoke', ['--service', '--env', '--zone', '--hosted-zone-id', '--kid']],
     ['check', ['--service', '--env', '--zone']],
     ['render', ['--service', '--env', '--zone', '--format']],
+    ['sign', ['--iss', '--aud']],
   ])('%s --help marks its required options and lists the global ones', async (command, required) => {
     const cli = harness();
     await expect(cli.run(command, '--help')).resolves.toBe(0);

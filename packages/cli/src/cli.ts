@@ -1,6 +1,6 @@
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { KeyType } from '@nhi-dns/core';
+import { type KeyType, type ProofAlgorithm, splitIdentityLabels } from '@nhi-dns/core';
 import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander';
 import { type CheckResult, check, type TxtResolver } from './commands/check.js';
 import { keygen } from './commands/keygen.js';
@@ -8,24 +8,31 @@ import { checkTrustedFingerprint, publish } from './commands/publish.js';
 import { parseRenderFormat, render } from './commands/render.js';
 import { revoke } from './commands/revoke.js';
 import { finishRotation, rotate } from './commands/rotate.js';
+import { keyFileSource, readBodyFile, readKeyFile, readProcessStdin, sign } from './commands/sign.js';
 import { type CommandDeps, retryOptionsOf } from './deps.js';
 import { CliError, describeError, EXIT_CODE, type ExitCode, exitCodeFor, usageError } from './errors.js';
-import { type PublishedKey, parseKeyType } from './keys.js';
+import { type JwkSource, type PublishedKey, parseKeyType, SIGNING_KEY_SECRET } from './keys.js';
 import { type CliOutput, describeUpdate } from './output.js';
 import { DEFAULT_WAIT_TIMEOUT, type IdentityTarget, type WriteOptions } from './record-update.js';
 import { defaultSleep } from './retry.js';
-import { readPublishedKey } from './secret-store.js';
+import { readPublishedKey, readSigningKey } from './secret-store.js';
 import {
   checkAttribute,
   checkHostedZoneId,
+  checkHttpMethod,
+  checkIdentityName,
   checkKid,
   checkLabel,
   checkLogicalId,
+  checkProofLifetime,
+  checkProofUrl,
   checkPublishedKey,
   checkRegion,
   checkServer,
   checkTtl,
   checkZone,
+  MAX_SIGN_LIFETIME,
+  parseProofAlgorithm,
 } from './validation.js';
 import { packageVersion } from './version.js';
 
@@ -48,6 +55,8 @@ export interface CliDeps extends CliOutput {
   readonly now?: () => number;
   /** Backoff sleep. Default `setTimeout`. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Reads all of stdin (`sign --body-file -`). Default: the process's stdin. */
+  readonly readStdin?: () => Promise<Uint8Array>;
 }
 
 interface GlobalFlags {
@@ -189,7 +198,8 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
       'after',
       '\nExit codes: 0 done (or nothing to do), 1 check found a problem (a failed DNS lookup too),\n' +
         '2 usage error, 3 AWS error (also aws_credentials, aws_region) or not INSYNC in time,\n' +
-        '4 a refusal that protects the record (kid_conflict, kid_revoked, would_empty, ...) or other failure.',
+        '4 a refusal that protects the record (kid_conflict, kid_revoked, would_empty, ...) or other failure,\n' +
+        '5 sign --key-file refused a key file that group or others can access (insecure_key_file: chmod 600).',
     );
 
   // Like commander's own `.version()`, but the manifest is read only when asked for.
@@ -568,13 +578,132 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
       },
     );
 
+  program
+    .command('sign')
+    .description('print a proof (compact JWS) for a caller outside Lambda: curl, CI jobs, containers')
+    .requiredOption(
+      '--iss <identity>',
+      'caller identity name, e.g. billing.prod.auth.example.com',
+      checked((value) => checkIdentityName('--iss', value)),
+    )
+    .requiredOption(
+      '--aud <identity>',
+      'callee identity name (repeatable: aud becomes an array)',
+      collectChecked((value) => checkIdentityName('--aud', value)),
+    )
+    .option('--method <method>', 'HTTP method to bind (htm), e.g. POST', checked(checkHttpMethod))
+    .option(
+      '--url <url>',
+      'request URL to bind (htu): verifiers check scheme, host and path',
+      checked(checkProofUrl),
+    )
+    .option(
+      '--body-file <path>',
+      'bind these bytes as the request body (bh), - for stdin; send them unchanged (curl --data-binary @path)',
+    )
+    .option(
+      '--lifetime <seconds>',
+      `seconds until exp, 1..${MAX_SIGN_LIFETIME} (default 60)`,
+      checked((value) => checkProofLifetime(/^[0-9]+$/.test(value) ? Number(value) : Number.NaN)),
+    )
+    .option(
+      '--alg <name>',
+      "header alg: EdDSA or Ed25519 for an Ed25519 key, ES256 for a P-256 key (default: the key's alg)",
+      checked(parseProofAlgorithm),
+    )
+    .option('--header', 'print the whole header line: Authorization: NHI <jws>')
+    .addOption(
+      new Option(
+        '--key-file <path>',
+        'private JWK file as nhi-dns keygen stores the key (mode 0600 or stricter)',
+      ).conflicts('fromSecret'),
+    )
+    .addOption(
+      new Option(
+        '--from-secret',
+        'use the signing-key secret /<env>/nhi/<service>/signing-key, service and env being the first labels of --iss',
+      ).conflicts('keyFile'),
+    )
+    .option('--kid <id>', "key id of the header (default: the key's kid)", kidOption)
+    .option(
+      '--trust-stored-key <fingerprint>',
+      'with --from-secret: sign with a stored key nhi-dns did not mark if its fingerprint is this one (marks nothing)',
+      checked(checkTrustedFingerprint),
+    )
+    .action(
+      async (flags: {
+        iss: string;
+        aud: string[];
+        method?: string;
+        url?: string;
+        bodyFile?: string;
+        lifetime?: number;
+        alg?: ProofAlgorithm;
+        header?: boolean;
+        keyFile?: string;
+        fromSecret?: boolean;
+        kid?: string;
+        trustStoredKey?: string;
+      }) => {
+        if (flags.keyFile === undefined && flags.fromSecret !== true) {
+          throw usageError('sign needs the private key: --key-file <path> or --from-secret');
+        }
+        if (flags.trustStoredKey !== undefined && flags.fromSecret !== true) {
+          throw usageError('--trust-stored-key applies only to --from-secret');
+        }
+        let privateJwk: unknown;
+        let keySource: JwkSource;
+        if (flags.keyFile !== undefined) {
+          privateJwk = await readKeyFile(flags.keyFile);
+          keySource = keyFileSource(flags.keyFile);
+        } else {
+          // --iss passed checkIdentityName: its first two labels are valid service and env labels.
+          const { service, environment } = splitIdentityLabels(flags.iss) ?? { service: '', environment: '' };
+          const aws = commandDeps();
+          const stored = await readSigningKey({
+            secrets: aws.secrets,
+            service,
+            environment,
+            retry: retryOptionsOf(aws),
+            ...(flags.trustStoredKey === undefined ? {} : { trustFingerprint: flags.trustStoredKey }),
+            ...(aws.log === undefined ? {} : { log: aws.log }),
+          });
+          privateJwk = stored.privateJwk;
+          keySource = { ...SIGNING_KEY_SECRET, name: `the signing-key secret ${stored.secretName}` };
+        }
+        const body =
+          flags.bodyFile === undefined
+            ? undefined
+            : await readBodyFile(flags.bodyFile, deps.readStdin ?? readProcessStdin);
+        const result = sign(
+          {
+            iss: flags.iss,
+            aud: flags.aud,
+            privateJwk,
+            keySource,
+            ...(flags.kid === undefined ? {} : { kid: flags.kid }),
+            ...(flags.alg === undefined ? {} : { algorithm: flags.alg }),
+            ...(flags.method === undefined ? {} : { method: flags.method }),
+            ...(flags.url === undefined ? {} : { url: flags.url }),
+            ...(body === undefined ? {} : { body }),
+            ...(flags.lifetime === undefined ? {} : { lifetime: flags.lifetime }),
+          },
+          { now: deps.now ?? Date.now },
+        );
+        if (globals().json === true) print(result, () => []);
+        else
+          deps.stdout(flags.header === true ? `Authorization: NHI ${result.token}\n` : `${result.token}\n`);
+      },
+    );
+
   return program;
 };
 
 /**
  * Runs `nhi-dns` with `argv` (the arguments after the program name) and resolves to the exit
  * code: 0 ok, 1 check failed, 2 usage error, 3 AWS error (including missing credentials or
- * region), 4 other. Never throws and never calls `process.exit`.
+ * region), 4 other, 5 `sign --key-file` of a key file others can access. Never throws and never
+ * calls `process.exit`.
  */
 export const runCli = async (argv: readonly string[], deps: CliDeps): Promise<ExitCode> => {
   let exitCode: ExitCode = EXIT_CODE.ok;

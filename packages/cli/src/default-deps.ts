@@ -2,6 +2,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createResolver } from '@nhi-dns/resolver';
 import type { CliDeps } from './cli.js';
+import { readProcessStdin } from './commands/sign.js';
 
 /** Region the Route 53 client signs for when none is given: Route 53 is a global service. */
 const ROUTE53_DEFAULT_REGION = 'us-east-1';
@@ -9,7 +10,7 @@ const ROUTE53_DEFAULT_REGION = 'us-east-1';
 /**
  * The real dependencies of the CLI: AWS clients created on demand from `--profile`/`--region`
  * (the SDK's default credential chain otherwise), a non-caching resolver for `check` (it must
- * see what DNS says now), and the process's stdout/stderr. Creating it does no I/O.
+ * see what DNS says now), and the process's stdin/stdout/stderr. Creating it does no I/O.
  */
 export const createDefaultDeps = (): CliDeps => ({
   stdout: (text) => {
@@ -18,6 +19,7 @@ export const createDefaultDeps = (): CliDeps => ({
   stderr: (text) => {
     process.stderr.write(text);
   },
+  readStdin: readProcessStdin,
   createAwsClients: ({ profile, region }) => {
     const shared = profile === undefined ? {} : { profile };
     return {

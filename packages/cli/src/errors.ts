@@ -15,6 +15,12 @@ export const EXIT_CODE = {
   aws: 3,
   /** Anything else, e.g. a refusal that protects the record (`kid_conflict`, `would_empty`). */
   other: 4,
+  /**
+   * `sign --key-file` refused a private key file that its group or others may read (mode &
+   * 0o077, as ssh refuses one): `insecure_key_file`. Its own code, so that a script does not
+   * mistake it for a typo on the command line (2) and can tell the operator to `chmod 600`.
+   */
+  insecureKeyFile: 5,
 } as const;
 
 /** One of the values of {@link EXIT_CODE}. */

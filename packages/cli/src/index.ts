@@ -38,6 +38,17 @@ export {
   type RotateStartResult,
   rotate,
 } from './commands/rotate.js';
+export {
+  DEFAULT_SIGN_LIFETIME,
+  keyFileSource,
+  MAX_KEY_FILE_BYTES,
+  readBodyFile,
+  readKeyFile,
+  readProcessStdin,
+  type SignOptions,
+  type SignResult,
+  sign,
+} from './commands/sign.js';
 export { createDefaultDeps } from './default-deps.js';
 export type { CommandDeps } from './deps.js';
 export { awsConfigError, CliError, describeError, EXIT_CODE, type ExitCode, exitCodeFor } from './errors.js';
@@ -46,9 +57,11 @@ export {
   type GeneratedSigningKey,
   generateSigningKey,
   JWS_ALGORITHM,
+  type JwkSource,
   type PublishedKey,
   publicKeyFingerprint,
   publishedKeyFromJwk,
+  SIGNING_KEY_SECRET,
   type SigningKeyJwk,
   signingKeyFromJwk,
 } from './keys.js';
@@ -80,6 +93,7 @@ export {
   FINGERPRINT_PATTERN,
   readCurrentSigningKey,
   readPublishedKey,
+  readSigningKey,
   SECRET_TAG,
   signingKeySecretName,
   storeSigningKey,

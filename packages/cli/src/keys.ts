@@ -9,7 +9,7 @@ import {
 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { ALGORITHM_BY_KEY_TYPE, type KeyType, KID_PATTERN } from '@nhi-dns/core';
-import { CliError, EXIT_CODE, usageError } from './errors.js';
+import { CliError, EXIT_CODE, type ExitCode, usageError } from './errors.js';
 import { checkKid } from './validation.js';
 
 const generateKeyPairAsync = promisify(generateNodeKeyPair);
@@ -111,22 +111,37 @@ const publicPartMatches = (jwk: Record<string, unknown>, keyType: KeyType): bool
 };
 
 /**
+ * Where a private JWK was read from, for the errors of {@link publishedKeyFromJwk} and
+ * {@link signingKeyFromJwk}: how messages name it, and the reason and exit code of a value that
+ * is not a usable JWK (an inconsistent one is always `key_mismatch`, exit code 4).
+ */
+export interface JwkSource {
+  /** E.g. `the signing-key secret`, `--key-file ./billing.jwk`. */
+  readonly name: string;
+  readonly badReason: string;
+  readonly badExitCode: ExitCode;
+}
+
+/** The default {@link JwkSource}: the workload's signing-key secret (`bad_secret`, exit code 4). */
+export const SIGNING_KEY_SECRET: JwkSource = {
+  name: 'the signing-key secret',
+  badReason: 'bad_secret',
+  badExitCode: EXIT_CODE.other,
+};
+
+/**
  * Derives the published key from a stored private JWK (its public members `x`/`y`), after
  * checking that it is an Ed25519 or P-256 signing key with a valid `kid` and, when it carries
  * a private part `d`, that `x`/`y` are the public key of `d` (see {@link signingKeyFromJwk}).
  *
- * @throws {CliError} `bad_secret` naming what is wrong, never echoing the value;
- * `key_mismatch` when the public part is not the private part's.
+ * @throws {CliError} `bad_secret` (or `source.badReason`) naming what is wrong, never echoing
+ * the value; `key_mismatch` when the public part is not the private part's.
  */
-export const publishedKeyFromJwk = (jwk: unknown): PublishedKey => {
+export const publishedKeyFromJwk = (jwk: unknown, source: JwkSource = SIGNING_KEY_SECRET): PublishedKey => {
   const fail = (detail: string): never => {
-    throw new CliError(
-      'bad_secret',
-      `the signing-key secret is not a usable JWK: ${detail}`,
-      EXIT_CODE.other,
-    );
+    throw new CliError(source.badReason, `${source.name} is not a usable JWK: ${detail}`, source.badExitCode);
   };
-  if (typeof jwk !== 'object' || jwk === null) return fail('not a JSON object');
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return fail('not a JSON object');
   const { kty, crv, kid, x, y } = jwk as Record<string, unknown>;
   if (typeof kid !== 'string' || !KID_PATTERN.test(kid)) return fail('kid missing or invalid');
   let keyType: KeyType;
@@ -146,7 +161,7 @@ export const publishedKeyFromJwk = (jwk: unknown): PublishedKey => {
   if ('d' in jwk && !publicPartMatches(jwk as Record<string, unknown>, keyType)) {
     throw new CliError(
       'key_mismatch',
-      `the signing-key secret's key ${kid} is inconsistent: its public part (x${keyType === 'p256' ? '/y' : ''}) ` +
+      `${source.name}: key ${kid} is inconsistent: its public part (x${keyType === 'p256' ? '/y' : ''}) ` +
         'is not the public key of its private part (d); refusing to publish or use it',
       EXIT_CODE.other,
     );
@@ -160,16 +175,19 @@ export const publishedKeyFromJwk = (jwk: unknown): PublishedKey => {
  * `x`/`y` without this check would let whoever wrote the secret pair someone else's public key
  * with their own private key.
  *
- * @throws {CliError} `bad_secret` (not a usable private JWK), `key_mismatch` (public part is
- * not the private part's), both exit code 4.
+ * @throws {CliError} `bad_secret` (or `source.badReason`: not a usable private JWK),
+ * `key_mismatch` (public part is not the private part's, exit code 4).
  */
-export const signingKeyFromJwk = (jwk: unknown): GeneratedSigningKey => {
-  const published = publishedKeyFromJwk(jwk);
+export const signingKeyFromJwk = (
+  jwk: unknown,
+  source: JwkSource = SIGNING_KEY_SECRET,
+): GeneratedSigningKey => {
+  const published = publishedKeyFromJwk(jwk, source);
   if (typeof (jwk as { d?: unknown }).d !== 'string') {
     throw new CliError(
-      'bad_secret',
-      'the signing-key secret is not a usable JWK: private part (d) missing',
-      EXIT_CODE.other,
+      source.badReason,
+      `${source.name} is not a usable JWK: private part (d) missing`,
+      source.badExitCode,
     );
   }
   return { ...published, privateJwk: jwk as SigningKeyJwk };

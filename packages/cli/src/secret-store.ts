@@ -370,13 +370,12 @@ interface SecretAccess {
   readonly retry?: RetryOptions;
 }
 
-/**
- * Reads the `AWSCURRENT` version of the signing-key secret (a private JWK whose public part must
- * be its own: `key_mismatch`/`bad_secret` otherwise) and the CLI's {@link SECRET_TAG.current}
- * mark (`DescribeSecret`), and says whether the mark names it. Does not decide anything: see
- * {@link readPublishedKey}. Only the public half is returned.
- */
-export const readCurrentSigningKey = async (options: SecretAccess): Promise<CurrentSigningKey> => {
+/** The current version with its private JWK: for {@link readSigningKey} only, never returned by the public readers. */
+interface CurrentVersion extends CurrentSigningKey {
+  readonly privateJwk: SigningKeyJwk;
+}
+
+const readCurrentVersion = async (options: SecretAccess): Promise<CurrentVersion> => {
   const secretName = signingKeySecretName(options.service, options.environment);
   const output = await withRetry(
     () => options.secrets.send(new GetSecretValueCommand({ SecretId: secretName })),
@@ -391,7 +390,7 @@ export const readCurrentSigningKey = async (options: SecretAccess): Promise<Curr
   } catch {
     throw new CliError('bad_secret', `${secretName} is not JSON`, EXIT_CODE.other);
   }
-  const { privateJwk: _private, ...key } = signingKeyFromJwk(jwk);
+  const { privateJwk, ...key } = signingKeyFromJwk(jwk);
   const versionId = output.VersionId ?? '';
   const described = await withRetry(
     () => options.secrets.send(new DescribeSecretCommand({ SecretId: secretName })),
@@ -400,36 +399,37 @@ export const readCurrentSigningKey = async (options: SecretAccess): Promise<Curr
   const mark = described.Tags?.find((tag) => tag.Key === SECRET_TAG.current)?.Value ?? '';
   const fingerprint = publicKeyFingerprint(key);
   const marked = versionId !== '' && mark === pendingMark(versionId, key);
-  return { secretName, versionId, key, fingerprint, marked, mark };
+  return { secretName, versionId, key, fingerprint, marked, mark, privateJwk };
+};
+
+/**
+ * Reads the `AWSCURRENT` version of the signing-key secret (a private JWK whose public part must
+ * be its own: `key_mismatch`/`bad_secret` otherwise) and the CLI's {@link SECRET_TAG.current}
+ * mark (`DescribeSecret`), and says whether the mark names it. Does not decide anything: see
+ * {@link readPublishedKey}. Only the public half is returned.
+ */
+export const readCurrentSigningKey = async (options: SecretAccess): Promise<CurrentSigningKey> => {
+  const { privateJwk: _private, ...current } = await readCurrentVersion(options);
+  return current;
 };
 
 /** Shape of a `--trust-stored-key` value: a SHA-256 fingerprint, base64url without padding. */
 export const FINGERPRINT_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
+/** Options of {@link readPublishedKey} and {@link readSigningKey}. */
+interface TrustOptions extends SecretAccess {
+  readonly trustFingerprint?: string;
+  readonly markTrusted?: boolean;
+  readonly log?: (line: string) => void;
+}
+
 /**
- * Reads the current signing key of a workload and returns only its public half, after checking
- * that the stored JWK is a private key whose public part is its own (`key_mismatch` otherwise)
- * and that the CLI stored it: the {@link SECRET_TAG.current} mark must name the current
- * version's id, kid and public-key fingerprint. Anyone with `PutSecretValue` on the secret can
- * make their own well-formed key current, but cannot write the mark (`TagResource`).
- *
- * `trustFingerprint` (the operator's `--trust-stored-key`) accepts an unmarked current version
- * whose fingerprint it equals (a key stored by a CLI without marks); with `markTrusted` the
- * mark is then written, so later runs need no flag. The private value never leaves this
- * function: errors say what is wrong, not what the value is.
- *
- * @throws {CliError} `untrusted_key` (exit code 4) for an unmarked current version not trusted
- * by fingerprint; `bad_secret`, `key_mismatch`.
+ * The one trust decision over the current version (see {@link readPublishedKey}): returns when
+ * the mark names it or `trustFingerprint` is its fingerprint (marking it on `markTrusted`),
+ * throws `untrusted_key` otherwise.
  */
-export const readPublishedKey = async (
-  options: SecretAccess & {
-    readonly trustFingerprint?: string;
-    readonly markTrusted?: boolean;
-    readonly log?: (line: string) => void;
-  },
-): Promise<PublishedKey> => {
-  const current = await readCurrentSigningKey(options);
-  if (current.marked) return current.key;
+const trustCurrentVersion = async (current: CurrentSigningKey, options: TrustOptions): Promise<void> => {
+  if (current.marked) return;
   const { secretName, versionId, key, fingerprint } = current;
   const described = `key ${key.kid} (fingerprint ${fingerprint}, version ${versionId || '?'})`;
   if (options.trustFingerprint === undefined || options.trustFingerprint !== fingerprint) {
@@ -456,5 +456,47 @@ export const readPublishedKey = async (
   if (options.markTrusted === true && versionId !== '') {
     await markCurrentVersion({ ...options, secretName, versionId, key });
   }
-  return key;
+};
+
+/**
+ * Reads the current signing key of a workload and returns only its public half, after checking
+ * that the stored JWK is a private key whose public part is its own (`key_mismatch` otherwise)
+ * and that the CLI stored it: the {@link SECRET_TAG.current} mark must name the current
+ * version's id, kid and public-key fingerprint. Anyone with `PutSecretValue` on the secret can
+ * make their own well-formed key current, but cannot write the mark (`TagResource`).
+ *
+ * `trustFingerprint` (the operator's `--trust-stored-key`) accepts an unmarked current version
+ * whose fingerprint it equals (a key stored by a CLI without marks); with `markTrusted` the
+ * mark is then written, so later runs need no flag. The private value never leaves this
+ * function: errors say what is wrong, not what the value is.
+ *
+ * @throws {CliError} `untrusted_key` (exit code 4) for an unmarked current version not trusted
+ * by fingerprint; `bad_secret`, `key_mismatch`.
+ */
+export const readPublishedKey = async (options: TrustOptions): Promise<PublishedKey> => {
+  const current = await readCurrentSigningKey(options);
+  await trustCurrentVersion(current, options);
+  return current.key;
+};
+
+/**
+ * Reads the current signing key of a workload with its private JWK, for `sign`: the same checks
+ * and trust decision as {@link readPublishedKey} (a consistent private JWK, named by the
+ * {@link SECRET_TAG.current} mark or trusted by `trustFingerprint`), so a key planted with
+ * `PutSecretValue` never signs. Marks nothing (`sign` needs no write permission). Errors never
+ * carry the private value.
+ *
+ * @throws {CliError} `untrusted_key`, `bad_secret`, `key_mismatch` (exit code 4).
+ */
+export const readSigningKey = async (
+  options: Omit<TrustOptions, 'markTrusted'>,
+): Promise<GeneratedSigningKey & { readonly secretName: string; readonly fingerprint: string }> => {
+  const current = await readCurrentVersion(options);
+  await trustCurrentVersion(current, options);
+  return {
+    ...current.key,
+    privateJwk: current.privateJwk,
+    secretName: current.secretName,
+    fingerprint: current.fingerprint,
+  };
 };

@@ -2,7 +2,18 @@
 // talks to AWS or DNS, so a bad value is a usage error (exit code 2) and never a half-done
 // change, an AWS error or a lookup of a name nobody meant.
 import { isIP } from 'node:net';
-import { formatRecord, isIdentityLabel, KID_PATTERN, NhiError, parseZone } from '@nhi-dns/core';
+import {
+  canonicalName,
+  DEFAULT_MAX_LIFETIME,
+  formatIdentityName,
+  formatRecord,
+  isIdentityLabel,
+  KID_PATTERN,
+  NhiError,
+  type ProofAlgorithm,
+  parseZone,
+  splitIdentityLabels,
+} from '@nhi-dns/core';
 import { CliError, EXIT_CODE, usageError } from './errors.js';
 import type { PublishedKey } from './keys.js';
 
@@ -18,6 +29,8 @@ const IPV4_WITH_PORT = /^([0-9.]+):([0-9]{1,5})$/;
 const LOGICAL_ID = /^[A-Za-z0-9]{1,255}$/;
 /** Largest TTL Route 53 (and RFC 2181) allows. */
 const MAX_TTL = 2_147_483_647;
+/** An HTTP method name, as core's signers accept it for `htm`. */
+const HTTP_METHOD = /^[A-Za-z]{1,32}$/;
 
 /**
  * Checks a service or environment label. Unlike DNS names, labels are not lower-cased: they
@@ -170,4 +183,86 @@ export const checkTarget = (target: TargetToCheck): void => {
   if (target.kid !== undefined) checkKid(target.kid);
   if (target.ttl !== undefined) checkTtl(target.ttl);
   for (const [name, value] of Object.entries(target.attributes ?? {})) checkAttribute(name, value);
+};
+
+/**
+ * Checks an identity name given on the command line (`sign --iss`, `--aud`):
+ * `<service>.<env>.<zone>` with lower-case-able labels, returned in canonical form (lower case,
+ * no trailing dot), as proofs carry it.
+ *
+ * @throws {CliError} usage error.
+ */
+export const checkIdentityName = (flag: string, name: string): string => {
+  const canonical = canonicalName(name);
+  const labels = splitIdentityLabels(canonical);
+  try {
+    if (labels === undefined) throw new NhiError('invalid_name', 'too few labels');
+    return formatIdentityName({ ...labels, zone: canonical.split('.').slice(2).join('.') });
+  } catch (error) {
+    if (!(error instanceof NhiError)) throw error;
+    throw usageError(
+      `${flag} must be an identity name <service>.<env>.<zone> (labels [a-z0-9-], e.g. ` +
+        `billing.prod.auth.example.com), not ${JSON.stringify(name)}`,
+    );
+  }
+};
+
+/** Checks `sign --method` (an HTTP method name, bound as `htm`). @throws {CliError} usage error. */
+export const checkHttpMethod = (method: string): string => {
+  if (!HTTP_METHOD.test(method)) {
+    throw usageError(`--method must be an HTTP method such as POST, not ${JSON.stringify(method)}`);
+  }
+  return method.toUpperCase();
+};
+
+/**
+ * Checks `sign --url`: an absolute `https:` or `http:` URL (bound as `htu`; verifiers compare
+ * scheme, host and path). @throws {CliError} usage error.
+ */
+export const checkProofUrl = (url: string): string => {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed === undefined || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+    throw usageError(`--url must be an absolute https:// (or http://) URL, not ${JSON.stringify(url)}`);
+  }
+  return url;
+};
+
+/** Longest `sign --lifetime`: the verifier's default `maxLifetime` (DESIGN §3). */
+export const MAX_SIGN_LIFETIME = DEFAULT_MAX_LIFETIME;
+
+/**
+ * Checks `sign --lifetime` (seconds until `exp`): a whole number in 1..300, since verifiers
+ * refuse a longer proof (`lifetime_too_long`) with their default `maxLifetime`.
+ * @throws {CliError} usage error.
+ */
+export const checkProofLifetime = (seconds: number): number => {
+  if (!Number.isSafeInteger(seconds) || seconds <= 0 || seconds > MAX_SIGN_LIFETIME) {
+    throw usageError(
+      `--lifetime must be a whole number of seconds in 1..${MAX_SIGN_LIFETIME} ` +
+        `(verifiers refuse proofs that live longer than ${MAX_SIGN_LIFETIME} s by default)`,
+    );
+  }
+  return seconds;
+};
+
+/** The header algorithms `sign --alg` takes, by lower-cased name. */
+const PROOF_ALGORITHMS: ReadonlyMap<string, ProofAlgorithm> = new Map([
+  ['eddsa', 'EdDSA'],
+  ['ed25519', 'Ed25519'],
+  ['es256', 'ES256'],
+]);
+
+/**
+ * Parses `sign --alg`: `EdDSA` or `Ed25519` (RFC 9864's name) for an Ed25519 key, `ES256` for a
+ * P-256 key (any case). Whether it fits the key is checked once the key is read.
+ * @throws {CliError} usage error.
+ */
+export const parseProofAlgorithm = (value: string): ProofAlgorithm => {
+  const algorithm = PROOF_ALGORITHMS.get(value.toLowerCase());
+  if (algorithm === undefined) {
+    throw usageError(
+      `--alg must be EdDSA or Ed25519 (Ed25519 keys) or ES256 (P-256 keys), not ${JSON.stringify(value)}`,
+    );
+  }
+  return algorithm;
 };
