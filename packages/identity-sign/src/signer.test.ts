@@ -14,6 +14,7 @@ import {
   verifyAs,
 } from './test-helpers.test-support.js';
 
+const quiet = recordingObservability().options;
 const sm = mockSigningKeySecret();
 beforeEach(() => sm.mock.reset());
 
@@ -115,7 +116,12 @@ describe('IdentitySigner: the key', () => {
     ]) {
       sm.mock.reset();
       sm.holds(value);
-      const signer = createSigner({ self: SELF, client: secretsClient(), prefetch: false });
+      const signer = createSigner({
+        self: SELF,
+        client: secretsClient(),
+        prefetch: false,
+        ...recordingObservability().options,
+      });
       await expect(signer.sign({ aud: LEDGER })).rejects.toBeInstanceOf(SigningError);
     }
   });
@@ -152,7 +158,7 @@ describe('IdentitySigner: the key', () => {
 
   it('signs with a key given directly, outside Lambda (JWK or KeyObject)', async () => {
     const { identity, jwk } = keyedIdentity('k1', 'p256');
-    const fromJwk = createSigner({ self: SELF, signingKey: { jwk } });
+    const fromJwk = createSigner({ ...quiet, self: SELF, signingKey: { jwk } });
     const fromKeyObject = createSigner({
       self: SELF,
       signingKey: { keyObject: identity.privateKey, kid: 'k1' },
@@ -171,7 +177,13 @@ describe('IdentitySigner: the key', () => {
 
   it('emits RFC 9864 Ed25519 when asked', async () => {
     const { identity, jwk } = keyedIdentity('k1');
-    const signer = createSigner({ self: SELF, signingKey: { jwk }, algorithm: 'Ed25519', lifetime: 30 });
+    const signer = createSigner({
+      ...quiet,
+      self: SELF,
+      signingKey: { jwk },
+      algorithm: 'Ed25519',
+      lifetime: 30,
+    });
     const { proof, claims } = verifyAs(await signer.sign({ aud: LEDGER }), [identity], {});
     expect(proof.header.alg).toBe('Ed25519');
     expect(claims.exp - claims.iat).toBe(30);
@@ -208,13 +220,13 @@ describe('IdentitySigner: options', () => {
   });
 
   it('refuses a per-call lifetime above 300 s and a bad audience before signing', async () => {
-    const signer = createSigner({ self: SELF, signingKey: { jwk } });
+    const signer = createSigner({ ...quiet, self: SELF, signingKey: { jwk } });
     await expectSigningError(signer.sign({ aud: LEDGER, lifetime: 301 }), 'invalid_proof_options');
     await expectSigningError(signer.sign({ aud: '' }), 'invalid_proof_options');
   });
 
   it('refuses a fixed key that does not import, at creation', () => {
-    expect(() => createSigner({ self: SELF, signingKey: { jwk: { ...jwk, d: 'AAAA' } } })).toThrow(
+    expect(() => createSigner({ ...quiet, self: SELF, signingKey: { jwk: { ...jwk, d: 'AAAA' } } })).toThrow(
       SigningError,
     );
   });

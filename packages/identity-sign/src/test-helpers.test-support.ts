@@ -5,6 +5,7 @@ import {
   type DecodedProof,
   decodeProof,
   importRecordKeys,
+  type NhiLogger,
   type ProofClaims,
   parseRecordSet,
   type VerifyProofOptions,
@@ -34,7 +35,7 @@ export const keyedIdentity = (kid = 'k1', keyType: 'ed25519' | 'p256' = 'ed25519
 export const verifyAs = (
   token: string,
   identities: readonly TestIdentity[],
-  options: Omit<VerifyProofOptions, 'key'> & { audience?: string },
+  options: Omit<VerifyProofOptions, 'key' | 'audience'> & { audience?: string },
 ): { proof: DecodedProof; claims: ProofClaims } => {
   const proof = decodeProof(token);
   const record = identities.find((identity) => identity.kid === proof.header.kid);
@@ -116,9 +117,11 @@ export const claimsOf = (token: string): Record<string, unknown> =>
 export const recordingObservability = () => {
   const logs: Array<{ level: string; message: string; fields: unknown }> = [];
   const metrics: Array<{ name: string; value: number; dimension?: [string, string] }> = [];
-  const log = (level: string) => (message: string, fields?: unknown) => {
-    logs.push({ level, message, fields });
-  };
+  const log =
+    (level: string) =>
+    (message: unknown, ...fields: unknown[]) => {
+      logs.push({ level, message: String(message), fields: fields[0] });
+    };
   const metricsObject = {
     addMetric: (name: string, _unit: unknown, value: number) => metrics.push({ name, value }),
     singleMetric: () => {
@@ -142,7 +145,7 @@ export const recordingObservability = () => {
     logs,
     metrics,
     options: {
-      logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+      logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') } as NhiLogger,
       metrics: metricsObject as never,
     },
   };
