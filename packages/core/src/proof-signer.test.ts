@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { NhiError } from './errors.js';
@@ -131,8 +131,17 @@ describe('ProofSigner', () => {
     );
     const otherEc = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
     const ecJwk = ec.privateKey.export({ format: 'jwk' });
+    // y alone (off the curve), and a whole valid point of another key, which node would keep.
+    for (const point of [{ y: otherEc.y }, { x: otherEc.x, y: otherEc.y }]) {
+      expectKeyError(
+        () => new ProofSigner({ privateKey: { ...ecJwk, ...point }, kid: 'k1', iss: ISS }),
+        'invalid_signing_key',
+      );
+    }
+    // The same inconsistency inside a KeyObject.
+    const planted = createPrivateKey({ key: { ...ecJwk, x: otherEc.x, y: otherEc.y }, format: 'jwk' });
     expectKeyError(
-      () => new ProofSigner({ privateKey: { ...ecJwk, y: otherEc.y }, kid: 'k1', iss: ISS }),
+      () => new ProofSigner({ privateKey: planted, kid: 'k1', iss: ISS }),
       'invalid_signing_key',
     );
   });

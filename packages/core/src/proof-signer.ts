@@ -1,4 +1,11 @@
-import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject, sign } from 'node:crypto';
+import {
+  createECDH,
+  createPrivateKey,
+  createPublicKey,
+  type JsonWebKey,
+  type KeyObject,
+  sign,
+} from 'node:crypto';
 import { NhiError } from './errors.js';
 import { canonicalName } from './names.js';
 import { PROOF_TYPE, type ProofAlgorithm } from './proof.js';
@@ -32,6 +39,34 @@ const invalidKey = (message: string, cause?: unknown): NhiError =>
 const isKeyObject = (value: unknown): value is KeyObject =>
   typeof value === 'object' && value !== null && typeof (value as KeyObject).asymmetricKeyType === 'string';
 
+/**
+ * The public key of a private key, derived from its private scalar alone. For Ed25519 node
+ * recomputes it from the seed; for P-256 node keeps whatever point `x`/`y` a JWK gave it, so it
+ * is computed here by scalar multiplication (ECDH).
+ */
+const derivedPublicKey = (key: KeyObject): KeyObject => {
+  const jwk = key.export({ format: 'jwk' });
+  if (jwk.kty !== 'EC' || typeof jwk.d !== 'string') return createPublicKey(key);
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(Buffer.from(jwk.d, 'base64url'));
+  const point = ecdh.getPublicKey();
+  const derived = createPublicKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      x: point.subarray(1, 33).toString('base64url'),
+      y: point.subarray(33, 65).toString('base64url'),
+    },
+    format: 'jwk',
+  });
+  const given = createPublicKey(key).export({ format: 'jwk' });
+  const computed = derived.export({ format: 'jwk' });
+  if (given.x !== computed.x || given.y !== computed.y) {
+    throw invalidKey('privateKey: its public point does not belong to its private scalar');
+  }
+  return derived;
+};
+
 /** Imports a JWK once and proves that its public members belong to its private part. */
 const importJwk = (jwk: JsonWebKey): KeyObject => {
   if (typeof jwk !== 'object' || jwk === null || typeof jwk.d !== 'string') {
@@ -44,9 +79,11 @@ const importJwk = (jwk: JsonWebKey): KeyObject => {
     // Node's message may quote the key; keep only the class name.
     throw invalidKey(`privateKey does not import (${error instanceof Error ? error.name : 'error'})`, error);
   }
-  const derived = createPublicKey(key).export({ format: 'jwk' });
-  if (derived.x !== jwk.x || derived.y !== jwk.y) {
-    throw invalidKey('privateKey: the public members of the JWK do not belong to its private part');
+  if (key.asymmetricKeyType === 'ed25519') {
+    const derived = createPublicKey(key).export({ format: 'jwk' });
+    if (derived.x !== jwk.x) {
+      throw invalidKey('privateKey: the public members of the JWK do not belong to its private part');
+    }
   }
   return key;
 };
@@ -89,7 +126,7 @@ export class ProofSigner {
     if (typeof options.iss !== 'string' || options.iss === '')
       throw invalidOptions('iss must be an identity name');
     this.iss = canonicalName(options.iss);
-    this.publicKey = createPublicKey(key);
+    this.publicKey = derivedPublicKey(key);
     this.#privateKey = key;
     // Member order as jose writes it, so both signers produce the same bytes.
     this.#headerSegment = Buffer.from(
