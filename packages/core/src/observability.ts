@@ -22,7 +22,7 @@ export const METRIC = {
   secretFetchLatency: 'SecretFetchLatency',
   /** Count: a secret served past its age because Secrets Manager failed transiently (`staleIfError`). */
   secretServedStale: 'SecretServedStale',
-  /** Count, dimension `Carrier` (`http`, `invoke`, `sqs`, `sns`, `eventbridge`, `direct`): one per proof signed. */
+  /** Count: one per proof signed (no dimension: the values aggregate into one EMF document per invocation). */
   proofSigned: 'ProofSigned',
   /** Milliseconds: time to load a new signing key (fetch, parse, import, public-half check). */
   signingKeyLoad: 'SigningKeyLoad',

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { type CryptoKey, type JWK, type KeyObject, SignJWT } from 'jose';
 import { bodyHash } from './body-hash.js';
 import { NhiError } from './errors.js';
@@ -6,6 +6,26 @@ import { canonicalName } from './names.js';
 import { PROOF_TYPE, type ProofAlgorithm, type ProofClaims } from './proof.js';
 import { MAX_JTI_LENGTH, MIN_JTI_LENGTH } from './proof-verify.js';
 import { KID_PATTERN } from './record.js';
+
+/** Bytes of a default `jti`. */
+const JTI_BYTES = 16;
+/**
+ * Random bytes drawn in blocks: one `randomFillSync` per 256 proofs instead of one
+ * `randomBytes` call per proof (3 µs each here). Each slice is used once, never reused.
+ */
+const jtiPool = Buffer.alloc(JTI_BYTES * 256);
+let jtiOffset = jtiPool.length;
+
+/** A fresh 16-byte random `jti`, base64url (22 characters). */
+const randomJti = (): string => {
+  if (jtiOffset === jtiPool.length) {
+    randomFillSync(jtiPool);
+    jtiOffset = 0;
+  }
+  const jti = jtiPool.toString('base64url', jtiOffset, jtiOffset + JTI_BYTES);
+  jtiOffset += JTI_BYTES;
+  return jti;
+};
 
 /** Default of {@link SignProofOptions.lifetime}, seconds: short, replay-checked proofs. */
 export const DEFAULT_PROOF_LIFETIME = 60;
@@ -104,8 +124,12 @@ export const checkSigningKid = (kid: unknown): string => {
  * exp, jti, bh, htm, htu); every check fails before anything is signed.
  * @internal
  */
-export const buildClaims = (options: ProofRequest & { iss: string }): ProofClaims => {
-  const { iss, aud, body, method, url } = options;
+export const buildClaims = (
+  options: ProofRequest,
+  iss: string,
+  defaultLifetime = DEFAULT_PROOF_LIFETIME,
+): ProofClaims => {
+  const { aud, body, method, url } = options;
   if (typeof iss !== 'string' || iss === '') throw invalidOptions('iss must be an identity name');
   const audiences = typeof aud === 'string' ? [aud] : aud;
   if (
@@ -116,8 +140,8 @@ export const buildClaims = (options: ProofRequest & { iss: string }): ProofClaim
     throw invalidOptions('aud must be an identity name or a non-empty list of them');
   }
   const iat = options.now === undefined ? Math.floor(Date.now() / 1000) : positiveSeconds(options.now, 'now');
-  const lifetime = positiveSeconds(options.lifetime ?? DEFAULT_PROOF_LIFETIME, 'lifetime');
-  const jti = options.jti ?? randomBytes(16).toString('base64url');
+  const lifetime = positiveSeconds(options.lifetime ?? defaultLifetime, 'lifetime');
+  const jti = options.jti ?? randomJti();
   if (typeof jti !== 'string' || jti.length < MIN_JTI_LENGTH || jti.length > MAX_JTI_LENGTH) {
     throw invalidOptions(`jti must be ${MIN_JTI_LENGTH}..${MAX_JTI_LENGTH} characters`);
   }
@@ -134,8 +158,12 @@ export const buildClaims = (options: ProofRequest & { iss: string }): ProofClaim
     claims.htm = method.toUpperCase();
   }
   if (url !== undefined) {
-    if (!URL.canParse(url)) throw invalidOptions('url must be an absolute URL');
-    const parsed = new URL(url);
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw invalidOptions('url must be an absolute URL');
+    }
     parsed.hash = '';
     claims.htu = parsed.href;
   }
@@ -160,7 +188,7 @@ export const signProof = async (options: SignProofOptions): Promise<string> => {
   }
   const alg = chooseAlgorithm(keyDefault, options.algorithm);
   checkSigningKid(options.kid);
-  const claims = buildClaims(options);
+  const claims = buildClaims(options, options.iss);
   try {
     return await new SignJWT(claims)
       .setProtectedHeader({ alg, kid: options.kid, typ: PROOF_TYPE })

@@ -14,6 +14,7 @@ import {
   buildClaims,
   checkSigningKid,
   chooseAlgorithm,
+  DEFAULT_PROOF_LIFETIME,
   invalidOptions,
   type ProofRequest,
 } from './proof-sign.js';
@@ -31,6 +32,8 @@ export interface ProofSignerOptions {
   iss: string;
   /** Header `alg`; default `EdDSA` for Ed25519, `ES256` for P-256 (see `signProof`). */
   algorithm?: ProofAlgorithm;
+  /** Seconds until `exp` when a request names no `lifetime`. Default 60. */
+  lifetime?: number;
 }
 
 const invalidKey = (message: string, cause?: unknown): NhiError =>
@@ -110,6 +113,7 @@ export class ProofSigner {
   readonly #privateKey: KeyObject;
   readonly #headerSegment: string;
   readonly #digest: string | null;
+  readonly #lifetime: number;
 
   /**
    * @throws {NhiError} `invalid_signing_key` for a key that is not an Ed25519 or P-256 private
@@ -133,6 +137,10 @@ export class ProofSigner {
       JSON.stringify({ alg: this.algorithm, kid: this.kid, typ: PROOF_TYPE }),
     ).toString('base64url');
     this.#digest = keyDefault === 'ES256' ? 'sha256' : null;
+    this.#lifetime = options.lifetime ?? DEFAULT_PROOF_LIFETIME;
+    if (!Number.isSafeInteger(this.#lifetime) || this.#lifetime <= 0) {
+      throw invalidOptions('lifetime must be a positive integer');
+    }
     Object.freeze(this);
   }
 
@@ -142,7 +150,7 @@ export class ProofSigner {
    * @throws {NhiError} `invalid_proof_options` for a bad audience, lifetime, method, URL or jti.
    */
   sign(request: ProofRequest): string {
-    const claims = buildClaims({ ...request, iss: this.iss });
+    const claims = buildClaims(request, this.iss, this.#lifetime);
     const signingInput = `${this.#headerSegment}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
     const signature = sign(
       this.#digest,

@@ -71,13 +71,13 @@ const signInvoke = async (signer: IdentitySigner, input: Input): Promise<Input> 
     fail('carrier_conflict', 'Invoke Payload already looks like a signed envelope');
   }
   const aud = signer.audienceFor({ carrier: 'invoke', functionName });
-  const token = await signer.issue('invoke', { aud, ...bodyOf(signer, payload) });
+  const token = await signer.issue({ aud, ...bodyOf(signer, payload) });
   return { ...input, Payload: new TextEncoder().encode(JSON.stringify(withSignedPayload(payload, token))) };
 };
 
 const signSqsEntry = async (signer: IdentitySigner, aud: string | string[], entry: Input, where: string) => {
   const body = messageBody(entry.MessageBody, `${where} MessageBody`);
-  const token = await signer.issue('sqs', { aud, ...bodyOf(signer, body) });
+  const token = await signer.issue({ aud, ...bodyOf(signer, body) });
   return { ...entry, MessageAttributes: withProofAttribute(entry.MessageAttributes, token, where) };
 };
 
@@ -87,7 +87,7 @@ const signSnsEntry = async (signer: IdentitySigner, aud: string | string[], entr
     fail('unbindable_request', `${where} with MessageStructure 'json' cannot be bound: send one message`);
   }
   const body = messageBody(entry.Message, `${where} Message`);
-  const token = await signer.issue('sns', { aud, ...bodyOf(signer, body) });
+  const token = await signer.issue({ aud, ...bodyOf(signer, body) });
   return { ...entry, MessageAttributes: withProofAttribute(entry.MessageAttributes, token, where) };
 };
 
@@ -141,7 +141,7 @@ const signCommand = async (signer: IdentitySigner, commandName: string | undefin
             const detail = messageBody(entry.Detail, `PutEvents entry ${index} Detail`);
             const aud = signer.audienceFor({ carrier: 'eventbridge', eventBusName });
             // Entries have no attributes: the detail becomes the envelope, its text kept byte for byte.
-            const token = await signer.issue('eventbridge', { aud, ...bodyOf(signer, detail) });
+            const token = await signer.issue({ aud, ...bodyOf(signer, detail) });
             return { ...entry, Detail: JSON.stringify(withSignedPayload(detail, token)) };
           }),
         ),

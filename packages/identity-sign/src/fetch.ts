@@ -35,6 +35,88 @@ const isStream = (body: unknown): boolean =>
  * for `'error'`): a proof names one URL and is a bearer credential until it expires, so it must
  * not be sent on to a location it does not name.
  */
+/**
+ * Bytes of a body that fetch sends as they are (no stream to read), or `undefined` for bodies
+ * that only a `Request` can encode (`FormData`, `Blob`, streams). Strings and URLSearchParams are
+ * encoded as UTF-8, as fetch encodes them.
+ */
+const directBytes = (body: RequestInit['body']): Uint8Array | undefined => {
+  if (body === undefined || body === null) return new Uint8Array();
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (body instanceof URLSearchParams) return Buffer.from(body.toString(), 'utf8');
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  return undefined;
+};
+
+/** What is signed and sent: the URL, method, headers and body bytes of one request. */
+interface Outgoing {
+  readonly url: URL;
+  readonly method: string;
+  /** A copy of the request's headers, to which the proof is added. */
+  readonly headers: Headers;
+  readonly bytes: Uint8Array;
+  /** Sends the request with `headers` (the proof added). */
+  readonly send: (
+    fetcher: typeof fetch,
+    headers: Headers,
+    redirect: RequestInit['redirect'],
+  ) => Promise<Response>;
+}
+
+const parseUrl = (input: string | URL): URL => {
+  try {
+    return new URL(input);
+  } catch (error) {
+    throw unbindable('fetch input is not a valid absolute request', error);
+  }
+};
+
+/** A string or URL input with a body fetch sends as is: no `Request` is built (most calls). */
+const direct = (input: string | URL, init: RequestInit, bytes: Uint8Array): Outgoing => {
+  const url = parseUrl(input);
+  return {
+    url,
+    method: init.method ?? 'GET',
+    headers: new Headers(init.headers),
+    bytes,
+    send: (fetcher, headers, redirect) => fetcher(url.href, { ...init, headers, redirect }),
+  };
+};
+
+/** Anything else, normalised by `new Request()` so that the bytes hashed are the bytes sent. */
+const viaRequest = async (input: string | URL | Request, init: RequestInit): Promise<Outgoing> => {
+  let request: Request;
+  try {
+    request = new Request(input, init);
+  } catch (error) {
+    throw unbindable('fetch input is not a valid absolute request', error);
+  }
+  // Hash a copy: the request keeps its own body to send.
+  const bytes =
+    request.body === null ? new Uint8Array() : new Uint8Array(await request.clone().arrayBuffer());
+  return {
+    url: new URL(request.url),
+    method: request.method,
+    headers: new Headers(request.headers),
+    bytes,
+    send: (fetcher, headers, redirect) => fetcher(new Request(request, { headers, redirect })),
+  };
+};
+
+/**
+ * Wraps `fetch` so that each request carries `Authorization: NHI <proof>` binding its audience,
+ * method (`htm`), URL (`htu`) and, with `bindBody`, the exact body bytes (`bh`): strings and
+ * `URLSearchParams` as UTF-8, bytes as they are, and `Request`, `FormData` and `Blob` bodies as
+ * `new Request()` encodes them (with their content type).
+ *
+ * Refused before anything is sent (`SigningError`): no audience for the origin (`no_audience`),
+ * a streamed body while `bindBody` is on, a URL whose path holds encoded dot segments, which the
+ * verifier refuses (`unbindable_request`), or a request that already has an `Authorization`
+ * header (`carrier_conflict`). Redirects are not followed (`redirect: 'manual'`, unless you ask
+ * for `'error'`): a proof names one URL and is a bearer credential until it expires, so it must
+ * not be sent on to a location it does not name.
+ */
 export const signedFetch =
   (signer: IdentitySigner, baseFetch: () => typeof fetch): SignedFetch =>
   async (input, init = {}) => {
@@ -42,35 +124,29 @@ export const signedFetch =
     if (signer.bindsBody && isStream(requestInit.body)) {
       throw unbindable('a streamed body cannot be bound with bh: pass its bytes, or set bindBody: false');
     }
-    let request: Request;
-    try {
-      request = new Request(input, requestInit);
-    } catch (error) {
-      throw unbindable('fetch input is not a valid absolute request', error);
-    }
-    if (request.headers.has('authorization')) {
+    const bytes = input instanceof Request ? undefined : directBytes(requestInit.body);
+    const outgoing =
+      bytes === undefined || input instanceof Request
+        ? await viaRequest(input, requestInit)
+        : direct(input, requestInit, bytes);
+    if (outgoing.headers.has('authorization')) {
       throw new SigningError(
         'carrier_conflict',
         'identity-sign: the request already has an Authorization header; a signed request carries one credential, the proof',
       );
     }
-    const url = new URL(request.url);
+    const url = outgoing.url;
     url.hash = '';
     if (hasDotSegment(url.href))
       throw unbindable('the URL path holds dot segments, which the verifier refuses');
-    const audience = signer.audienceFor({ carrier: 'http', url }, aud);
-    // Hash a copy: the request keeps its own body to send.
-    const body =
-      request.body === null ? new Uint8Array() : new Uint8Array(await request.clone().arrayBuffer());
-    const token = await signer.issue('http', {
-      aud: audience,
-      method: request.method,
+    const token = await signer.issue({
+      aud: signer.audienceFor({ carrier: 'http', url }, aud),
+      method: outgoing.method,
       url: url.href,
-      ...(signer.bindsBody ? { body } : {}),
+      ...(signer.bindsBody ? { body: outgoing.bytes } : {}),
     });
-    const headers = new Headers(request.headers);
+    // `headers` is this call's own copy: the caller's init and Request stay as they were.
+    const { headers } = outgoing;
     headers.set('authorization', `${PROOF_AUTH_SCHEME} ${token}`);
-    return baseFetch()(
-      new Request(request, { headers, redirect: requestInit.redirect === 'error' ? 'error' : 'manual' }),
-    );
+    return outgoing.send(baseFetch(), headers, requestInit.redirect === 'error' ? 'error' : 'manual');
   };

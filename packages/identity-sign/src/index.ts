@@ -7,7 +7,6 @@ export type { SignedFetch, SignedRequestInit } from './fetch.js';
 export { defaultSigningKeySecret, type SigningKeyJwk, type SigningKeySource } from './key-loader.js';
 export { type IdentitySignContext, type IdentitySignMiddleware, identitySign } from './middleware.js';
 export {
-  type Carrier,
   createSigner,
   DEFAULT_KEY_MAX_AGE,
   IdentitySigner,

@@ -43,6 +43,8 @@ export interface SigningKeyLoaderOptions {
   /** Canonical identity that signs (`iss`). */
   readonly self: string;
   readonly algorithm: ProofAlgorithm | undefined;
+  /** Seconds each proof lives unless a request says otherwise. */
+  readonly lifetime: number;
   /** Reads the secret (cached, rotation-aware); required for a `secretName` source. */
   readonly reader: SecretReader | undefined;
   readonly observability: Observability;
@@ -88,6 +90,10 @@ export class SigningKeyLoader {
     if (this.#fixed !== undefined) return this.#fixed;
     const { reader, observability, now } = this.#options;
     const name = this.secretName!;
+    // Warm path: the cached value, and the signer already made from it.
+    const cached = reader!.peek(name, { json: true });
+    const warm = typeof cached === 'object' && cached !== null ? this.#signers.get(cached) : undefined;
+    if (warm !== undefined) return warm;
     const failure = this.#failure;
     if (failure !== undefined && now() < failure.until) throw failure.error;
     const started = now();
@@ -161,6 +167,7 @@ export class SigningKeyLoader {
         privateKey: key(),
         kid,
         iss: this.#options.self,
+        lifetime: this.#options.lifetime,
         ...(this.#options.algorithm === undefined ? {} : { algorithm: this.#options.algorithm }),
       });
     } catch (error) {

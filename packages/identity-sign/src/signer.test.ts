@@ -57,8 +57,8 @@ describe('IdentitySigner: the key', () => {
     ).toBe(SELF);
     expect(recorded.metrics.filter((metric) => metric.name === 'SigningKeyLoad')).toHaveLength(1);
     expect(recorded.metrics.filter((metric) => metric.name === 'ProofSigned')).toEqual([
-      { name: 'ProofSigned', value: 1, dimension: ['Carrier', 'direct'] },
-      { name: 'ProofSigned', value: 1, dimension: ['Carrier', 'direct'] },
+      { name: 'ProofSigned', value: 1 },
+      { name: 'ProofSigned', value: 1 },
     ]);
     const logged = JSON.stringify(recorded.logs);
     expect(logged).toContain('signing key loaded');

@@ -6,7 +6,7 @@ import {
   anObject,
   aString,
   canonicalName,
-  countWithDimension,
+  count,
   DEFAULT_MAX_LIFETIME,
   DEFAULT_PROOF_LIFETIME,
   either,
@@ -84,9 +84,6 @@ export interface SignRequest extends Omit<ProofRequest, 'aud' | 'now' | 'jti'> {
   aud: string | readonly string[];
 }
 
-/** How a proof travels: the `Carrier` dimension of the `ProofSigned` metric. */
-export type Carrier = SigningTarget['carrier'] | 'direct';
-
 const OPTION_RULES: OptionRules = {
   self: aString,
   audiences: either(anObject, aFunction),
@@ -130,7 +127,6 @@ export class IdentitySigner {
   /** Signs and sends a request: `fetch` with a proof binding method, URL and body bytes. */
   readonly fetch: SignedFetch;
   readonly #audiences: AudienceMap | undefined;
-  readonly #lifetime: number;
   readonly #bindBody: boolean;
   readonly #loader: SigningKeyLoader;
   readonly #observability: Observability;
@@ -145,7 +141,6 @@ export class IdentitySigner {
     this.self = canonicalName(self);
     const source = checkKeySource(options.signingKey) ?? { secretName: defaultSigningKeySecret(this.self) };
     this.#audiences = options.audiences;
-    this.#lifetime = options.lifetime ?? DEFAULT_PROOF_LIFETIME;
     this.#bindBody = options.bindBody ?? true;
     this.#observability = resolveObservability(options);
     const now = options.now ?? Date.now;
@@ -153,6 +148,7 @@ export class IdentitySigner {
       source,
       self: this.self,
       algorithm: options.algorithm,
+      lifetime: options.lifetime ?? DEFAULT_PROOF_LIFETIME,
       reader:
         'secretName' in source
           ? new SecretReader({
@@ -199,7 +195,7 @@ export class IdentitySigner {
    * @throws {SigningError} when the key is unavailable or an option is refused.
    */
   async sign(request: SignRequest): Promise<string> {
-    return this.issue('direct', request);
+    return this.issue(request);
   }
 
   /**
@@ -221,10 +217,10 @@ export class IdentitySigner {
   }
 
   /**
-   * Signs a proof for `carrier` (counted as `ProofSigned` with that `Carrier`).
+   * Signs a proof (counted as `ProofSigned`).
    * @internal Used by the carriers of this package.
    */
-  async issue(carrier: Carrier, request: SignRequest): Promise<string> {
+  async issue(request: SignRequest): Promise<string> {
     if (request.lifetime !== undefined && request.lifetime > DEFAULT_MAX_LIFETIME) {
       throw new SigningError(
         'invalid_proof_options',
@@ -234,14 +230,15 @@ export class IdentitySigner {
     const signer = await this.#loader.current();
     let token: string;
     try {
-      token = signer.sign({ lifetime: this.#lifetime, ...request });
+      token = signer.sign(request);
     } catch (error) {
       if (error instanceof NhiError) {
         throw new SigningError('invalid_proof_options', `identity-sign: ${error.message}`);
       }
       throw error;
     }
-    countWithDimension(this.#observability.metrics, METRIC.proofSigned, 'Carrier', carrier);
+    // Aggregated into the invocation's EMF document: a dimension would flush one document per proof.
+    count(this.#observability.metrics, METRIC.proofSigned);
     return token;
   }
 }

@@ -76,3 +76,27 @@ describe('SecretReader', () => {
     expect(() => new SecretReader({ staleIfError: Number.NaN })).toThrow(TypeError);
   });
 });
+
+describe('SecretReader.peek', () => {
+  it('answers from memory while fresh, undefined before the first read and after expiry', async () => {
+    const clock = testClock();
+    const reader = new SecretReader({
+      client: newClient(),
+      maxAge: 60,
+      rotationAware: false,
+      now: clock.now,
+    });
+    expect(reader.peek(NAME)).toBeUndefined();
+    const value = await reader.read(NAME);
+    expect(reader.peek(NAME)).toBe(value);
+    clock.advance(55);
+    // In the last 10% of its life: served, and refreshed in the background.
+    sm.rotate(NAME, 2);
+    expect(reader.peek(NAME)).toBe(value);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reader.peek(NAME)).toBe(secretValue(NAME, 2));
+    clock.advance(61);
+    expect(reader.peek(NAME)).toBeUndefined();
+    expect(sm.calls(GetSecretValueCommand)).toHaveLength(2);
+  });
+});

@@ -79,6 +79,16 @@ export class SecretReader {
     return value;
   }
 
+  /**
+   * The cached value of `name` while it is fresh, synchronously (a warm path with no promise);
+   * `undefined` when {@link read} must fetch it. Near expiry it starts the background refresh.
+   */
+  peek(name: string, options: ReadSecretOptions = {}): unknown {
+    const json = options.json ?? 'auto';
+    const versionStage = options.versionStage ?? DEFAULT_VERSION_STAGE;
+    return this.#store.peek({ key: cacheKeyOf(name, versionStage, json), name, versionStage, json });
+  }
+
   /** Drops the cached value of `name`: the next read fetches it. */
   invalidate(name: string, options: ReadSecretOptions = {}): void {
     const json = options.json ?? 'auto';

@@ -126,6 +126,19 @@ export class SecretStore {
   }
 
   /**
+   * The value of `request` when its entry is fresh, without waiting (starting a background
+   * refresh when it nears expiry, as {@link resolve} does); `undefined` when it must be fetched.
+   */
+  peek(request: SecretRequest): unknown {
+    const entry = this.#entries.get(request.key);
+    if (entry === undefined) return undefined;
+    const now = this.#options.now();
+    if (now >= entry.expiresAt) return undefined;
+    if (now >= entry.refreshAt && !this.#inflight.has(request.key)) void this.#start([request], 'background');
+    return entry.value;
+  }
+
+  /**
    * Fetches `requests` now, whatever the cache holds, and waits for the result.
    * @throws {SecretsError} for the first secret that could not be fetched (its old entry stays,
    * unless the failure was permanent).
