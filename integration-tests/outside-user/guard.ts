@@ -11,10 +11,12 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatRecord } from '@nhi-dns/core';
+import { decodeProof, formatRecord, importRecordKeys, parseRecordSet, verifyProof } from '@nhi-dns/core';
 import { startTestDnsServer } from '@nhi-dns/resolver/test-support';
 import { exportJWK, SignJWT } from 'jose';
 import { startLocalSecretsManager } from '../../examples/demo/src/local-secrets-manager.js';
@@ -37,13 +39,61 @@ const ZONE = 'auth.example.com';
 const CALLER = `billing.prod.${ZONE}`;
 const CALLEE = `ledger.prod.${ZONE}`;
 
-/** The README's Quick start handler, exactly as the README shows it. */
-export const quickStartFromReadme = (readme: string): string => {
-  const section = readme.split(/^## /m).find((part) => part.startsWith('Quick start'));
-  const block = section?.match(/```ts\n([\s\S]*?)```/);
-  if (block?.[1] === undefined) throw new Error('README.md has no ```ts block under "## Quick start"');
-  return block[1];
+/** The `ts` blocks of README's Quick start, exactly as the README shows them: callee, then caller. */
+const quickStartBlocks = (readme: string): string[] => {
+  const section = readme.split(/^## /m).find((part) => part.startsWith('Quick start')) ?? '';
+  return [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!);
 };
+
+/** The README's Quick start handler (the callee), exactly as the README shows it. */
+export const quickStartFromReadme = (readme: string): string => {
+  const [callee] = quickStartBlocks(readme);
+  if (callee === undefined) throw new Error('README.md has no ```ts block under "## Quick start"');
+  return callee;
+};
+
+/** The README's Quick start caller (identity-sign), the second `ts` block. */
+export const callerQuickStartFromReadme = (readme: string): string => {
+  const [, caller] = quickStartBlocks(readme);
+  if (caller === undefined || !caller.includes('@nhi-dns/identity-sign')) {
+    throw new Error('README.md has no identity-sign caller block under "## Quick start"');
+  }
+  return caller;
+};
+
+/** One request the capture server received. */
+interface CapturedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+}
+
+/** A loopback HTTP server that keeps each request and answers 200 `ok`. */
+async function startCaptureServer() {
+  const received: CapturedRequest[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        body: Buffer.concat(chunks),
+      });
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
 
 step('build and pack the publishable packages');
 execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
@@ -84,7 +134,20 @@ const dns = await startTestDnsServer({
     },
   ],
 });
-const secretsManager = await startLocalSecretsManager({ '/prod/ledger/db': '{"username":"ledger"}' });
+const callerRecord = formatRecord({
+  service: 'billing',
+  environment: 'prod',
+  kid: 'k1',
+  publicKey: rawPublicKey,
+});
+// The caller's key where `nhi-dns keygen` stores it, for the README's caller block.
+const callerJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'k1', alg: 'EdDSA', use: 'sig' };
+const secretsManager = await startLocalSecretsManager({
+  '/prod/ledger/db': '{"username":"ledger"}',
+  '/prod/nhi/billing/signing-key': JSON.stringify(callerJwk),
+});
+/** The callee's side of the caller check: the requests the README's caller sends. */
+const ledger = await startCaptureServer();
 const sign = (aud: string) =>
   new SignJWT({ jti: randomUUID() })
     .setProtectedHeader({ alg: 'EdDSA', kid: 'k1', typ: 'nhi+jwt' })
@@ -144,8 +207,8 @@ interface Outcome {
 }
 
 /** Invokes a bundle with the guard's events; returns the outcomes and what it wrote to stdout. */
-const invoke = async (app: string, bundle: string) => {
-  const events = [httpEvent(`NHI ${await sign(CALLEE)}`), httpEvent(), { payload: { amount: 1 } }];
+const invoke = async (app: string, bundle: string, given?: unknown[]) => {
+  const events = given ?? [httpEvent(`NHI ${await sign(CALLEE)}`), httpEvent(), { payload: { amount: 1 } }];
   const eventsFile = join(app, 'events.json');
   const resultsFile = join(app, 'results.json');
   writeFileSync(eventsFile, JSON.stringify(events));
@@ -173,6 +236,8 @@ const awsEnv = {
   AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
   AWS_SECRET_ACCESS_KEY: 'local',
   AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+  NHI_SELF: CALLER,
+  LEDGER_URL: ledger.url,
 };
 Object.assign(process.env, awsEnv);
 
@@ -185,6 +250,27 @@ const identityOnlyHandler = handlerSource
   .replace(/const { caller, secrets } = context;.*/, 'const { caller } = context;');
 if (identityOnlyHandler.includes('secretsInject') || identityOnlyHandler.includes('{ caller, secrets }'))
   throw new Error('could not derive the identity-only handler from README');
+const callerSource = callerQuickStartFromReadme(readFileSync(join(root, 'README.md'), 'utf8'));
+
+/** Verifies a request the README's caller sent as the callee would: proof, audience, method, URL, body. */
+const verifyCallerRequest = (request: CapturedRequest): string => {
+  const token = String(request.headers.authorization ?? '').replace(/^NHI /, '');
+  const key = importRecordKeys(parseRecordSet(CALLER, [callerRecord]).keys).keys.get('k1');
+  if (key === undefined) return 'the caller record did not import';
+  try {
+    const claims = verifyProof(decodeProof(token), {
+      key,
+      audience: CALLEE,
+      method: request.method,
+      url: `${ledger.url}${request.url}`,
+      body: request.body,
+      requireBodyHash: true,
+    });
+    return claims.iss === CALLER ? 'ok' : `iss ${claims.iss}`;
+  } catch (error) {
+    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  }
+};
 
 try {
   for (const middy of [7, 6]) {
@@ -217,6 +303,7 @@ try {
     if (install.status !== 0) continue;
     writeFileSync(join(app, 'src', 'handler.ts'), handlerSource);
     writeFileSync(join(app, 'src', 'identity-only.ts'), identityOnlyHandler);
+    writeFileSync(join(app, 'src', 'caller.ts'), callerSource);
 
     for (const skipLibCheck of [true, false]) {
       writeFileSync(
@@ -329,10 +416,42 @@ try {
         `Middy ${middy} ${label}: logs and metrics name one service (${[...services].join(', ')})`,
       );
     }
+
+    // The README's caller: signs a POST to the loopback "ledger" with the key from Secrets Manager.
+    const callerBuilds: [string, string[]][] = [
+      ['esm, SDK external', ['--format=esm', '--external:@aws-sdk/*', '--outfile=dist/caller-esm/index.mjs']],
+      ['cjs', ['--format=cjs', '--outfile=dist/caller-cjs/index.cjs']],
+      ['sam', ['--format=cjs', '--target=es2020', '--minify', '--outfile=dist/caller-sam/index.cjs']],
+    ];
+    for (const [label, flags] of callerBuilds) {
+      const esbuild = run(bin('esbuild'), ['src/caller.ts', '--bundle', '--platform=node', ...flags], app);
+      check(
+        esbuild.status === 0,
+        `Middy ${middy}: the caller bundles (${label})${esbuild.status === 0 ? '' : `\n${esbuild.stderr}`}`,
+      );
+      if (esbuild.status !== 0) continue;
+      ledger.received.splice(0);
+      const outfile = join(app, flags.at(-1)!.replace('--outfile=', ''));
+      const { outcomes, stderr } = await invoke(app, outfile, [{ amount: 1 }]);
+      const [called] = outcomes;
+      check(
+        called?.response?.statusCode === 200 && ledger.received.length === 1,
+        `Middy ${middy} caller ${label}: the signed call reached the ledger (got ${JSON.stringify(called)}${stderr ? `\n${stderr.slice(0, 2000)}` : ''})`,
+      );
+      const [request] = ledger.received;
+      if (request === undefined) continue;
+      const verdict = verifyCallerRequest(request);
+      check(verdict === 'ok', `Middy ${middy} caller ${label}: the ledger verifies its proof (${verdict})`);
+      check(
+        request.body.toString() === '{"amount":1}',
+        `Middy ${middy} caller ${label}: the body sent is the body signed`,
+      );
+    }
   }
 } finally {
   await dns.stop();
   await secretsManager.stop();
+  await ledger.stop();
   if (failures.length === 0) rmSync(work, { recursive: true, force: true });
 }
 
