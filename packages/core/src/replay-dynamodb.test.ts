@@ -31,6 +31,19 @@ describe('DynamoDbReplayStore', () => {
     });
   });
 
+  it('writes the deliveryId and lets that same delivery claim again (a queue redelivery)', async () => {
+    dynamo.on(PutItemCommand).resolves({});
+    const store = new DynamoDbReplayStore({ client, tableName: 'nhi-replay' });
+    await expect(store.claim(JTI, ISS, EXP, { deliveryId: 'msg-1' })).resolves.toBe(true);
+    expect(dynamo.commandCalls(PutItemCommand)[0]?.args[0].input).toEqual({
+      TableName: 'nhi-replay',
+      Item: { jti: { S: `${ISS}#${JTI}` }, expiresAt: { N: String(EXP + 60) }, deliveryId: { S: 'msg-1' } },
+      ConditionExpression: 'attribute_not_exists(#key) OR #delivery = :delivery',
+      ExpressionAttributeNames: { '#key': 'jti', '#delivery': 'deliveryId' },
+      ExpressionAttributeValues: { ':delivery': { S: 'msg-1' } },
+    });
+  });
+
   it('uses the configured attribute names and grace', async () => {
     dynamo.on(PutItemCommand).resolves({});
     const store = new DynamoDbReplayStore({

@@ -12,6 +12,8 @@ export interface DynamoDbReplayStoreOptions {
   keyAttribute?: string;
   /** Numeric TTL attribute name (Unix seconds). Default `expiresAt`. */
   ttlAttribute?: string;
+  /** String attribute holding the claim's `deliveryId` (queues), when it has one. Default `deliveryId`. */
+  deliveryAttribute?: string;
   /** Seconds an item is kept past the proof's `exp`: set it to the verifier's `clockSkew`. Default 60. */
   clockSkew?: number;
   /**
@@ -39,31 +41,42 @@ const CONDITION_FAILED = 'ConditionalCheckFailedException';
  * deletes the item after `exp + clockSkew`. A failed condition is a replay; any other error
  * is thrown as `NhiError('replay_store_unavailable')` so the verifier denies (fail closed).
  *
- * The item key is `<issuer>#<jti>`: one caller cannot burn another caller's jtis.
+ * The item key is `<issuer>#<jti>`: one caller cannot burn another caller's jtis. A claim with
+ * a `deliveryId` also writes it, and succeeds again for that same delivery (a queue redelivery).
  */
 export class DynamoDbReplayStore implements ReplayStore {
   readonly #client: DynamoDBClient;
   readonly #tableName: string;
   readonly #keyAttribute: string;
   readonly #ttlAttribute: string;
+  readonly #deliveryAttribute: string;
   readonly #graceSeconds: number;
   readonly #timeout: number;
 
   constructor(options: DynamoDbReplayStoreOptions) {
-    const { client, tableName, keyAttribute = 'jti', ttlAttribute = 'expiresAt' } = options;
+    const {
+      client,
+      tableName,
+      keyAttribute = 'jti',
+      ttlAttribute = 'expiresAt',
+      deliveryAttribute = 'deliveryId',
+    } = options;
     const clockSkew = options.clockSkew ?? DEFAULT_REPLAY_GRACE;
     if (typeof client?.send !== 'function') throw new TypeError('DynamoDbReplayStore: client is required');
     for (const [name, value] of [
       ['tableName', tableName],
       ['keyAttribute', keyAttribute],
       ['ttlAttribute', ttlAttribute],
+      ['deliveryAttribute', deliveryAttribute],
     ] as const) {
       if (typeof value !== 'string' || value === '') {
         throw new TypeError(`DynamoDbReplayStore: ${name} must be a non-empty string`);
       }
     }
-    if (keyAttribute === ttlAttribute) {
-      throw new TypeError('DynamoDbReplayStore: keyAttribute and ttlAttribute must differ');
+    if (new Set([keyAttribute, ttlAttribute, deliveryAttribute]).size !== 3) {
+      throw new TypeError(
+        'DynamoDbReplayStore: keyAttribute, ttlAttribute and deliveryAttribute must differ',
+      );
     }
     if (!Number.isSafeInteger(clockSkew) || clockSkew < 0) {
       throw new TypeError('DynamoDbReplayStore: clockSkew must be a non-negative integer');
@@ -77,6 +90,7 @@ export class DynamoDbReplayStore implements ReplayStore {
     this.#tableName = tableName;
     this.#keyAttribute = keyAttribute;
     this.#ttlAttribute = ttlAttribute;
+    this.#deliveryAttribute = deliveryAttribute;
     this.#graceSeconds = clockSkew;
   }
 
@@ -90,15 +104,26 @@ export class DynamoDbReplayStore implements ReplayStore {
         options.deadline === undefined ? Number.POSITIVE_INFINITY : options.deadline - Date.now(),
       ),
     );
+    const { deliveryId } = options;
+    // A redelivery of the message that first carried the jti is not a replay (ClaimOptions.deliveryId).
     const command = new PutItemCommand({
       TableName: this.#tableName,
       Item: {
         [this.#keyAttribute]: { S: `${issuer}#${jti}` },
         [this.#ttlAttribute]: { N: String(expiresAt + this.#graceSeconds) },
+        ...(deliveryId === undefined ? {} : { [this.#deliveryAttribute]: { S: deliveryId } }),
       },
       // Attribute names go through placeholders: `jti` or `ttl` could be reserved words.
-      ConditionExpression: 'attribute_not_exists(#key)',
-      ExpressionAttributeNames: { '#key': this.#keyAttribute },
+      ...(deliveryId === undefined
+        ? {
+            ConditionExpression: 'attribute_not_exists(#key)',
+            ExpressionAttributeNames: { '#key': this.#keyAttribute },
+          }
+        : {
+            ConditionExpression: 'attribute_not_exists(#key) OR #delivery = :delivery',
+            ExpressionAttributeNames: { '#key': this.#keyAttribute, '#delivery': this.#deliveryAttribute },
+            ExpressionAttributeValues: { ':delivery': { S: deliveryId } },
+          }),
     });
     const signal = AbortSignal.timeout(budget);
     try {

@@ -23,6 +23,19 @@ describe('MemoryReplayStore', () => {
     expect(store.claim('k'.repeat(22), ISS, T0 + 60)).toBe(true);
   });
 
+  it('accepts a redelivery of the message that carried a jti, and refuses the jti in any other message', () => {
+    const store = new MemoryReplayStore({ now: manualClock(T0).now });
+    const jti = 'q'.repeat(22);
+    expect(store.claim(jti, ISS, T0 + 60, { deliveryId: 'msg-1' })).toBe(true);
+    expect(store.claim(jti, ISS, T0 + 60, { deliveryId: 'msg-1' })).toBe(true);
+    expect(store.claim(jti, ISS, T0 + 60, { deliveryId: 'msg-2' })).toBe(false);
+    expect(store.claim(jti, ISS, T0 + 60)).toBe(false);
+    expect(store.size).toBe(1);
+    const http = 'h'.repeat(22);
+    expect(store.claim(http, ISS, T0 + 60)).toBe(true);
+    expect(store.claim(http, ISS, T0 + 60, { deliveryId: 'msg-3' })).toBe(false);
+  });
+
   it('scopes jtis by issuer without collisions between (issuer, jti) pairs', () => {
     const store = new MemoryReplayStore({ now: manualClock(T0).now });
     expect(store.claim('abjti-0000000000', 'a', T0 + 60)).toBe(true);

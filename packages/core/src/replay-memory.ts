@@ -1,5 +1,5 @@
 import { NhiError } from './errors.js';
-import { assertClaimArguments, DEFAULT_REPLAY_GRACE, type ReplayStore } from './replay.js';
+import { assertClaimArguments, type ClaimOptions, DEFAULT_REPLAY_GRACE, type ReplayStore } from './replay.js';
 
 /** Options of {@link MemoryReplayStore}. */
 export interface MemoryReplayStoreOptions {
@@ -27,6 +27,8 @@ interface Entry {
   readonly issuer: string;
   /** Unix seconds. */
   readonly keptUntil: number;
+  /** The message that first carried the jti (queues), so its redelivery is not a replay. */
+  readonly deliveryId: string | undefined;
 }
 
 /**
@@ -80,15 +82,17 @@ export class MemoryReplayStore implements ReplayStore {
    * {@inheritDoc ReplayStore.claim}
    * @throws {NhiError} `replay_store_full` when the store (or the issuer's share) is full of live jtis.
    */
-  claim(jti: string, issuer: string, expiresAt: number): boolean {
+  claim(jti: string, issuer: string, expiresAt: number, options: ClaimOptions = {}): boolean {
     assertClaimArguments(jti, issuer, expiresAt);
+    const { deliveryId } = options;
     const nowMs = this.#now();
     const nowSeconds = nowMs / 1000;
     // Length-prefixed so that no (issuer, jti) pair can collide with another.
     const key = `${issuer.length}:${issuer}${jti}`;
     const existing = this.#entries.get(key);
     if (existing !== undefined) {
-      if (existing.keptUntil > nowSeconds) return false;
+      if (existing.keptUntil > nowSeconds)
+        return deliveryId !== undefined && existing.deliveryId === deliveryId;
       this.#delete(key, existing);
     }
     const keptUntil = expiresAt + this.#graceSeconds;
@@ -109,7 +113,7 @@ export class MemoryReplayStore implements ReplayStore {
         );
       }
     }
-    this.#entries.set(key, { issuer, keptUntil });
+    this.#entries.set(key, { issuer, keptUntil, deliveryId });
     this.#perIssuer.set(issuer, (this.#perIssuer.get(issuer) ?? 0) + 1);
     return true;
   }

@@ -16,6 +16,14 @@ export interface ReplayStore {
 export interface ClaimOptions {
   /** Wall-clock time (ms since epoch) by which the claim must be answered: the Lambda's remaining time. */
   readonly deadline?: number;
+  /**
+   * The queue's id of the message that carries the proof (SQS `messageId`, SNS `MessageId`,
+   * EventBridge `id`). A claim of a jti already recorded with the same `deliveryId` is a
+   * redelivery of that one message (at-least-once delivery, a failed record retried) and is
+   * accepted; the same jti in any other message is a replay. Set only by the service, never by
+   * the sender, so a copy sent again gets a new id. Omitted for HTTP and direct invocations.
+   */
+  readonly deliveryId?: string;
 }
 
 /**
