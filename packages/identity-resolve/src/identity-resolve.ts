@@ -6,7 +6,6 @@ import {
   anObject,
   aString,
   attachLambdaContext,
-  canonicalName,
   cleanupBeforeEarlyReturn,
   DEFAULT_RETRY_AFTER_SECONDS,
   type DecodedProof,
@@ -15,7 +14,6 @@ import {
   flushOwnedMetrics,
   IdentityError,
   isDenialReason,
-  lambdaDeadline,
   NhiError,
   type NhiLogger,
   type NhiMetrics,
@@ -31,10 +29,9 @@ import {
   type VerificationKey,
   validateOptions,
 } from '@nhi-dns/core';
-import { createResolver, type Resolver, type ResolverOptions, type TxtResult } from '@nhi-dns/resolver';
+import type { Resolver, ResolverOptions } from '@nhi-dns/resolver';
 import type { Context } from 'aws-lambda';
-import { ParsedIdentityCache } from './key-cache.js';
-import { reportLookup } from './lookup-telemetry.js';
+import { IdentityDirectory, resolverFrom } from './directory.js';
 import { defaultGetProof, type GetProof, PACKAGE_NAME } from './proof-source.js';
 
 /** Where a resolved record came from. */
@@ -130,58 +127,6 @@ const OPTION_RULES: OptionRules = {
   metrics: anObject,
 };
 
-let sharedResolver: Resolver | undefined;
-
-/** Remembers when each name was last refreshed; bounded, oldest names forgotten first. */
-class RefreshCooldown {
-  readonly #last = new Map<string, number>();
-  readonly #intervalMs: number;
-
-  constructor(
-    intervalMs: number,
-    readonly maxNames = 10_000,
-  ) {
-    this.#intervalMs = intervalMs;
-  }
-
-  /** True (and the time noted) when `name` was not refreshed within the interval. */
-  allow(name: string): boolean {
-    const now = Date.now();
-    const last = this.#last.get(name);
-    if (last !== undefined && now - last < this.#intervalMs) return false;
-    this.#last.delete(name);
-    this.#last.set(name, now);
-    if (this.#last.size > this.maxNames) {
-      const oldest = this.#last.keys().next().value;
-      if (oldest !== undefined) this.#last.delete(oldest);
-    }
-    return true;
-  }
-}
-
-/** Environment variable naming the DNS servers of the default resolver, e.g. `10.0.0.2,127.0.0.1:5353`. */
-export const DNS_SERVERS_VARIABLE = 'NHI_DNS_SERVERS';
-
-/** Options of the shared default resolver: servers from `NHI_DNS_SERVERS` when set, else `/etc/resolv.conf`. */
-const defaultResolverOptions = (): ResolverOptions => {
-  const servers = (process.env[DNS_SERVERS_VARIABLE] ?? '')
-    .split(',')
-    .map((server) => server.trim())
-    .filter(Boolean);
-  return servers.length > 0 ? { servers } : {};
-};
-
-const resolverFrom = (option: IdentityResolveOptions['resolver']): Resolver => {
-  if (option !== undefined && typeof (option as Resolver).resolveTxt === 'function')
-    return option as Resolver;
-  if (option !== undefined) return createResolver(option as ResolverOptions);
-  sharedResolver ??= createResolver(defaultResolverOptions());
-  return sharedResolver;
-};
-
-const sourceOf = (result: TxtResult): RecordSource =>
-  result.outcome === 'stale' ? 'stale' : result.fromCache ? 'cache' : 'network';
-
 /**
  * Middy middleware that resolves an identity record over DNS (DESIGN §4.2).
  *
@@ -205,92 +150,33 @@ export const identityResolve = (options: IdentityResolveOptions): IdentityResolv
       `${PACKAGE_NAME}: self mode needs 'self', an identity name inside the zone`,
     );
   }
-  const resolver = resolverFrom(options.resolver);
-  const dnssec = options.dnssec ?? true;
   const getProof = options.getProof ?? defaultGetProof;
   const deadlineMargin = options.deadlineMargin ?? 500;
   const retryAfter = options.retryAfter ?? DEFAULT_RETRY_AFTER_SECONDS;
-  const cache = new ParsedIdentityCache();
   const refreshInterval = options.unknownKidRefreshInterval ?? 30;
   if (!Number.isFinite(refreshInterval) || refreshInterval < 0) {
     throw new NhiError('invalid_config', `${PACKAGE_NAME}: unknownKidRefreshInterval must be >= 0 seconds`);
   }
-  const refreshes = new RefreshCooldown(refreshInterval * 1000);
   let observability: Observability | undefined;
   const telemetry = () => {
     observability ??= resolveObservability(options);
     return observability;
   };
 
+  const directory = new IdentityDirectory({
+    zone,
+    resolver: resolverFrom(options.resolver),
+    dnssec: options.dnssec ?? true,
+    deadlineMargin,
+    unknownKidRefreshInterval: refreshInterval,
+    telemetry,
+  });
+
   if (mode === 'self' && selfIdentity !== undefined && options.prefetch !== false) {
     // Cold start: the lookup overlaps the init phase; the first `before` joins it (single flight
     // or cache hit). A failure here is reported by that `before`, not swallowed.
-    resolver.resolveTxt(selfIdentity.name, { dnssec }).catch(() => undefined);
+    directory.prefetch(selfIdentity.name);
   }
-
-  /** Warns once per DNS answer (when it was parsed) about the RRs it rejected. */
-  const reportProblems = (name: string, { parsed, fresh }: ReturnType<ParsedIdentityCache['get']>) => {
-    if (fresh && parsed.problems.length > 0) {
-      telemetry().logger.warn('identity record has invalid RRs', {
-        'nhi.name': name,
-        'nhi.problems': parsed.problems,
-      });
-    }
-  };
-
-  /** Resolves and parses `name`; throws the IdentityError to deny with. */
-  const resolveIdentity = async (
-    name: string,
-    context: unknown,
-    notFound: 'no_record' | 'self_mismatch',
-    refresh = false,
-  ): Promise<Omit<ResolvedIdentity, 'service' | 'environment' | 'proof'>> => {
-    let result: TxtResult;
-    let parsedByAccept: ReturnType<ParsedIdentityCache['get']> | undefined;
-    try {
-      const deadline = lambdaDeadline(context, deadlineMargin);
-      result = await resolver.resolveTxt(name, {
-        dnssec,
-        ...(deadline === undefined ? {} : { deadline }),
-        ...(refresh ? { refresh } : {}),
-        // An answer with no usable key for this name (junk under a wildcard, say) is cached by the
-        // resolver as unusable, never as a positive record that a flood could use to evict real ones.
-        accept: (records) => {
-          parsedByAccept = cache.get(name, records);
-          return parsedByAccept.parsed.keys.size > 0;
-        },
-      });
-    } catch (error) {
-      reportLookup(telemetry(), name, undefined, error);
-      throw new IdentityError('dns_failure', PACKAGE_NAME, error);
-    }
-    reportLookup(telemetry(), name, result);
-    // A CNAME hop outside the zone would let whoever controls that other zone publish this
-    // identity's keys: the zone's owner vouches only for data inside the zone (fail closed).
-    const escapedTo = result.cnameChain?.find((target) => !isInsideZone(canonicalName(target), zone));
-    if (escapedTo !== undefined) {
-      throw new IdentityError(
-        'outside_zone',
-        PACKAGE_NAME,
-        'record reached through a CNAME outside the zone',
-      );
-    }
-    if (result.outcome === 'unusable' && parsedByAccept !== undefined) reportProblems(name, parsedByAccept);
-    if (result.records.length === 0)
-      throw new IdentityError(notFound, PACKAGE_NAME, `no TXT record (${result.outcome})`);
-    const { parsed, fresh } = parsedByAccept ?? cache.get(name, result.records);
-    reportProblems(name, { parsed, fresh });
-    if (parsed.keys.size === 0) throw new IdentityError(notFound, PACKAGE_NAME, 'no valid NHI1 RR');
-    return {
-      name,
-      keys: parsed.keys,
-      attributes: parsed.set.attributes,
-      ad: result.ad,
-      ttl: result.ttl,
-      source: sourceOf(result),
-      problems: parsed.problems,
-    };
-  };
 
   const before = async (request: Request<unknown, unknown, Error, Context & IdentityResolveContext>) => {
     const context = request.context;
@@ -299,32 +185,15 @@ export const identityResolve = (options: IdentityResolveOptions): IdentityResolv
     let kid: string | undefined;
     try {
       if (mode === 'self' && selfIdentity !== undefined) {
-        const resolved = await resolveIdentity(selfIdentity.name, request.context, 'self_mismatch');
-        context.nhiSelf = {
-          ...resolved,
-          service: selfIdentity.service,
-          environment: selfIdentity.environment,
-        };
+        context.nhiSelf = await directory.resolveIdentity(selfIdentity, request.context, 'self_mismatch');
         return undefined;
       }
       const token = getProof(request.event);
       if (token === undefined) throw new IdentityError('missing_proof', PACKAGE_NAME);
       const proof = decodeProof(token);
       kid = proof.header.kid;
-      const caller = tryParseIdentityName(proof.claims.iss, zone);
-      if (caller === undefined) throw new IdentityError('outside_zone', PACKAGE_NAME);
-      claimed = caller.name;
-      let resolved = await resolveIdentity(caller.name, request.context, 'no_record');
-      if (
-        !resolved.keys.has(proof.header.kid) &&
-        resolved.source !== 'network' &&
-        refreshes.allow(caller.name)
-      ) {
-        // A key published after the record was cached (a rotation that just began): look again,
-        // once per name per cooldown, as jose's remote JWK sets do on an unknown kid.
-        resolved = await resolveIdentity(caller.name, request.context, 'no_record', true);
-      }
-      context.nhi = { ...resolved, service: caller.service, environment: caller.environment, proof };
+      claimed = tryParseIdentityName(proof.claims.iss, zone)?.name;
+      context.nhi = await directory.resolveCaller(proof, request.context);
       return undefined;
     } catch (error) {
       const denial = toIdentityError(error);
@@ -351,9 +220,6 @@ export const identityResolve = (options: IdentityResolveOptions): IdentityResolv
 
   return { name: PACKAGE_NAME, before, after: flush, onError };
 };
-
-/** True when canonical `name` is `zone` or below it. */
-const isInsideZone = (name: string, zone: string): boolean => name === zone || name.endsWith(`.${zone}`);
 
 /** Any failure in this middleware becomes a denial; errors that are not ours are malformed input. */
 const toIdentityError = (error: unknown): IdentityError => {

@@ -2,6 +2,11 @@ import { identityResolve } from './identity-resolve.js';
 
 export {
   DNS_SERVERS_VARIABLE,
+  IdentityDirectory,
+  type IdentityDirectoryOptions,
+  resolverFrom,
+} from './directory.js';
+export {
   type IdentityResolveContext,
   type IdentityResolveMiddleware,
   type IdentityResolveOptions,

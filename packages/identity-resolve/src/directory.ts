@@ -1,0 +1,207 @@
+import {
+  canonicalName,
+  type DecodedProof,
+  IdentityError,
+  type IdentityName,
+  lambdaDeadline,
+  type Observability,
+  tryParseIdentityName,
+} from '@nhi-dns/core';
+import { createResolver, type Resolver, type ResolverOptions, type TxtResult } from '@nhi-dns/resolver';
+import type { RecordSource, ResolvedIdentity } from './identity-resolve.js';
+import { ParsedIdentityCache } from './key-cache.js';
+import { reportLookup } from './lookup-telemetry.js';
+import { PACKAGE_NAME } from './proof-source.js';
+
+/** Environment variable naming the DNS servers of the default resolver, e.g. `10.0.0.2,127.0.0.1:5353`. */
+export const DNS_SERVERS_VARIABLE = 'NHI_DNS_SERVERS';
+
+let sharedResolver: Resolver | undefined;
+
+/** Options of the shared default resolver: servers from `NHI_DNS_SERVERS` when set, else `/etc/resolv.conf`. */
+const defaultResolverOptions = (): ResolverOptions => {
+  const servers = (process.env[DNS_SERVERS_VARIABLE] ?? '')
+    .split(',')
+    .map((server) => server.trim())
+    .filter(Boolean);
+  return servers.length > 0 ? { servers } : {};
+};
+
+/** A resolver given, one made from options, or the one shared by every middleware of the process. */
+export const resolverFrom = (option: Resolver | ResolverOptions | undefined): Resolver => {
+  if (option !== undefined && typeof (option as Resolver).resolveTxt === 'function')
+    return option as Resolver;
+  if (option !== undefined) return createResolver(option as ResolverOptions);
+  sharedResolver ??= createResolver(defaultResolverOptions());
+  return sharedResolver;
+};
+
+/** Remembers when each name was last refreshed; bounded, oldest names forgotten first. */
+class RefreshCooldown {
+  readonly #last = new Map<string, number>();
+  readonly #intervalMs: number;
+
+  constructor(
+    intervalMs: number,
+    readonly maxNames = 10_000,
+  ) {
+    this.#intervalMs = intervalMs;
+  }
+
+  /** True (and the time noted) when `name` was not refreshed within the interval. */
+  allow(name: string): boolean {
+    const now = Date.now();
+    const last = this.#last.get(name);
+    if (last !== undefined && now - last < this.#intervalMs) return false;
+    this.#last.delete(name);
+    this.#last.set(name, now);
+    if (this.#last.size > this.maxNames) {
+      const oldest = this.#last.keys().next().value;
+      if (oldest !== undefined) this.#last.delete(oldest);
+    }
+    return true;
+  }
+}
+
+const sourceOf = (result: TxtResult): RecordSource =>
+  result.outcome === 'stale' ? 'stale' : result.fromCache ? 'cache' : 'network';
+
+/** True when canonical `name` is `zone` or below it. */
+const isInsideZone = (name: string, zone: string): boolean => name === zone || name.endsWith(`.${zone}`);
+
+/** Options of {@link IdentityDirectory}. */
+export interface IdentityDirectoryOptions {
+  /** Canonical zone. */
+  readonly zone: string;
+  readonly resolver: Resolver;
+  /** Ask for DNSSEC (DO bit). */
+  readonly dnssec: boolean;
+  /** Milliseconds kept back from the Lambda's remaining time for the DNS deadline. */
+  readonly deadlineMargin: number;
+  /** Seconds between two refreshes of one name triggered by an unknown kid. */
+  readonly unknownKidRefreshInterval: number;
+  /** Logs and metrics (created on first use). */
+  readonly telemetry: () => Observability;
+}
+
+/**
+ * Looks identities up in DNS, Middy-free: resolves a name's TXT RRset through the resolver (cached,
+ * single flight), parses it once per answer, follows CNAMEs only inside the zone, and logs and
+ * counts every lookup. identity-resolve uses one per middleware; identity-verify's record
+ * verifier uses one for every record of a batch, so records of one issuer share one lookup.
+ */
+export class IdentityDirectory {
+  readonly #options: IdentityDirectoryOptions;
+  readonly #cache = new ParsedIdentityCache();
+  readonly #refreshes: RefreshCooldown;
+
+  constructor(options: IdentityDirectoryOptions) {
+    this.#options = options;
+    this.#refreshes = new RefreshCooldown(options.unknownKidRefreshInterval * 1000);
+  }
+
+  /** Starts resolving `name` (a cold-start prefetch); failures surface on the next real lookup. */
+  prefetch(name: string): void {
+    this.#options.resolver.resolveTxt(name, { dnssec: this.#options.dnssec }).catch(() => undefined);
+  }
+
+  /**
+   * The record of the caller a proof claims (`iss`), decoded but not verified: `iss` must be an
+   * identity directly inside the zone; a `kid` the cached record lacks triggers one refresh per
+   * name per cooldown (a key published mid-rotation).
+   * @throws {IdentityError} `outside_zone`, `no_record`, `dns_failure`.
+   */
+  async resolveCaller(proof: DecodedProof, context: unknown): Promise<ResolvedIdentity> {
+    const caller = tryParseIdentityName(proof.claims.iss, this.#options.zone);
+    if (caller === undefined) throw new IdentityError('outside_zone', PACKAGE_NAME);
+    let resolved = await this.resolve(caller.name, context, 'no_record');
+    if (
+      !resolved.keys.has(proof.header.kid) &&
+      resolved.source !== 'network' &&
+      this.#refreshes.allow(caller.name)
+    ) {
+      // A key published after the record was cached (a rotation that just began): look again,
+      // once per name per cooldown, as jose's remote JWK sets do on an unknown kid.
+      resolved = await this.resolve(caller.name, context, 'no_record', true);
+    }
+    return { ...resolved, service: caller.service, environment: caller.environment, proof };
+  }
+
+  /**
+   * Resolves and parses the record of `identity`.
+   * @throws {IdentityError} `notFound` for no usable record, `outside_zone`, `dns_failure`.
+   */
+  async resolveIdentity(
+    identity: IdentityName,
+    context: unknown,
+    notFound: 'no_record' | 'self_mismatch',
+  ): Promise<ResolvedIdentity> {
+    const resolved = await this.resolve(identity.name, context, notFound);
+    return { ...resolved, service: identity.service, environment: identity.environment };
+  }
+
+  async resolve(
+    name: string,
+    context: unknown,
+    notFound: 'no_record' | 'self_mismatch',
+    refresh = false,
+  ): Promise<Omit<ResolvedIdentity, 'service' | 'environment' | 'proof'>> {
+    const { resolver, dnssec, deadlineMargin, zone, telemetry } = this.#options;
+    let result: TxtResult;
+    let parsedByAccept: ReturnType<ParsedIdentityCache['get']> | undefined;
+    try {
+      const deadline = lambdaDeadline(context, deadlineMargin);
+      result = await resolver.resolveTxt(name, {
+        dnssec,
+        ...(deadline === undefined ? {} : { deadline }),
+        ...(refresh ? { refresh } : {}),
+        // An answer with no usable key for this name (junk under a wildcard, say) is cached by the
+        // resolver as unusable, never as a positive record that a flood could use to evict real ones.
+        accept: (records) => {
+          parsedByAccept = this.#cache.get(name, records);
+          return parsedByAccept.parsed.keys.size > 0;
+        },
+      });
+    } catch (error) {
+      reportLookup(telemetry(), name, undefined, error);
+      throw new IdentityError('dns_failure', PACKAGE_NAME, error);
+    }
+    reportLookup(telemetry(), name, result);
+    // A CNAME hop outside the zone would let whoever controls that other zone publish this
+    // identity's keys: the zone's owner vouches only for data inside the zone (fail closed).
+    const escapedTo = result.cnameChain?.find((target) => !isInsideZone(canonicalName(target), zone));
+    if (escapedTo !== undefined) {
+      throw new IdentityError(
+        'outside_zone',
+        PACKAGE_NAME,
+        'record reached through a CNAME outside the zone',
+      );
+    }
+    if (result.outcome === 'unusable' && parsedByAccept !== undefined)
+      this.#reportProblems(name, parsedByAccept);
+    if (result.records.length === 0)
+      throw new IdentityError(notFound, PACKAGE_NAME, `no TXT record (${result.outcome})`);
+    const { parsed, fresh } = parsedByAccept ?? this.#cache.get(name, result.records);
+    this.#reportProblems(name, { parsed, fresh });
+    if (parsed.keys.size === 0) throw new IdentityError(notFound, PACKAGE_NAME, 'no valid NHI1 RR');
+    return {
+      name,
+      keys: parsed.keys,
+      attributes: parsed.set.attributes,
+      ad: result.ad,
+      ttl: result.ttl,
+      source: sourceOf(result),
+      problems: parsed.problems,
+    };
+  }
+
+  /** Warns once per DNS answer (when it was parsed) about the RRs it rejected. */
+  #reportProblems(name: string, { parsed, fresh }: ReturnType<ParsedIdentityCache['get']>): void {
+    if (fresh && parsed.problems.length > 0) {
+      this.#options.telemetry().logger.warn('identity record has invalid RRs', {
+        'nhi.name': name,
+        'nhi.problems': parsed.problems,
+      });
+    }
+  }
+}
