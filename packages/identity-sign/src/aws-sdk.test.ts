@@ -86,6 +86,12 @@ describe('awsSdkPlugin (the middleware alone)', () => {
     }
   });
 
+  it('wraps a payload that only mentions nhiProof below the top level', async () => {
+    const Payload = '{"relayed":{"nhiProof":"x"}}';
+    const passed = await runPlugin('InvokeCommand', { FunctionName: FUNCTION, Payload });
+    expect(JSON.parse(new TextDecoder().decode(passed.Payload as Uint8Array)).nhiPayload).toBe(Payload);
+  });
+
   it('passes commands it does not sign unchanged', async () => {
     const input = { QueueUrl: QUEUE };
     expect(await runPlugin('GetQueueAttributesCommand', input)).toBe(input);

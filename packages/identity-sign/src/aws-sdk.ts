@@ -64,12 +64,21 @@ const bodyOf = (signer: IdentitySigner, bytes: string): { body?: string } =>
 const messageBody = (value: unknown, what: string): string =>
   typeof value === 'string' ? value : fail('unbindable_request', `${what} must be a string`);
 
+/** True when `payload` is a JSON object with a top-level `nhiProof`: signed already, by hand. */
+const isEnvelope = (payload: string): boolean => {
+  if (!payload.includes(PROOF_PAYLOAD_FIELD)) return false;
+  try {
+    const value: unknown = JSON.parse(payload);
+    return typeof value === 'object' && value !== null && Object.hasOwn(value, PROOF_PAYLOAD_FIELD);
+  } catch {
+    return false;
+  }
+};
+
 const signInvoke = async (signer: IdentitySigner, input: Input): Promise<Input> => {
   const functionName = messageBody(input.FunctionName, 'Invoke FunctionName');
   const payload = payloadString(input.Payload);
-  if (payload.includes(`"${PROOF_PAYLOAD_FIELD}"`)) {
-    fail('carrier_conflict', 'Invoke Payload already looks like a signed envelope');
-  }
+  if (isEnvelope(payload)) fail('carrier_conflict', 'Invoke Payload is already a signed envelope');
   const aud = signer.audienceFor({ carrier: 'invoke', functionName });
   const token = await signer.issue({ aud, ...bodyOf(signer, payload) });
   return { ...input, Payload: new TextEncoder().encode(JSON.stringify(withSignedPayload(payload, token))) };

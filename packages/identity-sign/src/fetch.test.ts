@@ -61,7 +61,8 @@ describe('signer.fetch', () => {
     expect(received?.headers['x-trace']).toBe('t1');
     expect(received?.body.toString('utf8')).toBe('{"amount":1,"note":"é"}');
     const claims = verifyReceived(received!);
-    expect(claims).toMatchObject({ iss: SELF, aud: LEDGER, htm: 'POST', htu: `${server.url}/pay?x=1` });
+    // htu is scheme + host + path, as the verifier compares it: the query is not copied into the proof.
+    expect(claims).toMatchObject({ iss: SELF, aud: LEDGER, htm: 'POST', htu: `${server.url}/pay` });
   });
 
   it('binds a GET as the empty body, and each body type as fetch encodes it', async () => {
@@ -127,6 +128,8 @@ describe('signer.fetch', () => {
       [signer.fetch(`${server.url}/a%2f..%2fadmin`), 'unbindable_request'],
       [signer.fetch(`${server.url}/x`, { headers: { authorization: 'Bearer other' } }), 'carrier_conflict'],
       [signer.fetch('/relative'), 'unbindable_request'],
+      [signer.fetch(`${server.url.replace('http://', 'http://user:pw@')}/x`), 'unbindable_request'],
+      [signer.fetch(`${server.url}/x`, { method: 'GET', body: 'b' }), 'unbindable_request'],
     ];
     for (const [promise, reason] of refusals) {
       await expect(promise).rejects.toBeInstanceOf(SigningError);

@@ -23,19 +23,6 @@ const isStream = (body: unknown): boolean =>
   (typeof body === 'object' && body !== null && Symbol.asyncIterator in body && !(body instanceof Blob));
 
 /**
- * Wraps `fetch` so that each request carries `Authorization: NHI <proof>` binding its audience,
- * method (`htm`), URL (`htu`) and, with `bindBody`, the exact body bytes (`bh`). The request is
- * normalised by `new Request()` first, so the bytes hashed are the bytes sent (strings as UTF-8,
- * `URLSearchParams`, `FormData` and `Blob` as fetch encodes them, with their content type).
- *
- * Refused before anything is sent (`SigningError`): no audience for the origin (`no_audience`),
- * a streamed body while `bindBody` is on, a URL whose path holds encoded dot segments, which the
- * verifier refuses (`unbindable_request`), or a request that already has an `Authorization`
- * header (`carrier_conflict`). Redirects are not followed (`redirect: 'manual'`, unless you ask
- * for `'error'`): a proof names one URL and is a bearer credential until it expires, so it must
- * not be sent on to a location it does not name.
- */
-/**
  * Bytes of a body that fetch sends as they are (no stream to read), or `undefined` for bodies
  * that only a `Request` can encode (`FormData`, `Blob`, streams). Strings and URLSearchParams are
  * encoded as UTF-8, as fetch encodes them.
@@ -84,7 +71,10 @@ const direct = (input: string | URL, init: RequestInit, bytes: Uint8Array): Outg
   };
 };
 
-/** Anything else, normalised by `new Request()` so that the bytes hashed are the bytes sent. */
+/**
+ * Anything else, normalised by `new Request()` so that the bytes hashed are the bytes sent. A
+ * `Request` input's body is read into memory to be hashed (its stream cannot be told apart).
+ */
 const viaRequest = async (input: string | URL | Request, init: RequestInit): Promise<Outgoing> => {
   let request: Request;
   try {
@@ -106,13 +96,15 @@ const viaRequest = async (input: string | URL | Request, init: RequestInit): Pro
 
 /**
  * Wraps `fetch` so that each request carries `Authorization: NHI <proof>` binding its audience,
- * method (`htm`), URL (`htu`) and, with `bindBody`, the exact body bytes (`bh`): strings and
+ * method (`htm`), URL (`htu`: scheme, host and path, as the verifier compares it) and, with
+ * `bindBody`, the exact body bytes (`bh`): strings and
  * `URLSearchParams` as UTF-8, bytes as they are, and `Request`, `FormData` and `Blob` bodies as
  * `new Request()` encodes them (with their content type).
  *
  * Refused before anything is sent (`SigningError`): no audience for the origin (`no_audience`),
  * a streamed body while `bindBody` is on, a URL whose path holds encoded dot segments, which the
- * verifier refuses (`unbindable_request`), or a request that already has an `Authorization`
+ * verifier refuses, credentials in the URL, a GET or HEAD with a body (`unbindable_request`), or
+ * a request that already has an `Authorization`
  * header (`carrier_conflict`). Redirects are not followed (`redirect: 'manual'`, unless you ask
  * for `'error'`): a proof names one URL and is a bearer credential until it expires, so it must
  * not be sent on to a location it does not name.
@@ -135,14 +127,22 @@ export const signedFetch =
         'identity-sign: the request already has an Authorization header; a signed request carries one credential, the proof',
       );
     }
-    const url = outgoing.url;
-    url.hash = '';
+    const { url, method } = outgoing;
+    if (url.username !== '' || url.password !== '') {
+      throw unbindable('the URL carries credentials (user:password@), which a proof must not copy');
+    }
+    if (/^(GET|HEAD)$/i.test(method) && outgoing.bytes.length > 0) {
+      throw unbindable(`a ${method} request cannot have a body`);
+    }
     if (hasDotSegment(url.href))
       throw unbindable('the URL path holds dot segments, which the verifier refuses');
+    // htu is scheme + host + path (as DPoP's): the verifier drops query and fragment, so the
+    // proof does not carry them (a query may hold data the proof should not copy).
+    const htu = `${url.protocol}//${url.host}${url.pathname}`;
     const token = await signer.issue({
       aud: signer.audienceFor({ carrier: 'http', url }, aud),
-      method: outgoing.method,
-      url: url.href,
+      method,
+      url: htu,
       ...(signer.bindsBody ? { body: outgoing.bytes } : {}),
     });
     // `headers` is this call's own copy: the caller's init and Request stay as they were.
