@@ -30,8 +30,6 @@ import {
   type NhiMetrics,
   type Observability,
   type OptionRules,
-  type ProofClaims,
-  ProofError,
   parseZone,
   type ReplayStore,
   required,
@@ -40,28 +38,15 @@ import {
   signedBody,
   tryParseIdentityName,
   validateOptions,
-  verifyProof,
 } from '@nhi-dns/core';
 import type { IdentityResolveContext } from '@nhi-dns/identity-resolve';
 import type { Context } from 'aws-lambda';
+import { CallerVerifier, type VerifiedIdentity } from './caller-verifier.js';
+import { PACKAGE_NAME } from './package-name.js';
 import { type SelfExpectation, selfCheckFailure } from './self-check.js';
 
-/** Name of this package, carried by the errors it raises. */
-export const PACKAGE_NAME = '@nhi-dns/identity-verify';
-
-/** The verified caller, put on `request.context.caller`. */
-export interface VerifiedIdentity {
-  /** Canonical identity name of the caller. */
-  readonly name: string;
-  readonly service: string;
-  readonly environment: string;
-  /** Key that signed the proof. */
-  readonly kid: string;
-  /** The verified proof claims. */
-  readonly claims: ProofClaims;
-  /** Attributes of the caller's key (`x-NAME` tags). */
-  readonly attributes: Readonly<Record<string, string>>;
-}
+export type { VerifiedIdentity } from './caller-verifier.js';
+export { PACKAGE_NAME } from './package-name.js';
 
 /**
  * What this middleware adds to the Lambda context in caller mode (`allow` set). Middy's `use()`
@@ -199,12 +184,6 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
   // can disagree with the verifier's; the default store adds nothing of its own.
   const replayStore = options.replayStore ?? new MemoryReplayStore({ clockSkew: 0 });
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
-  const verifyOptions = {
-    audience: self.name,
-    maxLifetime,
-    clockSkew,
-    requireBodyHash: options.requireBodyHash ?? false,
-  };
   let observability: Observability | undefined;
   const telemetry = () => {
     observability ??= resolveObservability(options);
@@ -222,7 +201,21 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
     if (failure !== undefined) throw new IdentityError('self_mismatch', PACKAGE_NAME, failure);
   };
 
+  const callerVerifier =
+    isAllowed === undefined
+      ? undefined
+      : new CallerVerifier({
+          audience: self.name,
+          isAllowed,
+          requireDnssec: options.requireDnssec === true,
+          requireBodyHash: options.requireBodyHash ?? false,
+          maxLifetime,
+          clockSkew,
+          replayStore,
+        });
+
   const verifyCaller = async (
+    verifier: CallerVerifier,
     event: unknown,
     context: IdentityResolveContext,
     at: number,
@@ -231,46 +224,16 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
     if (caller?.proof === undefined) {
       throw configError("'allow' needs identity-resolve in caller mode before this middleware");
     }
-    const { proof } = caller;
-    const key = caller.keys.get(proof.header.kid);
-    if (key === undefined) throw new IdentityError('unknown_kid', PACKAGE_NAME);
-    if (options.requireDnssec === true && !caller.ad)
-      throw new IdentityError('dnssec_required', PACKAGE_NAME);
     const method = httpMethod(event);
     const url = httpUrl(event);
-    const claims = verifyProofOrDeny(proof, {
-      ...verifyOptions,
-      key,
+    return verifier.verify(caller, {
       now: at,
       // Decoded only after the signature verified, and only when the proof binds the body.
       body: () => signedBody(event),
       ...(method === undefined ? {} : { method }),
       ...(url === undefined ? {} : { url }),
+      claim: claimOptions(context),
     });
-    // Policy before the replay store: a refused caller must not fill the store (and push out
-    // the jtis of allowed callers) nor cost a DynamoDB write.
-    if (isAllowed !== undefined && !isAllowed(caller.name))
-      throw new IdentityError('not_allowed', PACKAGE_NAME);
-    let fresh: boolean;
-    try {
-      fresh = await replayStore.claim(claims.jti, caller.name, claims.exp + clockSkew, claimOptions(context));
-    } catch (error) {
-      // A full in-memory store refuses rather than forget a live jti (503: retry later).
-      if (error instanceof NhiError && error.reason === 'replay_store_full') {
-        throw new IdentityError('replay_store_full', PACKAGE_NAME, error);
-      }
-      // A replay store we cannot reach cannot vouch for the jti: fail closed.
-      throw new IdentityError('replayed', PACKAGE_NAME, error);
-    }
-    if (!fresh) throw new IdentityError('replayed', PACKAGE_NAME);
-    return {
-      name: caller.name,
-      service: caller.service,
-      environment: caller.environment,
-      kid: key.kid,
-      claims,
-      attributes: key.attributes,
-    };
   };
 
   const before = async (request: Request<unknown, unknown, Error, Context>) => {
@@ -279,8 +242,8 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
     const at = now();
     try {
       if (expectation !== undefined) checkSelf(context, at);
-      if (isAllowed !== undefined) {
-        const identity = await verifyCaller(request.event, context, at);
+      if (callerVerifier !== undefined) {
+        const identity = await verifyCaller(callerVerifier, request.event, context, at);
         context.caller = identity;
         // Deprecated name, kept for one minor version (see IdentityVerifyContext.identity).
         (context as { identity?: VerifiedIdentity }).identity = identity;
@@ -327,19 +290,4 @@ const REPLAY_DEADLINE_MARGIN_MS = 500;
 const claimOptions = (context: object): ClaimOptions => {
   const deadline = lambdaDeadline(context, REPLAY_DEADLINE_MARGIN_MS);
   return deadline === undefined ? {} : { deadline };
-};
-
-/** Runs the proof checks of DESIGN §3, turning a ProofError into this package's denial. */
-const verifyProofOrDeny = (
-  proof: Parameters<typeof verifyProof>[0],
-  verifyOptions: Parameters<typeof verifyProof>[1],
-): ProofClaims => {
-  try {
-    return verifyProof(proof, verifyOptions);
-  } catch (error) {
-    if (error instanceof ProofError) throw new IdentityError(error.reason, PACKAGE_NAME, error);
-    // Not a verdict on the proof but a bug or a bad setting (e.g. a clock that returns
-    // fractions): surface it as an error (a 500), never as a 401 that hides it.
-    throw error;
-  }
 };

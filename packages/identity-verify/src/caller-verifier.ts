@@ -1,0 +1,149 @@
+import {
+  type ClaimOptions,
+  IdentityError,
+  type IdentityMatcher,
+  NhiError,
+  type ProofClaims,
+  ProofError,
+  type ReplayStore,
+  type VerifyProofOptions,
+  verifyProof,
+} from '@nhi-dns/core';
+import type { ResolvedIdentity } from '@nhi-dns/identity-resolve';
+import { PACKAGE_NAME } from './package-name.js';
+
+/** The verified caller, put on `request.context.caller`. */
+export interface VerifiedIdentity {
+  /** Canonical identity name of the caller. */
+  readonly name: string;
+  readonly service: string;
+  readonly environment: string;
+  /** Key that signed the proof. */
+  readonly kid: string;
+  /** The verified proof claims. */
+  readonly claims: ProofClaims;
+  /** Attributes of the caller's key (`x-NAME` tags). */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** Settings of {@link CallerVerifier}, validated by the middleware that creates it. */
+export interface CallerVerifierSettings {
+  /** Canonical name of this function: the audience. */
+  readonly audience: string;
+  readonly isAllowed: IdentityMatcher;
+  readonly requireDnssec: boolean;
+  readonly requireBodyHash: boolean;
+  readonly maxLifetime: number;
+  readonly clockSkew: number;
+  readonly replayStore: ReplayStore;
+}
+
+/** What one proof is checked against: the request or message it came with. */
+export interface ProofSubject {
+  /** The bytes `bh` must cover, read only once the signature verified (see `verifyProof`). */
+  readonly body: () => string | Uint8Array | undefined;
+  readonly method?: string;
+  readonly url?: string;
+  /** Now, Unix seconds. */
+  readonly now: number;
+  /**
+   * When a queue accepted the message (Unix seconds, set by the queue service): the proof's
+   * times are checked at that moment instead of now, so a message may wait in the queue longer
+   * than a proof lives, but cannot be enqueued again later.
+   */
+  readonly enqueuedAt?: number;
+  /** How long a jti is kept past `exp + clockSkew` (seconds): queues keep it for their `maxMessageAge`. */
+  readonly keepExtra?: number;
+  readonly claim: ClaimOptions;
+}
+
+/**
+ * The checks of one caller's proof against its resolved record (DESIGN §3, §4.3), Middy-free:
+ * key, DNSSEC, proof (signature, audience, times, body, target), policy, then replay. Shared by
+ * the per-invocation middleware and the per-record verifier, so both apply the same rules.
+ */
+export class CallerVerifier {
+  readonly #settings: CallerVerifierSettings;
+
+  constructor(settings: CallerVerifierSettings) {
+    this.#settings = settings;
+  }
+
+  /**
+   * @returns the verified caller.
+   * @throws {IdentityError} with the reason of the first failed check. A replay store that cannot
+   *   answer is `replayed` with the store's error as data (fail closed); a full one `replay_store_full`.
+   */
+  async verify(caller: ResolvedIdentity, subject: ProofSubject): Promise<VerifiedIdentity> {
+    const settings = this.#settings;
+    const { proof } = caller;
+    if (proof === undefined) throw new IdentityError('missing_proof', PACKAGE_NAME);
+    const key = caller.keys.get(proof.header.kid);
+    if (key === undefined) throw new IdentityError('unknown_kid', PACKAGE_NAME);
+    if (settings.requireDnssec && !caller.ad) throw new IdentityError('dnssec_required', PACKAGE_NAME);
+    // The key must be usable now, whatever moment the proof's times are checked at.
+    if (key.expiresAt !== undefined && key.expiresAt <= subject.now) {
+      throw new IdentityError('expired_key', PACKAGE_NAME);
+    }
+    if (subject.enqueuedAt !== undefined && subject.enqueuedAt > subject.now + settings.clockSkew) {
+      throw new IdentityError('not_yet_valid', PACKAGE_NAME, 'enqueued in the future');
+    }
+    const claims = verifyProofOrDeny(proof, {
+      key,
+      audience: settings.audience,
+      maxLifetime: settings.maxLifetime,
+      clockSkew: settings.clockSkew,
+      requireBodyHash: settings.requireBodyHash,
+      now: subject.enqueuedAt ?? subject.now,
+      body: subject.body,
+      ...(subject.method === undefined ? {} : { method: subject.method }),
+      ...(subject.url === undefined ? {} : { url: subject.url }),
+    });
+    // Policy before the replay store: a refused caller must not fill the store (and push out
+    // the jtis of allowed callers) nor cost a DynamoDB write.
+    if (!settings.isAllowed(caller.name)) throw new IdentityError('not_allowed', PACKAGE_NAME);
+    let fresh: boolean;
+    try {
+      fresh = await settings.replayStore.claim(
+        claims.jti,
+        caller.name,
+        claims.exp + settings.clockSkew + (subject.keepExtra ?? 0),
+        subject.claim,
+      );
+    } catch (error) {
+      // A full in-memory store refuses rather than forget a live jti (503: retry later).
+      if (error instanceof NhiError && error.reason === 'replay_store_full') {
+        throw new IdentityError('replay_store_full', PACKAGE_NAME, error);
+      }
+      // A replay store we cannot reach cannot vouch for the jti: fail closed.
+      throw new IdentityError('replayed', PACKAGE_NAME, error);
+    }
+    if (!fresh) throw new IdentityError('replayed', PACKAGE_NAME);
+    return {
+      name: caller.name,
+      service: caller.service,
+      environment: caller.environment,
+      kid: key.kid,
+      claims,
+      attributes: key.attributes,
+    };
+  }
+}
+
+/** True for a denial worth retrying later: DNS or the replay store failed, not the proof. */
+export const isTransientDenial = (error: IdentityError): boolean =>
+  error.reason === 'dns_failure' ||
+  error.reason === 'replay_store_full' ||
+  (error.reason === 'replayed' && error.cause.data !== undefined);
+
+/** Runs the proof checks of DESIGN §3, turning a ProofError into this package's denial. */
+const verifyProofOrDeny = (proof: NonNullable<ResolvedIdentity['proof']>, options: VerifyProofOptions) => {
+  try {
+    return verifyProof(proof, options);
+  } catch (error) {
+    if (error instanceof ProofError) throw new IdentityError(error.reason, PACKAGE_NAME, error);
+    // Not a verdict on the proof but a bug or a bad setting (e.g. a clock that returns
+    // fractions): surface it as an error (a 500), never as a 401 that hides it.
+    throw error;
+  }
+};
