@@ -22,6 +22,8 @@ export const METRIC = {
   secretFetchLatency: 'SecretFetchLatency',
   /** Count: a secret served past its age because Secrets Manager failed transiently (`staleIfError`). */
   secretServedStale: 'SecretServedStale',
+  /** Count, dimension `Reason`: one per queue record refused for good and dropped (`refused: 'drop'`). */
+  recordDropped: 'RecordDropped',
   /** Count: one per proof signed (no dimension: the values aggregate into one EMF document per invocation). */
   proofSigned: 'ProofSigned',
   /** Milliseconds: time to load a new signing key (fetch, parse, import, public-half check). */

@@ -7,5 +7,14 @@ export {
   identityVerify,
   type VerifiedIdentity,
 } from './identity-verify.js';
+export type { RecordSourceKind } from './record-sources.js';
+export {
+  DEFAULT_MAX_MESSAGE_AGE,
+  type IdentityVerifyRecordsContext,
+  type IdentityVerifyRecordsMiddleware,
+  type IdentityVerifyRecordsOptions,
+  identityVerifyRecords,
+  type VerifiedRecord,
+} from './records.js';
 export type { SelfExpectation } from './self-check.js';
 export default identityVerify;

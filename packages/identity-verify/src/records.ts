@@ -1,0 +1,357 @@
+import type { MiddlewareObj, Request } from '@middy/core';
+import {
+  aBoolean,
+  aFunction,
+  aNumber,
+  anObject,
+  aString,
+  aStringList,
+  attachLambdaContext,
+  canonicalName,
+  cleanupBeforeEarlyReturn,
+  compileAllowList,
+  count,
+  countWithDimension,
+  DEFAULT_CLOCK_SKEW,
+  DEFAULT_MAX_LIFETIME,
+  decodeProof,
+  deny,
+  flushOwnedMetrics,
+  IdentityError,
+  isDenialReason,
+  KID_PATTERN,
+  LOG_FIELD,
+  lambdaDeadline,
+  METRIC,
+  MemoryReplayStore,
+  NhiError,
+  type NhiLogger,
+  type NhiMetrics,
+  type Observability,
+  type OptionRules,
+  oneOf,
+  parseZone,
+  type ReplayStore,
+  required,
+  resolveObservability,
+  rethrowDenial,
+  tryParseIdentityName,
+  validateOptions,
+} from '@nhi-dns/core';
+import { IdentityDirectory, type IdentityResolveOptions, resolverFrom } from '@nhi-dns/identity-resolve';
+import type { Context, SQSBatchItemFailure } from 'aws-lambda';
+import { CallerVerifier, isTransientDenial, type VerifiedIdentity } from './caller-verifier.js';
+import { PACKAGE_NAME } from './package-name.js';
+import { type CarriedRecord, carriedRecords, type RecordSourceKind } from './record-sources.js';
+
+/** Default {@link IdentityVerifyRecordsOptions.maxMessageAge}, seconds. */
+export const DEFAULT_MAX_MESSAGE_AGE = 3600;
+
+/** A record whose proof verified, handed to the handler with its caller. */
+export interface VerifiedRecord {
+  readonly source: RecordSourceKind;
+  /** The record as delivered (an SQS or SNS record, or the EventBridge event). */
+  readonly record: CarriedRecord['record'];
+  /** The service's message id. */
+  readonly messageId: string;
+  /** The verified producer. */
+  readonly caller: VerifiedIdentity;
+  /** The bytes the proof covers, as the producer sent them: parse this, not another field. */
+  readonly body: string;
+}
+
+/** What this middleware adds to the Lambda context (typed through Middy's `use()`). */
+export interface IdentityVerifyRecordsContext {
+  /** The records whose proofs verified, in delivery order; `event.Records` holds only these too. */
+  verifiedRecords: readonly VerifiedRecord[];
+}
+
+/** Options of {@link identityVerifyRecords}. Durations are in seconds. */
+export interface IdentityVerifyRecordsOptions {
+  /** This consumer's identity: the `aud` producers name (the audience identity-sign maps the queue, topic or bus to). */
+  self: string;
+  /** Zone of the identities; default: the zone of `self`. */
+  zone?: string;
+  /** Producers allowed, as identity-verify's `allow` (exact names, `*.prod.<zone>`, `billing.*.<zone>`). */
+  allow: readonly string[];
+  /** Deny producers whose record was not DNSSEC-validated. Default `false`. */
+  requireDnssec?: boolean;
+  /**
+   * Deny proofs without `bh`. Default **`true`**: on a queue a proof that does not bind the body
+   * could be attached to any other message by whoever may send to the queue.
+   */
+  requireBodyHash?: boolean;
+  /** Longest accepted proof lifetime. Default 300. */
+  maxLifetime?: number;
+  /** Tolerated clock skew. Default 60. */
+  clockSkew?: number;
+  /**
+   * Longest a message may have waited since the queue accepted it (SQS `SentTimestamp`, SNS
+   * `Timestamp`), seconds: proofs are checked at that moment, so a message may wait longer than a
+   * proof lives, up to this age. Default 3600. The replay store keeps each jti this much longer.
+   */
+  maxMessageAge?: number;
+  /**
+   * What happens to an SQS record refused for good (a bad, foreign, replayed or unbound proof):
+   * `'report'` (default) lists it in `batchItemFailures`, so the queue retries it until its
+   * `maxReceiveCount` moves it to the dead-letter queue, where nothing is lost; `'drop'` lets
+   * Lambda delete it (counted as `RecordDropped`, logged), for queues without a DLQ. Records refused
+   * for a passing reason (`dns_failure`, `replay_store_full`, an unreachable replay store) are
+   * always reported, so they are retried. Needs `ReportBatchItemFailures` on the event source mapping.
+   */
+  refused?: 'report' | 'drop';
+  /** Where used jtis are remembered. Default: an in-memory store per instance. */
+  replayStore?: ReplayStore;
+  /** A resolver or its options. Default: the process-wide resolver identity-resolve uses. */
+  resolver?: IdentityResolveOptions['resolver'];
+  /** Ask for DNSSEC (DO bit). Default `true`. */
+  dnssec?: boolean;
+  /** Milliseconds kept back from the Lambda's remaining time for DNS and replay-store deadlines. Default 500. */
+  deadlineMargin?: number;
+  /** Seconds between two refreshes of one producer's record on an unknown kid. Default 30. */
+  unknownKidRefreshInterval?: number;
+  logger?: NhiLogger;
+  metrics?: NhiMetrics;
+  /** Clock, Unix seconds (tests). */
+  now?: () => number;
+}
+
+/** The middleware {@link identityVerifyRecords} returns. */
+export type IdentityVerifyRecordsMiddleware = MiddlewareObj<
+  unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: the handler's own batch response type.
+  any,
+  Error,
+  Context & IdentityVerifyRecordsContext
+>;
+
+const OPTION_RULES: OptionRules = {
+  self: required(aString),
+  zone: aString,
+  allow: required(aStringList),
+  requireDnssec: aBoolean,
+  requireBodyHash: aBoolean,
+  maxLifetime: aNumber(1, { integer: true }),
+  clockSkew: aNumber(0, { integer: true }),
+  maxMessageAge: aNumber(1, { integer: true, max: 14 * 24 * 3600 }),
+  refused: oneOf('report', 'drop'),
+  replayStore: {
+    allowed: 'a ReplayStore (an object with a claim(jti, issuer, expiresAt) method)',
+    test: (value) => typeof (value as { claim?: unknown } | null)?.claim === 'function',
+  },
+  resolver: anObject,
+  dnssec: aBoolean,
+  deadlineMargin: aNumber(0, { integer: true, unit: 'milliseconds' }),
+  unknownKidRefreshInterval: aNumber(0),
+  logger: anObject,
+  metrics: anObject,
+  now: aFunction,
+};
+
+/** One record's verdict. */
+type Verdict =
+  | { readonly ok: true; readonly verified: VerifiedRecord }
+  | {
+      readonly ok: false;
+      readonly carried: CarriedRecord;
+      readonly error: IdentityError;
+      readonly kid?: string;
+    };
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const asDenial = (error: unknown): IdentityError => {
+  if (error instanceof IdentityError) return error;
+  if (error instanceof NhiError && isDenialReason(error.reason))
+    return new IdentityError(error.reason, PACKAGE_NAME, error);
+  if (error instanceof NhiError) return new IdentityError('malformed_proof', PACKAGE_NAME, error);
+  throw error;
+};
+
+/**
+ * Middy middleware that verifies every record of a queue or bus event on its own (DESIGN §4.3,
+ * "Records"): SQS (also SNS → SQS and EventBridge → SQS), SNS and EventBridge. Each record's proof
+ * is checked against its own bytes, its producer's DNS record (records of one producer share one
+ * lookup), the allow list and the replay store, with its times checked when the queue accepted
+ * it. The handler gets only the verified records (`event.Records` and `context.verifiedRecords`,
+ * each with its caller); refused SQS records are answered as a partial batch response
+ * (`batchItemFailures`, merged with the handler's own). An SNS or EventBridge event (one record)
+ * that fails is thrown as an `IdentityError`, so Lambda's retries and DLQ take it.
+ *
+ * @throws {NhiError} `invalid_config` at creation for a bad option.
+ */
+export const identityVerifyRecords = (
+  options: IdentityVerifyRecordsOptions,
+): IdentityVerifyRecordsMiddleware => {
+  validateOptions(PACKAGE_NAME, options, OPTION_RULES);
+  const zone = parseZone(options.zone ?? canonicalName(options.self).split('.').slice(2).join('.'));
+  const self = tryParseIdentityName(options.self, zone);
+  if (self === undefined) {
+    throw new NhiError('invalid_config', `${PACKAGE_NAME}: 'self' must be <service>.<environment>.${zone}`);
+  }
+  const clockSkew = options.clockSkew ?? DEFAULT_CLOCK_SKEW;
+  const maxMessageAge = options.maxMessageAge ?? DEFAULT_MAX_MESSAGE_AGE;
+  const deadlineMargin = options.deadlineMargin ?? 500;
+  const refused = options.refused ?? 'report';
+  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  let observability: Observability | undefined;
+  const telemetry = () => {
+    observability ??= resolveObservability(options);
+    return observability;
+  };
+  const directory = new IdentityDirectory({
+    zone,
+    resolver: resolverFrom(options.resolver),
+    dnssec: options.dnssec ?? true,
+    deadlineMargin,
+    unknownKidRefreshInterval: options.unknownKidRefreshInterval ?? 30,
+    telemetry,
+  });
+  const verifier = new CallerVerifier({
+    audience: self.name,
+    isAllowed: compileAllowList(options.allow, zone),
+    requireDnssec: options.requireDnssec === true,
+    requireBodyHash: options.requireBodyHash ?? true,
+    maxLifetime: options.maxLifetime ?? DEFAULT_MAX_LIFETIME,
+    clockSkew,
+    replayStore: options.replayStore ?? new MemoryReplayStore({ clockSkew: 0 }),
+  });
+  /** Refused SQS records to report, by invocation, for `after`. */
+  const failuresOf = new WeakMap<object, SQSBatchItemFailure[]>();
+
+  const verifyRecord = async (carried: CarriedRecord, context: object, at: number): Promise<Verdict> => {
+    let kid: string | undefined;
+    try {
+      if (carried.token === undefined) throw new IdentityError('missing_proof', PACKAGE_NAME);
+      if (carried.enqueuedAt !== undefined && at - carried.enqueuedAt > maxMessageAge) {
+        throw new IdentityError(
+          'expired',
+          PACKAGE_NAME,
+          `message waited more than maxMessageAge (${maxMessageAge} s)`,
+        );
+      }
+      const proof = decodeProof(carried.token);
+      kid = proof.header.kid;
+      const resolved = await directory.resolveCaller(proof, context);
+      const deadline = lambdaDeadline(context, deadlineMargin);
+      const caller = await verifier.verify(resolved, {
+        now: at,
+        body: () => carried.body,
+        ...(carried.enqueuedAt === undefined
+          ? {}
+          : { enqueuedAt: carried.enqueuedAt, keepExtra: maxMessageAge }),
+        claim: { deliveryId: carried.messageId, ...(deadline === undefined ? {} : { deadline }) },
+      });
+      return {
+        ok: true,
+        verified: {
+          source: carried.source,
+          record: carried.record,
+          messageId: carried.messageId,
+          caller,
+          // verify() required bh unless the option was turned off: the body is what was signed.
+          body: carried.body ?? '',
+        },
+      };
+    } catch (error) {
+      return { ok: false, carried, error: asDenial(error), ...(kid === undefined ? {} : { kid }) };
+    }
+  };
+
+  /** Logs and counts one refused record; true when it is reported back to the queue. */
+  const reportRefusal = (verdict: Verdict & { ok: false }): boolean => {
+    const { error, carried } = verdict;
+    const retry = isTransientDenial(error) || refused === 'report';
+    const { logger, metrics } = telemetry();
+    logger.warn('record refused', {
+      [LOG_FIELD.outcome]: 'denied',
+      [LOG_FIELD.reason]: error.reason,
+      [LOG_FIELD.kid]:
+        verdict.kid === undefined || KID_PATTERN.test(verdict.kid) ? verdict.kid : '<invalid kid>',
+      'nhi.messageId': carried.messageId,
+      'nhi.source': carried.source,
+      'nhi.disposition': retry ? 'reported' : 'dropped',
+      'nhi.detail':
+        error.cause.data instanceof Error
+          ? `${error.cause.data.name}: ${error.cause.data.message}`
+          : error.cause.data,
+    });
+    countWithDimension(metrics, METRIC.authFailure, 'Reason', error.reason);
+    if (!retry) countWithDimension(metrics, METRIC.recordDropped, 'Reason', error.reason);
+    return retry;
+  };
+
+  const before = async (request: Request<unknown, unknown, Error, Context>) => {
+    const context = request.context as Context & Partial<IdentityVerifyRecordsContext>;
+    attachLambdaContext(telemetry(), context);
+    const carried = carriedRecords(request.event);
+    if (carried === undefined) {
+      // Not a queue or bus event: nothing here can carry per-record proofs.
+      deny(
+        request.event,
+        new IdentityError('missing_proof', PACKAGE_NAME, 'not an SQS, SNS or EventBridge event'),
+        telemetry(),
+      );
+      return undefined;
+    }
+    const at = now();
+    const verdicts = await Promise.all(carried.map((record) => verifyRecord(record, context, at)));
+    if (carried[0]!.source !== 'sqs') {
+      // One record per SNS or EventBridge invocation: a refusal fails it, for Lambda's retries and DLQ.
+      const refusal = verdicts.find((verdict): verdict is Verdict & { ok: false } => !verdict.ok);
+      if (refusal !== undefined) {
+        deny(request.event, refusal.error, telemetry(), {
+          ...(refusal.kid === undefined ? {} : { kid: refusal.kid }),
+          fields: { 'nhi.messageId': refusal.carried.messageId, 'nhi.source': refusal.carried.source },
+        });
+      }
+      for (const _ of verdicts) count(telemetry().metrics, METRIC.authSuccess);
+      context.verifiedRecords = verdicts.map((verdict) => (verdict as Verdict & { ok: true }).verified);
+      return undefined;
+    }
+    const verified: VerifiedRecord[] = [];
+    const failures: SQSBatchItemFailure[] = [];
+    for (const verdict of verdicts) {
+      if (verdict.ok) {
+        verified.push(verdict.verified);
+        count(telemetry().metrics, METRIC.authSuccess);
+      } else if (reportRefusal(verdict)) failures.push({ itemIdentifier: verdict.carried.messageId });
+    }
+    telemetry().logger.info('records verified', {
+      'nhi.records': verdicts.length,
+      'nhi.verified': verified.length,
+      'nhi.reported': failures.length,
+      'nhi.dropped': verdicts.length - verified.length - failures.length,
+    });
+    if (verified.length === 0) {
+      await cleanupBeforeEarlyReturn(request, telemetry());
+      return { batchItemFailures: failures };
+    }
+    context.verifiedRecords = verified;
+    request.event = { ...(request.event as object), Records: verified.map((record) => record.record) };
+    failuresOf.set(context, failures);
+    return undefined;
+  };
+
+  const after = (request: Request<unknown, unknown, Error, Context>) => {
+    const failures = failuresOf.get(request.context) ?? [];
+    if (failures.length > 0) {
+      const response: unknown = request.response;
+      const own =
+        isObject(response) && Array.isArray(response.batchItemFailures) ? response.batchItemFailures : [];
+      request.response = {
+        ...(isObject(response) ? response : {}),
+        batchItemFailures: [...own, ...failures],
+      };
+    }
+    if (observability !== undefined) flushOwnedMetrics(observability);
+  };
+
+  const onError = async (request: { readonly error?: unknown }) => {
+    await rethrowDenial(request, telemetry());
+    if (observability !== undefined) flushOwnedMetrics(observability);
+  };
+
+  return { name: `${PACKAGE_NAME}/records`, before, after, onError };
+};
