@@ -14,10 +14,18 @@ import { resolverBench } from '../packages/resolver/src/resolver.bench.js';
 import type { BenchContext, BenchSuite, Figure } from './lib/figure.js';
 import { findRepoRoot } from './lib/repo-root.js';
 import { type BenchResults, machineInfo, renderMarkdown } from './lib/report.js';
+import { recordsBench } from './records.bench.js';
 import { signingBench } from './signing.bench.js';
 
 /** Every suite, in run order. */
-const SUITES: readonly BenchSuite[] = [resolverBench, chainBench, burstBench, coldStartBench, signingBench];
+const SUITES: readonly BenchSuite[] = [
+  resolverBench,
+  chainBench,
+  burstBench,
+  coldStartBench,
+  signingBench,
+  recordsBench,
+];
 
 const parseArgs = (argv: readonly string[]) => {
   const onlyAt = argv.indexOf('--only');
