@@ -11,6 +11,7 @@ import { burstBench } from '../examples/http-api-callee/src/burst.bench.js';
 import { chainBench } from '../examples/http-api-callee/src/chain.bench.js';
 import { coldStartBench } from '../examples/http-api-callee/src/cold-start.bench.js';
 import { resolverBench } from '../packages/resolver/src/resolver.bench.js';
+import { dynamodbBench } from './dynamodb.bench.js';
 import type { BenchContext, BenchSuite, Figure } from './lib/figure.js';
 import { findRepoRoot } from './lib/repo-root.js';
 import { type BenchResults, machineInfo, renderMarkdown } from './lib/report.js';
@@ -25,6 +26,7 @@ const SUITES: readonly BenchSuite[] = [
   coldStartBench,
   signingBench,
   recordsBench,
+  dynamodbBench,
 ];
 
 const parseArgs = (argv: readonly string[]) => {
