@@ -83,6 +83,15 @@ export const TEST_CLIENT_CONFIG = {
 } as const;
 
 /**
+ * Runs dynalite's CLI (`process.argv[1]`, its options after it) and ends the engine when its
+ * stdin closes: an engine never outlives the test or bench that started it, even one that crashed.
+ */
+const WATCHDOG = [
+  "process.stdin.on('end', () => process.exit(0)).resume();",
+  'require(process.argv[1]);',
+].join(' ');
+
+/**
  * Starts dynalite in memory on 127.0.0.1 at a free port, with tables ACTIVE at once (no 500 ms
  * CREATING phase). Retries on another port when the chosen one was taken meanwhile.
  */
@@ -93,8 +102,20 @@ export const startDynalite = async (): Promise<Dynalite> => {
     const port = await freeTcpPort();
     const child = spawn(
       process.execPath,
-      [cli, '--host', LOOPBACK, '--port', String(port), '--createTableMs', '0', '--deleteTableMs', '0'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      [
+        '-e',
+        WATCHDOG,
+        cli,
+        '--host',
+        LOOPBACK,
+        '--port',
+        String(port),
+        '--createTableMs',
+        '0',
+        '--deleteTableMs',
+        '0',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     try {
       await listening(child, 10_000);
