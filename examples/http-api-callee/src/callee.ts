@@ -34,6 +34,8 @@ export interface CalleeConfig {
   /** Secrets namespace environment (`prod` → `/prod/`). */
   environment: string;
   dnsServers?: string[];
+  /** Where secrets come from: Secrets Manager through the SDK (default) or the Parameters and Secrets Lambda Extension. */
+  secretsSource?: 'sdk' | 'extension';
 }
 
 /** What tests and the demo may inject instead of the defaults. */
@@ -57,6 +59,7 @@ export const configFromEnv = (env: NodeJS.ProcessEnv = process.env): CalleeConfi
   allow: list(env.NHI_ALLOW ?? 'billing.prod.auth.example.com'),
   environment: env.NHI_ENVIRONMENT ?? 'prod',
   ...(env.NHI_DNS_SERVERS === undefined ? {} : { dnsServers: list(env.NHI_DNS_SERVERS) }),
+  ...(env.NHI_SECRETS_SOURCE === 'extension' ? { secretsSource: 'extension' as const } : {}),
 });
 
 /** The callee as Lambda (and tests) call it. */
@@ -93,6 +96,7 @@ export const createCalleeHandler = (
         logger,
         metrics,
         ...(dependencies.secretsClient === undefined ? {} : { client: dependencies.secretsClient }),
+        ...(config.secretsSource === undefined ? {} : { source: config.secretsSource }),
       }),
     )
     .handler(async (event, context) => {

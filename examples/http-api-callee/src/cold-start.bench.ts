@@ -37,9 +37,9 @@ const CHILD_ENV = {
 };
 
 /** Milliseconds to import `bundle` in a fresh Node process. */
-const importOnce = (repoRoot: string, bundle: string): number => {
+const importOnce = (repoRoot: string, bundle: string, env: Record<string, string> = {}): number => {
   const child = spawnSync(process.execPath, [join(repoRoot, 'bench/cold-start/import-probe.mjs'), bundle], {
-    env: CHILD_ENV,
+    env: { ...CHILD_ENV, ...env },
     encoding: 'utf8',
     timeout: 30_000,
   });
@@ -80,6 +80,8 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
     calleeSdkExternal: [] as number[],
     baseline: [] as number[],
     baselineSdk: [] as number[],
+    calleeExtension: [] as number[],
+    calleeExtensionSdkExternal: [] as number[],
   };
   importOnce(repoRoot, baseline.file); // warms the OS file cache, untimed
   for (let i = 0; i < size.processes; i++) {
@@ -87,6 +89,10 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
     samples.callee.push(importOnce(repoRoot, callee.file));
     samples.calleeSdkExternal.push(importOnce(repoRoot, calleeSdkExternal.file));
     samples.baselineSdk.push(importOnce(repoRoot, baselineSdk.file));
+    samples.calleeExtension.push(importOnce(repoRoot, callee.file, { NHI_SECRETS_SOURCE: 'extension' }));
+    samples.calleeExtensionSdkExternal.push(
+      importOnce(repoRoot, calleeSdkExternal.file, { NHI_SECRETS_SOURCE: 'extension' }),
+    );
   }
   const baselineImport = measurement(
     'middy + Powertools Logger/Metrics bundle',
@@ -134,6 +140,40 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
       details: { baselineBytes: baselineSdk.bytes },
       method: method(
         'What nhi-dns adds to a function that already reads a secret (bench/cold-start/baseline-sdk-handler.ts); no target set by the issue.',
+      ),
+    }),
+    figure({
+      id: 'coldStartImportExtension',
+      title: 'Cold start: import + build handler, secrets from the Parameters and Secrets extension',
+      subject: measurement(
+        'http-api-callee bundle, NHI_SECRETS_SOURCE=extension',
+        'ms',
+        summarise(samples.calleeExtension),
+      ),
+      baseline: baselineImport,
+      ratioOf: 'subject/baseline',
+      target: { comparison: '<=', value: 1.3 },
+      method: method(
+        "The same bundle (SDK inside) with secrets-inject's source 'extension': the SDK, imported on first use only, is never evaluated at init.",
+      ),
+    }),
+    figure({
+      id: 'coldStartImportExtensionSdkExternal',
+      title: 'Cold start: import + build handler, extension source, AWS SDK external',
+      subject: measurement(
+        'http-api-callee bundle, SDK external, NHI_SECRETS_SOURCE=extension',
+        'ms',
+        summarise(samples.calleeExtensionSdkExternal),
+      ),
+      baseline: baselineImport,
+      ratioOf: 'subject/baseline',
+      target: { comparison: '<=', value: 1.3 },
+      details: {
+        bundleBytes: calleeSdkExternal.bytes,
+        bundleRatioToBaseline: Number((calleeSdkExternal.bytes / baseline.bytes).toFixed(2)),
+      },
+      method: method(
+        'As deployed on the Node.js runtime (SDK provided, so external) with the extension as the secrets source: the SDK is never loaded.',
       ),
     }),
     figure({

@@ -68,6 +68,12 @@ export interface IdentitySignOptions {
   prefetch?: boolean;
   /** Secrets Manager client for the key. Default: one created on first use. */
   client?: SecretsManagerClient;
+  /**
+   * Where the key secret is read from: `'sdk'` (default, Secrets Manager through the AWS SDK) or
+   * `'extension'` (the AWS Parameters and Secrets Lambda Extension; no SDK loaded, no prefetch,
+   * since the extension does not answer during init).
+   */
+  secretsSource?: 'sdk' | 'extension';
   /** The `fetch` that {@link IdentitySigner.fetch} signs for. Default: the global `fetch`. */
   fetch?: typeof fetch;
   /** Powertools logger. Default: nhi-dns' shared logger. */
@@ -94,6 +100,7 @@ const OPTION_RULES: OptionRules = {
   keyMaxAge: aNumber(0, { max: 3600 }),
   prefetch: aBoolean,
   client: anObject,
+  secretsSource: oneOf('sdk', 'extension'),
   fetch: aFunction,
   logger: anObject,
   metrics: anObject,
@@ -153,6 +160,7 @@ export class IdentitySigner {
         'secretName' in source
           ? new SecretReader({
               ...(options.client === undefined ? {} : { client: options.client }),
+              source: options.secretsSource ?? 'sdk',
               maxAge: options.keyMaxAge ?? DEFAULT_KEY_MAX_AGE,
               observability: this.#observability,
               now,
@@ -164,7 +172,7 @@ export class IdentitySigner {
     });
     const baseFetch = options.fetch;
     this.fetch = signedFetch(this, () => baseFetch ?? globalThis.fetch);
-    if ((options.prefetch ?? true) && 'secretName' in source) {
+    if ((options.prefetch ?? true) && 'secretName' in source && options.secretsSource !== 'extension') {
       // Overlaps the init phase; a failure is logged and counted by the loader and surfaces on use.
       this.ready().catch(() => undefined);
     }

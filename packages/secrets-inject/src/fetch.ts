@@ -1,10 +1,4 @@
-import {
-  BatchGetSecretValueCommand,
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  type SecretsManagerClient,
-  type SecretValueEntry,
-} from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient, SecretValueEntry } from '@aws-sdk/client-secrets-manager';
 import { METRIC, type Observability, recordLatency } from '@nhi-dns/core';
 import type { RawSecretValue } from './decode.js';
 import { type AwsFailure, classifyAwsCode, classifyAwsError } from './errors.js';
@@ -35,10 +29,27 @@ export type FetchOutcome =
   | { readonly ok: true; readonly secret: FetchedSecret }
   | { readonly ok: false; readonly failure: AwsFailure };
 
+/** Where secret values come from: Secrets Manager through the SDK, or the Lambda extension. */
+export interface SecretsSource {
+  /** Fetches `locators` (unique) and returns one outcome per locator, in the same order; never throws. */
+  fetch(locators: readonly SecretLocator[]): Promise<FetchOutcome[]>;
+  /** The next rotation date (ms) of a secret with rotation enabled, else `undefined`; never throws. */
+  nextRotation(name: string): Promise<number | undefined>;
+}
+
+let sdk: Promise<typeof import('@aws-sdk/client-secrets-manager')> | undefined;
+
+/**
+ * The Secrets Manager SDK, imported on first use: a function that reads its secrets through the
+ * extension, or none at init, does not pay for loading the SDK client at cold start.
+ */
+export const loadSecretsManagerSdk = (): Promise<typeof import('@aws-sdk/client-secrets-manager')> =>
+  (sdk ??= import('@aws-sdk/client-secrets-manager'));
+
 /** Options of {@link SecretsFetcher}. */
 export interface SecretsFetcherOptions {
   /** Returns the client; called on first use only, so no client exists before the first fetch. */
-  readonly client: () => SecretsManagerClient;
+  readonly client: () => SecretsManagerClient | Promise<SecretsManagerClient>;
   /** Where latency metrics and warnings go. */
   readonly observability: Observability;
   /** Clock in milliseconds (for latencies). */
@@ -59,7 +70,7 @@ const fromEntry = (entry: SecretValueEntry): FetchOutcome => ({
  * lacks `secretsmanager:BatchGetSecretValue`); `DescribeSecret` for rotation dates. It never
  * throws: every secret gets an outcome.
  */
-export class SecretsFetcher {
+export class SecretsFetcher implements SecretsSource {
   readonly #options: SecretsFetcherOptions;
   #batchAllowed = true;
   #describeAllowed = true;
@@ -100,7 +111,9 @@ export class SecretsFetcher {
     if (!this.#describeAllowed) return undefined;
     try {
       const started = this.#options.now();
-      const answer = await this.#options.client().send(new DescribeSecretCommand({ SecretId: name }));
+      const { DescribeSecretCommand } = await loadSecretsManagerSdk();
+      const client = await this.#options.client();
+      const answer = await client.send(new DescribeSecretCommand({ SecretId: name }));
       recordLatency(
         this.#options.observability.metrics,
         METRIC.secretFetchLatency,
@@ -125,10 +138,12 @@ export class SecretsFetcher {
     const outcomes = new Map<SecretLocator, FetchOutcome>();
     const started = this.#options.now();
     try {
+      const { BatchGetSecretValueCommand } = await loadSecretsManagerSdk();
+      const client = await this.#options.client();
       let nextToken: string | undefined;
       let pages = 0;
       do {
-        const answer = await this.#options.client().send(
+        const answer = await client.send(
           new BatchGetSecretValueCommand({
             SecretIdList: [...byName.keys()],
             ...(nextToken === undefined ? {} : { NextToken: nextToken }),
@@ -174,9 +189,11 @@ export class SecretsFetcher {
   async #get(locator: SecretLocator): Promise<FetchOutcome> {
     const started = this.#options.now();
     try {
-      const answer = await this.#options
-        .client()
-        .send(new GetSecretValueCommand({ SecretId: locator.name, VersionStage: locator.versionStage }));
+      const { GetSecretValueCommand } = await loadSecretsManagerSdk();
+      const client = await this.#options.client();
+      const answer = await client.send(
+        new GetSecretValueCommand({ SecretId: locator.name, VersionStage: locator.versionStage }),
+      );
       return fromEntry(answer);
     } catch (error) {
       return failed(classifyAwsError(error));

@@ -12,11 +12,13 @@ export {
   type SecretsErrorOptions,
   type SecretsErrorReason,
 } from './errors.js';
-export { BATCH_SIZE, DEFAULT_VERSION_STAGE } from './fetch.js';
+export { DEFAULT_EXTENSION_PORT, ExtensionSecretsSource } from './extension.js';
+export { BATCH_SIZE, DEFAULT_VERSION_STAGE, type SecretsSource } from './fetch.js';
 export { type SecretsContext, type SecretsInjectMiddleware, secretsInject } from './middleware.js';
 export { ENVIRONMENT_VARIABLE, validateNamespace, validateSecretName } from './names.js';
 export type { SecretOptions, SecretsInjectOptions } from './options.js';
 export { type ReadSecretOptions, SecretReader, type SecretReaderOptions } from './reader.js';
+export type { SecretsSourceKind } from './sources.js';
 export { BACKGROUND_REFRESH_SHARE, SECRET_SERVED_STALE_METRIC } from './store.js';
 
 /** The middleware factory, Middy style: `import secretsInject from '@nhi-dns/secrets-inject'`. */

@@ -273,6 +273,8 @@ describe('secretsInject: prefetch', () => {
   it('starts fetching in the factory when the namespace is known, and reuses it', async () => {
     process.env.NHI_ENVIRONMENT = 'prod';
     const { invoke } = build({ secrets: { db: 'dbcreds' }, namespace: undefined });
+    // Started in the factory; the SDK is imported on first use, so the call goes out a tick later.
+    await settle();
     expect(sm.calls(GetSecretValueCommand)).toHaveLength(1);
     expect((await invoke()).db).toBe(secretValue('/prod/dbcreds'));
     expect(sm.calls(GetSecretValueCommand)).toHaveLength(1);

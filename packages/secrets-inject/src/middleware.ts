@@ -1,11 +1,10 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { MiddlewareObj, Request } from '@middy/core';
 import { attachLambdaContext, flushOwnedMetrics, resolveObservability } from '@nhi-dns/core';
 import type { Context } from 'aws-lambda';
 import { SecretsError } from './errors.js';
-import { SecretsFetcher } from './fetch.js';
 import { ENVIRONMENT_VARIABLE, namespaceOfEnvironment } from './names.js';
 import { resolveOptions, type SecretSpec, type SecretsInjectOptions } from './options.js';
+import { createSecretsSource } from './sources.js';
 import { cacheKeyOf, type SecretRequest, SecretStore } from './store.js';
 
 /** What this middleware adds to the Lambda context. */
@@ -78,16 +77,9 @@ export const secretsInject = (options: SecretsInjectOptions): SecretsInjectMiddl
   }
   const observability = resolveObservability(options);
   const now = options.now ?? Date.now;
-  let client = options.client;
+  const source = options.source ?? 'sdk';
   const store = new SecretStore({
-    fetcher: new SecretsFetcher({
-      client: () => {
-        client ??= new SecretsManagerClient({});
-        return client;
-      },
-      observability,
-      now,
-    }),
+    fetcher: createSecretsSource(source, { client: options.client, observability, now }),
     observability,
     now,
     maxAge: config.maxAge,
@@ -170,7 +162,8 @@ export const secretsInject = (options: SecretsInjectOptions): SecretsInjectMiddl
   // Cold-start prefetch: overlaps the init phase; its rejection is kept for the first `before`.
   const prefetchNamespace = config.namespace ?? environmentNamespace;
   let prefetch: Promise<SecretsError | undefined> | undefined;
-  if (config.prefetch && prefetchNamespace !== undefined) {
+  // The extension answers only while an invocation runs, never during init: no prefetch through it.
+  if (config.prefetch && source === 'sdk' && prefetchNamespace !== undefined) {
     prefetch = store.resolve(requestsFor(prefetchNamespace)).then(
       () => undefined,
       (error: unknown) =>

@@ -7,6 +7,7 @@ import {
   type NhiLogger,
   type NhiMetrics,
   type OptionRules,
+  oneOf,
   required,
   validateOptions,
 } from '@nhi-dns/core';
@@ -77,6 +78,14 @@ export interface SecretsInjectOptions {
   refreshOn?: (error: unknown) => boolean;
   /** Secrets Manager client. Default: a `SecretsManagerClient` created on first fetch. */
   client?: SecretsManagerClient;
+  /**
+   * Where secrets are read from. `'sdk'` (default): Secrets Manager through the AWS SDK, batched,
+   * prefetched at init. `'extension'`: the AWS Parameters and Secrets Lambda Extension's local
+   * endpoint (`PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`, default 2773), so no SDK client is loaded
+   * and the cold start is smaller; it cannot answer during init, so nothing is prefetched, and its
+   * own cache (`SECRETS_MANAGER_TTL`) adds to `maxAge`.
+   */
+  source?: 'sdk' | 'extension';
   /** Powertools logger. Default: nhi-dns' shared logger. */
   logger?: NhiLogger;
   /** Powertools metrics. Default: nhi-dns' own, flushed at the end of each invocation. */
@@ -115,6 +124,7 @@ const OPTION_RULES: OptionRules = {
   rotationAware: aBoolean,
   refreshOn: aFunction,
   client: anObject,
+  source: oneOf('sdk', 'extension'),
   logger: anObject,
   metrics: anObject,
   now: aFunction,

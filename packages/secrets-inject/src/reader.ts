@@ -1,13 +1,16 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type Observability, resolveObservability } from '@nhi-dns/core';
 import type { JsonMode } from './decode.js';
-import { DEFAULT_VERSION_STAGE, SecretsFetcher } from './fetch.js';
+import { DEFAULT_VERSION_STAGE } from './fetch.js';
+import { createSecretsSource, type SecretsSourceKind } from './sources.js';
 import { cacheKeyOf, SecretStore } from './store.js';
 
 /** Options of {@link SecretReader}. Durations are in seconds, as for the middleware. */
 export interface SecretReaderOptions {
   /** Secrets Manager client, or a function returning it. Default: one created on first read. */
   client?: SecretsManagerClient | (() => SecretsManagerClient);
+  /** `'sdk'` (default) or `'extension'` (the Parameters and Secrets Lambda Extension; no SDK loaded). */
+  source?: SecretsSourceKind;
   /** Seconds a value is served from memory. Default 300. */
   maxAge?: number;
   /** Seconds past expiry a value may be served when Secrets Manager fails transiently. Default 0. */
@@ -45,17 +48,8 @@ export class SecretReader {
   constructor(options: SecretReaderOptions = {}) {
     const observability = options.observability ?? resolveObservability({});
     const now = options.now ?? Date.now;
-    const given = options.client;
-    let client: SecretsManagerClient | undefined;
     this.#store = new SecretStore({
-      fetcher: new SecretsFetcher({
-        client: () => {
-          client ??= typeof given === 'function' ? given() : (given ?? new SecretsManagerClient({}));
-          return client;
-        },
-        observability,
-        now,
-      }),
+      fetcher: createSecretsSource(options.source ?? 'sdk', { client: options.client, observability, now }),
       observability,
       now,
       maxAge: milliseconds(options.maxAge, 300, 'maxAge'),

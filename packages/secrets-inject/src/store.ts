@@ -1,7 +1,7 @@
 import { count, countWithDimension, METRIC, type Observability } from '@nhi-dns/core';
 import { decodeSecretValue, type JsonMode } from './decode.js';
 import { type AwsFailure, type FetchErrorCode, type SecretsError, secretError } from './errors.js';
-import type { SecretLocator, SecretsFetcher } from './fetch.js';
+import type { SecretLocator, SecretsSource } from './fetch.js';
 
 /** Count metric: one per secret served past its expiry because Secrets Manager failed transiently. */
 export const SECRET_SERVED_STALE_METRIC = METRIC.secretServedStale;
@@ -22,7 +22,7 @@ export const cacheKeyOf = (name: string, versionStage: string, json: JsonMode): 
 
 /** Options of {@link SecretStore}; all durations in milliseconds. */
 export interface SecretStoreOptions {
-  readonly fetcher: SecretsFetcher;
+  readonly fetcher: SecretsSource;
   readonly observability: Observability;
   /** Lifetime of an entry. */
   readonly maxAge: number;
@@ -57,7 +57,7 @@ type Settled =
 type LoadMode = 'foreground' | 'background' | 'forced';
 
 /**
- * Per-secret cache in front of {@link SecretsFetcher}: expiry after `maxAge` (capped at the next
+ * Per-secret cache in front of a {@link SecretsSource}: expiry after `maxAge` (capped at the next
  * rotation), background refresh in the last {@link BACKGROUND_REFRESH_SHARE} of an entry's
  * life, single flight per secret, bounded serve-stale on transient failures only. No timers:
  * every decision compares the wall clock when a secret is read.

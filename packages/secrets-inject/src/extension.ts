@@ -1,0 +1,105 @@
+import { METRIC, type Observability, recordLatency } from '@nhi-dns/core';
+import { type AwsFailure, classifyAwsCode } from './errors.js';
+import type { FetchOutcome, SecretLocator, SecretsSource } from './fetch.js';
+
+/** Port of the AWS Parameters and Secrets Lambda Extension unless `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT` says otherwise. */
+export const DEFAULT_EXTENSION_PORT = 2773;
+/** Header that carries the SSRF token (the function's `AWS_SESSION_TOKEN`). */
+const TOKEN_HEADER = 'X-Aws-Parameters-Secrets-Token';
+/** Milliseconds one request to the extension may take (it answers from its cache or calls Secrets Manager). */
+const DEFAULT_TIMEOUT_MS = 3000;
+
+/** Options of {@link ExtensionSecretsSource}. */
+export interface ExtensionSecretsSourceOptions {
+  readonly observability: Observability;
+  readonly now: () => number;
+  /** Base URL. Default `http://localhost:<PARAMETERS_SECRETS_EXTENSION_HTTP_PORT or 2773>`. */
+  readonly endpoint?: string;
+  /** SSRF token. Default: `AWS_SESSION_TOKEN`, read per request (it changes when credentials do). */
+  readonly token?: () => string | undefined;
+  /** The `fetch` to call. Default: the global one. */
+  readonly fetch?: typeof fetch;
+  readonly timeoutMs?: number;
+}
+
+const failure = (awsCode: string, transient: boolean, cause?: unknown): FetchOutcome => {
+  const classified = classifyAwsCode(awsCode, transient);
+  const result: AwsFailure = cause === undefined ? classified : { ...classified, cause };
+  return { ok: false, failure: result };
+};
+
+/** The AWS error name in an extension error body (it relays Secrets Manager's), if any. */
+const awsCodeIn = (text: string): string | undefined =>
+  /\b(AccessDeniedException|ResourceNotFoundException|DecryptionFailure|ThrottlingException|InternalServiceError|InvalidRequestException|InvalidParameterException)\b/.exec(
+    text,
+  )?.[1];
+
+/**
+ * Secrets from the AWS Parameters and Secrets Lambda Extension (a Lambda layer), over its local
+ * HTTP endpoint (`GET /secretsmanager/get?secretId=…&versionStage=…`), so the function loads no
+ * AWS SDK client at all: the extension makes the `GetSecretValue` calls and caches them itself
+ * (`SECRETS_MANAGER_TTL`, 300 s by default, on top of this package's `maxAge`). It answers only
+ * while an invocation runs, never during the init phase, so nothing is prefetched with it. It has
+ * no `DescribeSecret`: entries are capped by `maxAge` only.
+ */
+export class ExtensionSecretsSource implements SecretsSource {
+  readonly #options: ExtensionSecretsSourceOptions;
+
+  constructor(options: ExtensionSecretsSourceOptions) {
+    this.#options = options;
+  }
+
+  /** Fetches each locator with its own request (the extension has no batch call). */
+  fetch(locators: readonly SecretLocator[]): Promise<FetchOutcome[]> {
+    return Promise.all(locators.map((locator) => this.#get(locator)));
+  }
+
+  /** Always `undefined`: the extension serves values, not rotation dates. */
+  async nextRotation(): Promise<undefined> {
+    return undefined;
+  }
+
+  async #get(locator: SecretLocator): Promise<FetchOutcome> {
+    const { observability, now } = this.#options;
+    const base =
+      this.#options.endpoint ??
+      `http://localhost:${process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT || DEFAULT_EXTENSION_PORT}`;
+    const url = new URL('/secretsmanager/get', base);
+    url.searchParams.set('secretId', locator.name);
+    url.searchParams.set('versionStage', locator.versionStage);
+    const token = (this.#options.token ?? (() => process.env.AWS_SESSION_TOKEN))();
+    const started = now();
+    try {
+      const response = await (this.#options.fetch ?? fetch)(url, {
+        headers: token === undefined ? {} : { [TOKEN_HEADER]: token },
+        signal: AbortSignal.timeout(this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      });
+      const text = await response.text();
+      if (!response.ok) {
+        // 400 with Secrets Manager's error relayed, 401 without the token, 5xx while it cannot serve.
+        return failure(awsCodeIn(text) ?? `Extension${response.status}`, response.status >= 500);
+      }
+      const answer = JSON.parse(text) as {
+        SecretString?: unknown;
+        SecretBinary?: unknown;
+        VersionId?: unknown;
+      };
+      const raw =
+        typeof answer.SecretString === 'string'
+          ? answer.SecretString
+          : typeof answer.SecretBinary === 'string'
+            ? Buffer.from(answer.SecretBinary, 'base64')
+            : undefined;
+      return {
+        ok: true,
+        secret: { raw, versionId: typeof answer.VersionId === 'string' ? answer.VersionId : undefined },
+      };
+    } catch (error) {
+      // Not listening (no layer, or called during init), a timeout, or an unreadable answer.
+      const name = error instanceof SyntaxError ? 'ExtensionBadResponse' : 'RequestTimeout';
+      return failure(name, name !== 'ExtensionBadResponse', error);
+    } finally {
+      recordLatency(observability.metrics, METRIC.secretFetchLatency, now() - started);
+    }
+  }
+}
