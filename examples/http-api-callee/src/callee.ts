@@ -20,6 +20,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
+import type { ReplayStore } from '@nhi-dns/core';
+import { DynamoDbReplayStore } from '@nhi-dns/core/replay-dynamodb';
 import identityResolve from '@nhi-dns/identity-resolve';
 import identityVerify from '@nhi-dns/identity-verify';
 import type { Resolver, ResolverOptions } from '@nhi-dns/resolver';
@@ -34,6 +36,8 @@ export interface CalleeConfig {
   /** Secrets namespace environment (`prod` → `/prod/`). */
   environment: string;
   dnsServers?: string[];
+  /** DynamoDB table for replay protection across every instance (`NHI_REPLAY_TABLE`); default: per instance, in memory. */
+  replayTable?: string;
   /** Where secrets come from: Secrets Manager through the SDK (default) or the Parameters and Secrets Lambda Extension. */
   secretsSource?: 'sdk' | 'extension';
 }
@@ -42,6 +46,8 @@ export interface CalleeConfig {
 export interface CalleeDependencies {
   resolver?: Resolver | ResolverOptions;
   secretsClient?: SecretsManagerClient;
+  /** Replay store; default: DynamoDB when `replayTable` is set, else identity-verify's in-memory store. */
+  replayStore?: ReplayStore;
   logger?: Logger;
   metrics?: Metrics;
 }
@@ -60,7 +66,25 @@ export const configFromEnv = (env: NodeJS.ProcessEnv = process.env): CalleeConfi
   environment: env.NHI_ENVIRONMENT ?? 'prod',
   ...(env.NHI_DNS_SERVERS === undefined ? {} : { dnsServers: list(env.NHI_DNS_SERVERS) }),
   ...(env.NHI_SECRETS_SOURCE === 'extension' ? { secretsSource: 'extension' as const } : {}),
+  ...(env.NHI_REPLAY_TABLE ? { replayTable: env.NHI_REPLAY_TABLE } : {}),
 });
+
+/** Replay protection across instances when the template gives a table (the verifier's clockSkew, 60 s). */
+const replayStoreOf = (
+  config: CalleeConfig,
+  dependencies: CalleeDependencies,
+): { replayStore?: ReplayStore } => {
+  if (dependencies.replayStore !== undefined) return { replayStore: dependencies.replayStore };
+  if (config.replayTable === undefined) return {};
+  return {
+    replayStore: new DynamoDbReplayStore({
+      // Imported on the first claim: the DynamoDB SDK stays out of the cold start.
+      client: async () => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient({}),
+      tableName: config.replayTable,
+      clockSkew: 60,
+    }),
+  };
+};
 
 /** The callee as Lambda (and tests) call it. */
 export type CalleeHandler = (
@@ -88,7 +112,15 @@ export const createCalleeHandler = (
         ...(resolver === undefined ? {} : { resolver }),
       }),
     )
-    .use(identityVerify({ self: config.self, allow: config.allow, logger, metrics }))
+    .use(
+      identityVerify({
+        self: config.self,
+        allow: config.allow,
+        logger,
+        metrics,
+        ...replayStoreOf(config, dependencies),
+      }),
+    )
     .use(
       secretsInject({
         secrets: { ledgerDb: 'ledger/db' },

@@ -1,11 +1,14 @@
-import { type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NhiError } from './errors.js';
 import { assertClaimArguments, type ClaimOptions, DEFAULT_REPLAY_GRACE, type ReplayStore } from './replay.js';
 
 /** Options of {@link DynamoDbReplayStore}. */
 export interface DynamoDbReplayStoreOptions {
-  /** The client to use; created by the application (none is created here). */
-  client: DynamoDBClient;
+  /**
+   * The client to use, or a function returning it (called on the first claim, so a function can
+   * import the SDK lazily and keep it out of the cold start). None is created here.
+   */
+  client: DynamoDBClient | (() => DynamoDBClient | Promise<DynamoDBClient>);
   /** Table with a string partition key named `keyAttribute` and TTL enabled on `ttlAttribute`. */
   tableName: string;
   /** Partition key attribute name. Default `jti`. */
@@ -27,6 +30,10 @@ export interface DynamoDbReplayStoreOptions {
 /** Default milliseconds a claim may take (a DynamoDB PutItem answers in single-digit ms). */
 export const DEFAULT_CLAIM_TIMEOUT_MS = 1000;
 
+let sdk: Promise<typeof import('@aws-sdk/client-dynamodb')> | undefined;
+/** The DynamoDB SDK, imported on the first claim only. */
+const loadSdk = () => (sdk ??= import('@aws-sdk/client-dynamodb'));
+
 /** A promise that rejects when `signal` aborts (never settles otherwise). */
 const rejectWhenAborted = (signal: AbortSignal): Promise<never> =>
   new Promise((_, reject) => {
@@ -45,7 +52,8 @@ const CONDITION_FAILED = 'ConditionalCheckFailedException';
  * a `deliveryId` also writes it, and succeeds again for that same delivery (a queue redelivery).
  */
 export class DynamoDbReplayStore implements ReplayStore {
-  readonly #client: DynamoDBClient;
+  readonly #client: () => DynamoDBClient | Promise<DynamoDBClient>;
+  #resolvedClient: DynamoDBClient | undefined;
   readonly #tableName: string;
   readonly #keyAttribute: string;
   readonly #ttlAttribute: string;
@@ -62,7 +70,9 @@ export class DynamoDbReplayStore implements ReplayStore {
       deliveryAttribute = 'deliveryId',
     } = options;
     const clockSkew = options.clockSkew ?? DEFAULT_REPLAY_GRACE;
-    if (typeof client?.send !== 'function') throw new TypeError('DynamoDbReplayStore: client is required');
+    if (typeof client !== 'function' && typeof client?.send !== 'function') {
+      throw new TypeError('DynamoDbReplayStore: client is required');
+    }
     for (const [name, value] of [
       ['tableName', tableName],
       ['keyAttribute', keyAttribute],
@@ -86,7 +96,7 @@ export class DynamoDbReplayStore implements ReplayStore {
       throw new TypeError('DynamoDbReplayStore: timeout must be a positive integer (milliseconds)');
     }
     this.#timeout = timeout;
-    this.#client = client;
+    this.#client = typeof client === 'function' ? client : () => client;
     this.#tableName = tableName;
     this.#keyAttribute = keyAttribute;
     this.#ttlAttribute = ttlAttribute;
@@ -105,6 +115,7 @@ export class DynamoDbReplayStore implements ReplayStore {
       ),
     );
     const { deliveryId } = options;
+    const { PutItemCommand } = await loadSdk();
     // A redelivery of the message that first carried the jti is not a replay (ClaimOptions.deliveryId).
     const command = new PutItemCommand({
       TableName: this.#tableName,
@@ -128,7 +139,10 @@ export class DynamoDbReplayStore implements ReplayStore {
     const signal = AbortSignal.timeout(budget);
     try {
       // The signal frees the SDK's socket; the race holds even for a client that ignores it.
-      const answer = (async () => this.#client.send(command, { abortSignal: signal }))();
+      const answer = (async () => {
+        this.#resolvedClient ??= await this.#client();
+        return this.#resolvedClient.send(command, { abortSignal: signal });
+      })();
       answer.catch(() => undefined); // settles after a lost race: nothing to report then
       await Promise.race([answer, rejectWhenAborted(signal)]);
       return true;
