@@ -6,6 +6,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { MemoryReplayStore } from '@nhi-dns/core';
 import { createTestIdentity, type TestIdentity } from '@nhi-dns/core/test-support';
 import { createResolver, type Resolver } from '@nhi-dns/resolver';
 import { startTestDnsServer, type TestDnsServer } from '@nhi-dns/resolver/test-support';
@@ -92,6 +93,13 @@ export const startChainFixture = async (callers: readonly TestIdentity[]): Promi
         {
           resolver: options.resolver ?? resolver(),
           secretsClient,
+          // Sized for the benchmark: one caller sends tens of thousands of live proofs in a minute,
+          // more than the default per-issuer share (SECURITY.md, sizing the replay store).
+          replayStore: new MemoryReplayStore({
+            clockSkew: 0,
+            maxEntries: 400_000,
+            maxEntriesPerIssuer: 400_000,
+          }),
           logger: new Logger({ serviceName: 'ledger', logLevel: options.logLevel ?? 'INFO' }),
           metrics: new Metrics({ namespace: 'NHI', serviceName: 'ledger' }),
         },
