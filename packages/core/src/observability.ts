@@ -6,8 +6,10 @@ export const METRICS_NAMESPACE = 'NHI';
 
 /** Metric names (DESIGN §5). Dimension values always come from closed sets. */
 export const METRIC = {
-  /** Count, dimension `Outcome`: one per DNS lookup. */
+  /** Count, dimension `Outcome`: one per DNS lookup that was not a fresh cache hit. */
   dnsLookup: 'DnsLookup',
+  /** Count: one per DNS lookup answered from the cache (no dimension: aggregated per invocation). */
+  dnsCacheHit: 'DnsCacheHit',
   /** Milliseconds: latency of lookups that went to the network. */
   dnsLookupLatency: 'DnsLookupLatency',
   /** Count: one per accepted identity. */

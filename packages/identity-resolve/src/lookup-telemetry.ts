@@ -1,4 +1,11 @@
-import { countWithDimension, LOG_FIELD, METRIC, type Observability, recordLatency } from '@nhi-dns/core';
+import {
+  count,
+  countWithDimension,
+  LOG_FIELD,
+  METRIC,
+  type Observability,
+  recordLatency,
+} from '@nhi-dns/core';
 import { DnsError, failureOutcome, type LookupOutcome, type TxtResult } from '@nhi-dns/resolver';
 
 /** Milliseconds to the microsecond: finer digits are noise in logs and metrics. */
@@ -7,7 +14,8 @@ const roundMs = (ms: number | undefined): number | undefined =>
 
 /**
  * One log line and the metrics of one DNS lookup (DESIGN §5): debug for cache hits, info
- * otherwise; `DnsLookup` by `Outcome`, and `DnsLookupLatency` for lookups that went out.
+ * otherwise; `DnsCacheHit` for hits, `DnsLookup` by `Outcome` for every other lookup, and
+ * `DnsLookupLatency` for lookups that went out.
  */
 export const reportLookup = (
   observability: Observability,
@@ -31,7 +39,10 @@ export const reportLookup = (
   if (result?.fromCache === true) observability.logger.debug('dns lookup', fields);
   else if (result === undefined) observability.logger.warn('dns lookup failed', fields);
   else observability.logger.info('dns lookup', fields);
-  countWithDimension(observability.metrics, METRIC.dnsLookup, 'Outcome', outcome);
+  // A cache hit, every warm invocation's case, is counted without a dimension: it aggregates into
+  // the invocation's one EMF document instead of flushing a document of its own.
+  if (outcome === 'hit') count(observability.metrics, METRIC.dnsCacheHit);
+  else countWithDimension(observability.metrics, METRIC.dnsLookup, 'Outcome', outcome);
   const latency = fields[LOG_FIELD.dnsLatencyMs];
   if (result?.fromCache !== true && typeof latency === 'number') {
     recordLatency(observability.metrics, METRIC.dnsLookupLatency, latency);

@@ -88,7 +88,7 @@ describe('identity-resolve → identity-verify, caller mode', () => {
       claims: { iss: billing.name, aud: SELF },
     });
     const emf = out.emf();
-    expect(emf).toContainEqual(expect.objectContaining({ Outcome: 'hit', DnsLookup: 1 }));
+    expect(emf).toContainEqual(expect.objectContaining({ DnsCacheHit: 1 }));
     expect(emf).toContainEqual(expect.objectContaining({ AuthSuccess: 1 }));
     expect(out.json()).toContainEqual(
       expect.objectContaining({ message: 'identity verified', 'nhi.name': billing.name, 'nhi.kid': 'k1' }),
