@@ -35,6 +35,13 @@ const bin = (name: string) => join(root, 'node_modules', '.bin', name);
 const run = (command: string, args: string[], cwd: string) =>
   spawnSync(command, args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 
+/**
+ * Packages used where stacks are defined, not inside a function: packed and checked like the
+ * others, but not installed into the Lambda apps (their peers, aws-cdk-lib and serverless, are
+ * big and no handler imports them).
+ */
+const DEPLOY_TIME_PACKAGES = new Set(['@nhi-dns/cdk', 'serverless-nhi-dns']);
+
 const ZONE = 'auth.example.com';
 const CALLER = `billing.prod.${ZONE}`;
 const CALLEE = `ledger.prod.${ZONE}`;
@@ -287,7 +294,11 @@ try {
           dependencies: {
             '@middy/core': `^${middy}`,
             '@middy/http-error-handler': `^${middy}`,
-            ...Object.fromEntries(Object.entries(tarballs).map(([name, file]) => [name, `file:${file}`])),
+            ...Object.fromEntries(
+              Object.entries(tarballs)
+                .filter(([name]) => !DEPLOY_TIME_PACKAGES.has(name))
+                .map(([name, file]) => [name, `file:${file}`]),
+            ),
           },
           devDependencies: { '@types/node': `^${typesNodeMajor}` },
         },
