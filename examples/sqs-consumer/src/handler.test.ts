@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { captureOutput, createTestIdentity, type TestIdentity } from '@nhi-dns/core/test-support';
 import { createSigner } from '@nhi-dns/identity-sign';
-import type { IdentityVerifyRecordsContext, IdentityVerifyRecordsContext } from '@nhi-dns/identity-verify';
+import type { IdentityVerifyRecordsContext } from '@nhi-dns/identity-verify';
 import { createTableResolver } from '@nhi-dns/resolver/test-support';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { createConsumerHandler, type Order } from './consumer.js';
@@ -40,8 +40,8 @@ const record = (messageId: string, body: string, proof: string): SQSRecord => ({
   eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:orders',
   awsRegion: 'eu-west-1',
 });
-/** Middy types a wrapped handler's context with what its middlewares add. */
 
+/** Middy types a wrapped handler's context with what its middlewares add. */
 const context = {
   awsRequestId: 'r1',
   functionName: 'orders-worker',
