@@ -36,7 +36,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const templateText = readFileSync(join(here, 'template.yaml'), 'utf8');
 const template = parse(templateText, { customTags }) as {
   Parameters: Record<string, unknown>;
-  Globals: { Function: { Runtime: string; Handler: string } };
+  Globals: {
+    Function: { Runtime: string; Handler: string; Environment: { Variables: Record<string, unknown> } };
+  };
   Resources: Record<string, Resource>;
 };
 const resources = Object.entries(template.Resources);
@@ -48,6 +50,8 @@ const statementsOf = (fn: Resource): Statement[] =>
   ((fn.Properties.Policies ?? []) as Array<{ Statement: Statement[] }>).flatMap((policy) => policy.Statement);
 const sub = (value: unknown): string | undefined =>
   (value as { 'Fn::Sub'?: string } | undefined)?.['Fn::Sub'];
+const variablesOf = (fn: Resource): Record<string, unknown> =>
+  (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 
 // biome-ignore-start lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
 /** Each function: the example it deploys and the identity it runs as. */
@@ -62,7 +66,7 @@ describe('examples/template.yaml', () => {
     expect(functions.map(([name]) => name)).toEqual(Object.keys(expected));
     for (const [name, fn] of functions) {
       const { service } = expected[name]!;
-      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      const variables = variablesOf(fn);
       expect(variables.POWERTOOLS_SERVICE_NAME).toBe(service);
       expect(sub(variables.NHI_SELF)).toBe(`${service}.\${Environment}.\${IdentityZone}`);
     }
@@ -163,6 +167,47 @@ describe('examples/template.yaml', () => {
       expect(
         actions.filter((a) => /\*|^route53:|^secretsmanager:(Put|Create|Update|Delete|Rotate)/.test(a)),
       ).toEqual([]);
+    }
+  });
+
+  it('configures the caller through its environment: its identity, and the audience of each target', () => {
+    const billing = template.Resources.BillingFunction!;
+    const variables = variablesOf(billing);
+    // Every variable the caller's entry point reads is set, by the function or the globals.
+    const source = readFileSync(join(here, 'caller/src/handler.ts'), 'utf8');
+    const read = [...source.matchAll(/process\.env\.([A-Z_]+)/g)].map((match) => match[1]!);
+    expect(read.sort()).toEqual(['LEDGER_FUNCTION', 'LEDGER_URL', 'NHI_AUDIENCES']);
+    for (const name of [...read, 'NHI_SELF']) {
+      expect({ ...template.Globals.Function.Environment.Variables, ...variables }).toHaveProperty(name);
+    }
+    // NHI_AUDIENCES is JSON naming the ledger for the API's origin and for the function name the
+    // caller invokes, both exactly as the caller will address them.
+    const ledger = 'ledger.${Environment}.${IdentityZone}';
+    const url = sub(variables.LEDGER_URL)!;
+    expect(url).toMatch(/^https:\/\/[^/]+\/payments$/);
+    expect(variables.LEDGER_FUNCTION).toEqual({ Ref: 'LedgerFunction' });
+    expect(JSON.parse(sub(variables.NHI_AUDIENCES)!)).toEqual({
+      [url.replace(/\/payments$/, '')]: ledger,
+      '${LedgerFunction}': ledger,
+    });
+  });
+
+  it('lets only the caller invoke a function, and only the ledger', () => {
+    for (const [name, fn] of functions) {
+      const lambda = statementsOf(fn).filter((s) => s.Action.some((a) => a.startsWith('lambda:')));
+      if (name !== 'BillingFunction') {
+        expect(lambda).toEqual([]);
+        continue;
+      }
+      expect(lambda).toEqual([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Action: ['lambda:InvokeFunction'],
+          Resource: { 'Fn::GetAtt': 'LedgerFunction.Arn' },
+        }),
+      ]);
+      // The signing key is the caller's only secret, read one at a time: no wildcard at all.
+      expect(statementsOf(fn).filter((s) => s.Resource === '*')).toEqual([]);
     }
   });
 });

@@ -1,94 +1,85 @@
 /**
- * Example: a workload that calls the ledger with a signed proof, over HTTP (`fetch`) and by
- * direct invocation. Its private signing key lives in Secrets Manager at
- * `/<env>/nhi/<service>/signing-key` (written by `nhi-dns keygen`) and reaches the handler
- * through secrets-inject, cached and never logged.
+ * Example: billing calls the ledger with a signed proof, over HTTP (`context.signer.fetch`) and
+ * by direct invocation (a LambdaClient with `signer.awsSdkPlugin()`). identity-sign does the rest:
+ * it reads the key `nhi-dns keygen` stored at `/<env>/nhi/<service>/signing-key` (named after
+ * `NHI_SELF`), names the callee from the audience map and binds the exact body bytes (`bh`).
  *
- * Environment: `NHI_SELF` (this workload, e.g. `billing.prod.auth.example.com`),
- * `NHI_ENVIRONMENT`, `LEDGER_IDENTITY` (the callee's identity, the proof audience),
- * `LEDGER_URL` (HTTP API URL) and `LEDGER_FUNCTION` (function name for direct invokes).
+ * Environment: `NHI_SELF` (this workload, e.g. `billing.prod.auth.example.com`), `NHI_AUDIENCES`
+ * (JSON: the callee's identity per URL origin and function name), `LEDGER_URL` (HTTP API URL)
+ * and `LEDGER_FUNCTION` (function name for direct invokes, a key of `NHI_AUDIENCES`).
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
-import { type SignProofOptions, signProof, withProofHeader, withSignedPayload } from '@nhi-dns/core';
-import secretsInject, { type SecretsContext } from '@nhi-dns/secrets-inject';
+import identitySign, { type AudienceMap } from '@nhi-dns/identity-sign';
 import type { Context } from 'aws-lambda';
 
 /** Configuration of the caller. */
 export interface CallerConfig {
-  self: string;
-  environment: string;
-  ledgerIdentity: string;
-  ledgerUrl?: string;
-  ledgerFunction?: string;
+  /** This workload's identity; default `NHI_SELF`. */
+  self?: string;
+  /** The callee's identity per URL origin and function name. */
+  audiences: AudienceMap;
+  ledgerUrl: string;
+  ledgerFunction: string;
 }
 
-/** Event: how to reach the ledger and what to send. */
+/** Event: how to reach the ledger (default: direct invocation) and what to send. */
 export interface CallerEvent {
-  via: 'http' | 'invoke';
+  via?: 'http' | 'invoke';
   amount: number;
 }
 
-/** The signing key as `nhi-dns keygen` stores it: a private JWK with its `kid`. */
-interface SigningKeySecret {
-  kid: string;
-  [member: string]: unknown;
+/** The ledger's HTTP answer, whichever way it was called. */
+export interface CallerResult {
+  statusCode: number;
+  body: string;
 }
 
-/** What tests may inject. */
+/** The caller as Lambda (and the demo) call it: a plain Context, which identity-sign fills in. */
+export type CallerHandler = (event: CallerEvent, context: Context) => Promise<CallerResult>;
+
+/** What the demo and tests may inject instead of the defaults. */
 export interface CallerDependencies {
   secretsClient?: SecretsManagerClient;
-  lambda?: Pick<LambdaClient, 'send'>;
+  lambda?: LambdaClient;
   fetch?: typeof fetch;
 }
 
 /** Builds the caller handler. */
-export const createCallerHandler = (config: CallerConfig, dependencies: CallerDependencies = {}) => {
-  const doFetch = dependencies.fetch ?? fetch;
-  let lambda = dependencies.lambda;
-  const service = config.self.split('.')[0] ?? '';
-  return middy<CallerEvent, unknown>()
-    .use(
-      secretsInject({
-        secrets: { signingKey: `nhi/${service}/signing-key` },
-        namespace: `/${config.environment}/`,
-        json: true,
-        ...(dependencies.secretsClient === undefined ? {} : { client: dependencies.secretsClient }),
-      }),
-    )
-    .handler(async (event, context: Context & SecretsContext) => {
-      const key = context.secrets.signingKey as SigningKeySecret;
-      const payload = JSON.stringify({ amount: event.amount });
-      const proof = (options: Partial<SignProofOptions>) =>
-        signProof({
-          privateKey: key as unknown as SignProofOptions['privateKey'],
-          kid: key.kid,
-          iss: config.self,
-          aud: config.ledgerIdentity,
-          body: payload,
-          ...options,
-        });
+export const createCallerHandler = (
+  config: CallerConfig,
+  dependencies: CallerDependencies = {},
+): CallerHandler => {
+  const sign = identitySign({
+    self: config.self,
+    audiences: config.audiences,
+    client: dependencies.secretsClient,
+    fetch: dependencies.fetch,
+  });
+  // Created at init with the plugin: every InvokeCommand it sends carries { nhiProof, nhiPayload }.
+  const lambda = dependencies.lambda ?? new LambdaClient({});
+  lambda.middlewareStack.use(sign.signer.awsSdkPlugin());
+
+  const handler = middy<CallerEvent, CallerResult>()
+    .use(sign)
+    .handler(async (event, context): Promise<CallerResult> => {
+      const body = JSON.stringify({ amount: event.amount });
       if (event.via === 'http') {
-        const url = config.ledgerUrl ?? '';
-        const response = await doFetch(
-          url,
-          withProofHeader(
-            { method: 'POST', body: payload, headers: { 'content-type': 'application/json' } },
-            await proof({ method: 'POST' }),
-          ),
-        );
-        return { status: response.status, body: await response.text() };
+        const response = await context.signer.fetch(config.ledgerUrl, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json' },
+        });
+        return { statusCode: response.status, body: await response.text() };
       }
-      lambda ??= new LambdaClient({});
-      // A direct invocation carries its payload as the exact string the proof's bh covers.
-      const token = await proof({});
       const result = await lambda.send(
-        new InvokeCommand({
-          FunctionName: config.ledgerFunction,
-          Payload: Buffer.from(JSON.stringify(withSignedPayload(payload, token))),
-        }),
+        new InvokeCommand({ FunctionName: config.ledgerFunction, Payload: body }),
       );
-      return { status: result.StatusCode, body: Buffer.from(result.Payload ?? new Uint8Array()).toString() };
+      const answer = new TextDecoder().decode(result.Payload);
+      if (result.FunctionError !== undefined) throw new Error(`ledger invocation failed: ${answer}`);
+      const { statusCode, body: ledgerBody } = JSON.parse(answer) as CallerResult;
+      return { statusCode, body: ledgerBody };
     });
+  return handler as unknown as CallerHandler;
 };

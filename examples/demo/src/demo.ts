@@ -1,18 +1,22 @@
 /**
  * `npm run demo`: the whole product on an embedded default. An in-process DNS server serves a
  * demo zone, a loopback stand-in serves Secrets Manager, and the example callee handler (the
- * same code that is bundled for Lambda) is driven through the cases that matter. Prints a
- * table of outcomes and the CloudWatch EMF metric lines the middlewares emitted.
+ * same code that is bundled for Lambda) is driven through the cases that matter, directly and,
+ * from the example caller (identity-sign), through a loopback HTTP API and Lambda Invoke
+ * endpoint. Prints a table of outcomes and the CloudWatch EMF metric lines the middlewares emitted.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { captureOutput, createTestIdentity } from '@nhi-dns/core/test-support';
 import { createResolver } from '@nhi-dns/resolver';
 import { startTestDnsServer } from '@nhi-dns/resolver/test-support';
 import type { Context } from 'aws-lambda';
+import { type CallerHandler, createCallerHandler } from '../../caller/src/caller.js';
 import { createCalleeHandler } from '../../http-api-callee/src/callee.js';
 import { paymentEvent } from '../../http-api-callee/src/payment-event.js';
 import { createSelfCheckHandler } from '../../self-check/src/self-check.js';
+import { startLocalLedger, tlsTerminatedFetch } from './local-ledger.js';
 import { startLocalSecretsManager } from './local-secrets-manager.js';
 
 // The SDK warns that Node 20 support ends in 2027; Lambda runs the functions on Node 22/24, and
@@ -74,6 +78,11 @@ const main = async () => {
   });
   const secretsManager = await startLocalSecretsManager({
     '/prod/ledger/db': JSON.stringify({ username: 'ledger_app', password: 'demo-only-password' }),
+    // billing's signing key, where `nhi-dns keygen` stores it: the caller finds it from its name.
+    '/prod/nhi/billing/signing-key': JSON.stringify({
+      ...billing.privateKey.export({ format: 'jwk' }),
+      kid: billing.kid,
+    }),
   });
   const secretsClient = secretsManager.client();
   const resolver = createResolver({ servers: [dns.server] });
@@ -82,6 +91,14 @@ const main = async () => {
     { resolver, secretsClient },
   );
   const selfCheck = createSelfCheckHandler({ zone: ZONE, self: reports.name, resolver });
+  // The ledger behind a loopback HTTP API and Lambda Invoke endpoint, for the example caller.
+  const ledger = await startLocalLedger(callee, 'ledger');
+  const lambda = new LambdaClient({
+    endpoint: ledger.lambdaEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const callerContext = { ...lambdaContext, functionName: 'billing' } as Context;
 
   const rows: Row[] = [];
   const run = async (name: string, expected: string, invoke: () => Promise<unknown>) => {
@@ -141,6 +158,32 @@ const main = async () => {
     callee(apiEvent(fromDev, body), lambdaContext),
   );
 
+  // The example caller, built on identity-sign: its configuration is all it has (created in the
+  // first case, so that its cold start, the key read from Secrets Manager, is timed there).
+  let caller: CallerHandler | undefined;
+  const billingCaller = () =>
+    (caller ??= createCallerHandler(
+      {
+        self: billing.name,
+        audiences: { [ledger.origin]: LEDGER, ledger: LEDGER },
+        ledgerUrl: `${ledger.origin}/payments`,
+        ledgerFunction: 'ledger',
+      },
+      { secretsClient, lambda, fetch: tlsTerminatedFetch() },
+    ));
+  await run('identity-sign caller: signed fetch (cold: key)', '200', () =>
+    billingCaller()({ via: 'http', amount: 125 }, callerContext),
+  );
+  await run('identity-sign caller: direct invoke (envelope)', '200', () =>
+    billingCaller()({ via: 'invoke', amount: 125 }, callerContext),
+  );
+  ledger.alterNext((event) => {
+    event.body = String(event.body).replace('125', '125000');
+  });
+  await run('identity-sign caller: body changed in transit', '401 body_mismatch', () =>
+    billingCaller()({ via: 'http', amount: 125 }, callerContext),
+  );
+
   // Revoke billing's key in DNS (p= empty) and wait one TTL: the cache expires, the revocation shows.
   dns.setRecords([
     { name: billing.name, type: 'TXT', ttl: TTL, data: billing.recordWith({ publicKey: '' }) },
@@ -160,8 +203,9 @@ const main = async () => {
     selfCheck({}, lambdaContext),
   );
 
-  await Promise.all([dns.stop(), secretsManager.stop()]);
+  await Promise.all([dns.stop(), secretsManager.stop(), ledger.stop()]);
   secretsClient.destroy();
+  lambda.destroy();
 
   const header = ['case', 'expected', 'status', 'reason / message', 'latency'];
   const table = rows.map((row) => [
