@@ -59,10 +59,11 @@ const expected: Record<string, { example: string; service: string }> = {
   LedgerFunction: { example: 'http-api-callee', service: 'ledger' },
   BillingFunction: { example: 'caller', service: 'billing' },
   ReportsFunction: { example: 'self-check', service: 'reports' },
+  OrdersWorkerFunction: { example: 'sqs-consumer', service: 'orders-worker' },
 };
 
 describe('examples/template.yaml', () => {
-  it('declares the three functions and the AuthFailure alarm', () => {
+  it('declares the functions and the AuthFailure alarm', () => {
     expect(functions.map(([name]) => name)).toEqual(Object.keys(expected));
     for (const [name, fn] of functions) {
       const { service } = expected[name]!;
@@ -72,6 +73,26 @@ describe('examples/template.yaml', () => {
     }
     const [[, alarm] = ['', undefined]] = ofType('AWS::CloudWatch::Alarm');
     expect(JSON.stringify(alarm?.Properties.Metrics)).toContain('AuthFailure');
+  });
+
+  it('wires the orders queue as AWS requires for partial batch responses, with a DLQ and alarms', () => {
+    const [[, fn] = ['', undefined]] = functions.filter(([name]) => name === 'OrdersWorkerFunction');
+    const event = (
+      fn?.Properties.Events as Record<string, { Type: string; Properties: Record<string, unknown> }>
+    ).Orders;
+    expect(event?.Type).toBe('SQS');
+    // Without it Lambda ignores batchItemFailures and deletes every message, refused ones included.
+    expect(event?.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    const queue = resources.find(([name]) => name === 'OrdersQueue')?.[1];
+    expect(queue?.Properties.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
+    expect(Number(queue?.Properties.VisibilityTimeout)).toBeGreaterThanOrEqual(
+      Number((template.Globals.Function as { Timeout?: number }).Timeout),
+    );
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([name]) => name);
+    expect(alarms).toEqual(expect.arrayContaining(['OrdersWorkerAuthFailureAlarm', 'OrdersDeadLetterAlarm']));
+    // The consumer may only claim proof ids: no secret, no wildcard.
+    expect(JSON.stringify(fn?.Properties.Policies)).not.toContain('"*"');
+    expect(JSON.stringify(fn?.Properties.Policies)).not.toContain('secretsmanager');
   });
 
   it('leaves the identity records to the nhi-dns CLI: no RecordSet, no key parameters', () => {
