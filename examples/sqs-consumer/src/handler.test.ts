@@ -4,8 +4,9 @@ import { captureOutput, createTestIdentity, type TestIdentity } from '@nhi-dns/c
 import { createSigner } from '@nhi-dns/identity-sign';
 import type { IdentityVerifyRecordsContext } from '@nhi-dns/identity-verify';
 import { createTableResolver } from '@nhi-dns/resolver/test-support';
-import type { Context, SQSRecord } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { createConsumerHandler, type Order } from './consumer.js';
+import { sqsRecord } from './sqs-event.js';
 
 const ZONE = 'auth.example.com';
 const CONSUMER = `orders-worker.prod.${ZONE}`;
@@ -21,25 +22,6 @@ const producer = (identity: TestIdentity) =>
     logger: new Logger({ logLevel: 'SILENT' }),
     metrics: new Metrics({ namespace: 'Test' }),
   });
-
-const record = (messageId: string, body: string, proof: string): SQSRecord => ({
-  messageId,
-  receiptHandle: `rh-${messageId}`,
-  body,
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: String(Date.now()),
-    SenderId: 'AIDAEXAMPLE',
-    ApproximateFirstReceiveTimestamp: String(Date.now()),
-  },
-  messageAttributes: {
-    nhiProof: { stringValue: proof, stringListValues: [], binaryListValues: [], dataType: 'String' },
-  },
-  md5OfBody: 'ignored',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:orders',
-  awsRegion: 'eu-west-1',
-});
 
 /** Middy types a wrapped handler's context with what its middlewares add. */
 const context = {
@@ -61,16 +43,16 @@ describe('sqs-consumer example', () => {
     const replayedProof = await signer.sign({ aud: CONSUMER, body: replayed });
     const event = {
       Records: [
-        record('m-valid', valid, await signer.sign({ aud: CONSUMER, body: valid })),
-        record(
+        sqsRecord('m-valid', valid, await signer.sign({ aud: CONSUMER, body: valid })),
+        sqsRecord(
           'm-tampered',
           JSON.stringify({ orderId: 'o-3', amount: 30_000 }),
           await signer.sign({ aud: CONSUMER, body: '{"orderId":"o-3","amount":30}' }),
         ),
-        record('m-unknown', valid, await producer(unknown).sign({ aud: CONSUMER, body: valid })),
-        record('m-first', replayed, replayedProof),
-        record('m-replayed', replayed, replayedProof),
-        record('m-not-an-order', '"hello"', await signer.sign({ aud: CONSUMER, body: '"hello"' })),
+        sqsRecord('m-unknown', valid, await producer(unknown).sign({ aud: CONSUMER, body: valid })),
+        sqsRecord('m-first', replayed, replayedProof),
+        sqsRecord('m-replayed', replayed, replayedProof),
+        sqsRecord('m-not-an-order', '"hello"', await signer.sign({ aud: CONSUMER, body: '"hello"' })),
       ],
     };
     const out = captureOutput();
