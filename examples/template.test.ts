@@ -76,10 +76,13 @@ describe('examples/template.yaml', () => {
   });
 
   it('wires the orders queue as AWS requires for partial batch responses, with a DLQ and alarms', () => {
-    const [[, fn] = ['', undefined]] = functions.filter(([name]) => name === 'OrdersWorkerFunction');
-    const event = (
-      fn?.Properties.Events as Record<string, { Type: string; Properties: Record<string, unknown> }>
-    ).Orders;
+    const fn = functions.find(([name]) => name === 'OrdersWorkerFunction')?.[1];
+    if (fn === undefined) throw new Error('no OrdersWorkerFunction');
+    const events = fn.Properties.Events as Record<
+      string,
+      { Type: string; Properties: Record<string, unknown> }
+    >;
+    const event = events.Orders;
     expect(event?.Type).toBe('SQS');
     // Without it Lambda ignores batchItemFailures and deletes every message, refused ones included.
     expect(event?.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
@@ -91,8 +94,8 @@ describe('examples/template.yaml', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([name]) => name);
     expect(alarms).toEqual(expect.arrayContaining(['OrdersWorkerAuthFailureAlarm', 'OrdersDeadLetterAlarm']));
     // The consumer may only claim proof ids: no secret, no wildcard.
-    expect(JSON.stringify(fn?.Properties.Policies)).not.toContain('"*"');
-    expect(JSON.stringify(fn?.Properties.Policies)).not.toContain('secretsmanager');
+    expect(JSON.stringify(fn.Properties.Policies)).not.toContain('"*"');
+    expect(JSON.stringify(fn.Properties.Policies)).not.toContain('secretsmanager');
   });
 
   it('leaves the identity records to the nhi-dns CLI: no RecordSet, no key parameters', () => {
