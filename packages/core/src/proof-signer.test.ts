@@ -138,12 +138,18 @@ describe('ProofSigner', () => {
         'invalid_signing_key',
       );
     }
-    // The same inconsistency inside a KeyObject.
-    const planted = createPrivateKey({ key: { ...ecJwk, x: otherEc.x, y: otherEc.y }, format: 'jwk' });
-    expectKeyError(
-      () => new ProofSigner({ privateKey: planted, kid: 'k1', iss: ISS }),
-      'invalid_signing_key',
-    );
+    // The same inconsistency inside a KeyObject, on Node versions that still build one (Node 22
+    // keeps a given point; Node 24 refuses the import itself, so no such KeyObject can exist).
+    let planted: ReturnType<typeof createPrivateKey> | undefined;
+    try {
+      planted = createPrivateKey({ key: { ...ecJwk, x: otherEc.x, y: otherEc.y }, format: 'jwk' });
+    } catch (error) {
+      expect((error as Error).name).toBe('TypeError'); // thrown in node's realm, not jest's
+    }
+    if (planted !== undefined) {
+      const key = planted;
+      expectKeyError(() => new ProofSigner({ privateKey: key, kid: 'k1', iss: ISS }), 'invalid_signing_key');
+    }
   });
 
   it('refuses public keys, other curves, broken JWKs, and bad kid, iss or algorithm', () => {
