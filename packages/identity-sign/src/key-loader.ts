@@ -121,6 +121,9 @@ export class SigningKeyLoader {
     try {
       signer = this.#signerOf(value as SigningKeyJwk, name);
     } catch (error) {
+      // A stored value that is not a usable key is not kept: once the backoff has passed, the
+      // next attempt fetches again, so a fixed secret is picked up within a second, not keyMaxAge.
+      reader!.invalidate(name, { json: true });
       throw this.#failed(error as SigningError);
     }
     this.#signers.set(value, signer);

@@ -98,6 +98,12 @@ describe('IdentitySigner: the key', () => {
     });
     const error = await expectSigningError(signer.sign({ aud: LEDGER }), 'invalid_signing_key');
     expect(error.message).not.toContain(String(jwk.d));
+    // The bad value is not cached: once fixed, it is fetched again (after the 1 s backoff).
+    expect(sm.calls()).toHaveLength(1);
+    sm.holds(jwk);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await expect(signer.sign({ aud: LEDGER })).resolves.toEqual(expect.any(String));
+    expect(sm.calls()).toHaveLength(2);
     expect(recorded.metrics).toContainEqual({
       name: 'SigningKeyLoadError',
       value: 1,
