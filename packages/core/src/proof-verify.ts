@@ -15,7 +15,7 @@ export const MAX_JTI_LENGTH = 128;
 
 /**
  * The algorithm name signers emit for each record key type (DESIGN §3). `EdDSA` stays the
- * emitted name for Ed25519 in 0.x: verifiers before 0.3 accept only it, and callers and callees
+ * emitted name for Ed25519 in 0.x: verifiers before 0.2 accept only it, and callers and callees
  * upgrade independently.
  */
 export const ALGORITHM_BY_KEY_TYPE = Object.freeze({
