@@ -98,11 +98,35 @@ describe('examples/template.yaml', () => {
     expect(JSON.stringify(fn.Properties.Policies)).not.toContain('secretsmanager');
   });
 
+  it('watches the DNS query rate (anomaly band and ceiling) and has a dashboard that is valid JSON', () => {
+    const alarm = resources.find(([name]) => name === 'LedgerDnsQueryAnomalyAlarm')?.[1];
+    expect(alarm?.Properties.ThresholdMetricId).toBe('band');
+    expect(alarm?.Properties.ComparisonOperator).toBe('GreaterThanUpperThreshold');
+    expect(JSON.stringify(alarm?.Properties.Metrics)).toContain('ANOMALY_DETECTION_BAND(queries');
+    // The queries sent: misses and NXDOMAINs (a flood of made-up callers), never cache hits.
+    expect(JSON.stringify(alarm?.Properties.Metrics)).toContain('nxdomain');
+    const dashboard = resources.find(([name]) => name === 'IdentityDashboard')?.[1];
+    const body = (sub(dashboard?.Properties.DashboardBody) ?? '').replace(/\$\{[^}]+\}/g, 'x');
+    const widgets = (JSON.parse(body) as { widgets: Array<{ properties: { title: string } }> }).widgets;
+    expect(widgets.map((widget) => widget.properties.title)).toEqual([
+      'Accepted callers',
+      'Refused callers by reason',
+      'DNS lookups by outcome (queries sent) and cache hits',
+      'DNS lookup latency p99',
+      'Secret fetch errors by code',
+    ]);
+  });
+
   it('leaves the identity records to the nhi-dns CLI: no RecordSet, no key parameters', () => {
     // One owner per RRset: keygen/publish/rotate/revoke own the TXT records. A RecordSet in the
     // stack would clash with keygen's record and undo rotations and revocations on every update.
     expect(resources.filter(([, resource]) => resource.Type.startsWith('AWS::Route53::'))).toEqual([]);
-    expect(Object.keys(template.Parameters).sort()).toEqual(['AlarmTopicArn', 'Environment', 'IdentityZone']);
+    expect(Object.keys(template.Parameters).sort()).toEqual([
+      'AlarmTopicArn',
+      'DnsQueryCeiling',
+      'Environment',
+      'IdentityZone',
+    ]);
     expect(templateText).toMatch(/nhi-dns CLI owns every identity TXT record/);
   });
 
