@@ -228,7 +228,17 @@ export class NhiProtection extends Construct {
     );
 
     const dnsPeriod = alarms.dnsMissPeriod ?? Duration.minutes(5);
-    const misses = this.metrics.dnsLookup('miss', dnsPeriod);
+    // The queries the function sent: misses, and NXDOMAINs (what a flood of made-up callers
+    // produces). Cache hits are DnsCacheHit and never reach DNS.
+    const misses = new cloudwatch.MathExpression({
+      expression: 'FILL(miss, 0) + FILL(nxdomain, 0)',
+      usingMetrics: {
+        miss: this.metrics.dnsLookup('miss', dnsPeriod),
+        nxdomain: this.metrics.dnsLookup('nxdomain', dnsPeriod),
+      },
+      period: dnsPeriod,
+      label: 'DNS queries (miss + nxdomain)',
+    });
     const stdDevs = positive('alarms.dnsMissStdDevs', alarms.dnsMissStdDevs ?? 2);
     const dnsEvaluations = wholePositive(
       'alarms.dnsMissEvaluationPeriods',
@@ -238,7 +248,7 @@ export class NhiProtection extends Construct {
       new cloudwatch.Alarm(this, 'DnsMissAnomalyAlarm', {
         alarmDescription:
           `DNS lookups of ${who} that missed the cache rose above their anomaly band ` +
-          '(DnsLookup, Outcome=miss): callers with made-up names, a cache flushed by cold starts, or a resolver problem.',
+          '(DnsLookup, Outcome=miss or nxdomain): callers with made-up names, a cache flushed by cold starts, or a resolver problem.',
         metric: new cloudwatch.MathExpression({
           expression: `ANOMALY_DETECTION_BAND(m1, ${stdDevs})`,
           usingMetrics: { m1: misses },
@@ -254,7 +264,7 @@ export class NhiProtection extends Construct {
     );
     this.dnsMissCeilingAlarm = withActions(
       new cloudwatch.Alarm(this, 'DnsMissCeilingAlarm', {
-        alarmDescription: `DNS lookups of ${who} that missed the cache exceed the static ceiling (DnsLookup, Outcome=miss).`,
+        alarmDescription: `DNS lookups of ${who} that missed the cache exceed the static ceiling (DnsLookup, Outcome=miss or nxdomain).`,
         metric: misses,
         threshold: positive('alarms.dnsMissCeiling', alarms.dnsMissCeiling ?? 1000),
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
