@@ -224,7 +224,7 @@ describe('examples/template.yaml', () => {
     // Every variable the caller's entry point reads is set, by the function or the globals.
     const source = readFileSync(join(here, 'caller/src/handler.ts'), 'utf8');
     const read = [...source.matchAll(/process\.env\.([A-Z_]+)/g)].map((match) => match[1]!);
-    expect(read.sort()).toEqual(['LEDGER_FUNCTION', 'LEDGER_URL', 'NHI_AUDIENCES']);
+    expect(read.sort()).toEqual(['LEDGER_FUNCTION', 'LEDGER_URL', 'NHI_AUDIENCES', 'ORDERS_QUEUE_URL']);
     for (const name of [...read, 'NHI_SELF']) {
       expect({ ...template.Globals.Function.Environment.Variables, ...variables }).toHaveProperty(name);
     }
@@ -234,9 +234,12 @@ describe('examples/template.yaml', () => {
     const url = sub(variables.LEDGER_URL)!;
     expect(url).toMatch(/^https:\/\/[^/]+\/payments$/);
     expect(variables.LEDGER_FUNCTION).toEqual({ Ref: 'LedgerFunction' });
+    expect(variables.ORDERS_QUEUE_URL).toEqual({ Ref: 'OrdersQueue' });
     expect(JSON.parse(sub(variables.NHI_AUDIENCES)!)).toEqual({
       [url.replace(/\/payments$/, '')]: ledger,
       '${LedgerFunction}': ledger,
+      // The queue URL, as SendMessage names it: its messages are for orders-worker.
+      '${OrdersQueue}': 'orders-worker.${Environment}.${IdentityZone}',
     });
   });
 

@@ -1,15 +1,18 @@
 /**
  * Example: billing calls the ledger with a signed proof, over HTTP (`context.signer.fetch`) and
- * by direct invocation (a LambdaClient with `signer.awsSdkPlugin()`). identity-sign does the rest:
+ * by direct invocation (a LambdaClient with `signer.awsSdkPlugin()`), and sends orders to the
+ * orders queue (an SQSClient with the same plugin: one proof per message, in `nhiProof`). identity-sign does the rest:
  * it reads the key `nhi-dns keygen` stored at `/<env>/nhi/<service>/signing-key` (named after
  * `NHI_SELF`), names the callee from the audience map and binds the exact body bytes (`bh`).
  *
  * Environment: `NHI_SELF` (this workload, e.g. `billing.prod.auth.example.com`), `NHI_AUDIENCES`
  * (JSON: the callee's identity per URL origin and function name), `LEDGER_URL` (HTTP API URL)
- * and `LEDGER_FUNCTION` (function name for direct invokes, a key of `NHI_AUDIENCES`).
+ * and `LEDGER_FUNCTION` (function name for direct invokes, a key of `NHI_AUDIENCES`),
+ * `ORDERS_QUEUE_URL` (the orders queue, a key of `NHI_AUDIENCES`).
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import identitySign, { type AudienceMap } from '@nhi-dns/identity-sign';
 import type { Context } from 'aws-lambda';
@@ -22,11 +25,13 @@ export interface CallerConfig {
   audiences: AudienceMap;
   ledgerUrl: string;
   ledgerFunction: string;
+  /** The orders queue (consumed by orders-worker); its URL is a key of `audiences`. */
+  ordersQueueUrl?: string;
 }
 
 /** Event: how to reach the ledger (default: direct invocation) and what to send. */
 export interface CallerEvent {
-  via?: 'http' | 'invoke';
+  via?: 'http' | 'invoke' | 'queue';
   amount: number;
 }
 
@@ -43,6 +48,7 @@ export type CallerHandler = (event: CallerEvent, context: Context) => Promise<Ca
 export interface CallerDependencies {
   secretsClient?: SecretsManagerClient;
   lambda?: LambdaClient;
+  sqs?: SQSClient;
   fetch?: typeof fetch;
 }
 
@@ -60,11 +66,21 @@ export const createCallerHandler = (
   // Created at init with the plugin: every InvokeCommand it sends carries { nhiProof, nhiPayload }.
   const lambda = dependencies.lambda ?? new LambdaClient({});
   lambda.middlewareStack.use(sign.signer.awsSdkPlugin());
+  const sqs = dependencies.sqs ?? new SQSClient({});
+  sqs.middlewareStack.use(sign.signer.awsSdkPlugin());
 
   const handler = middy<CallerEvent, CallerResult>()
     .use(sign)
     .handler(async (event, context): Promise<CallerResult> => {
       const body = JSON.stringify({ amount: event.amount });
+      if (event.via === 'queue') {
+        // The consumer verifies this message on its own: its proof, bh over this MessageBody.
+        const order = JSON.stringify({ orderId: context.awsRequestId, amount: event.amount });
+        const sent = await sqs.send(
+          new SendMessageCommand({ QueueUrl: config.ordersQueueUrl, MessageBody: order }),
+        );
+        return { statusCode: 202, body: String(sent.MessageId) };
+      }
       if (event.via === 'http') {
         const response = await context.signer.fetch(config.ledgerUrl, {
           method: 'POST',

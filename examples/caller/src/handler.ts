@@ -6,4 +6,5 @@ export const handler = createCallerHandler({
   audiences: JSON.parse(process.env.NHI_AUDIENCES ?? '{}'),
   ledgerUrl: process.env.LEDGER_URL ?? '',
   ledgerFunction: process.env.LEDGER_FUNCTION ?? '',
+  ordersQueueUrl: process.env.ORDERS_QUEUE_URL ?? '',
 });
