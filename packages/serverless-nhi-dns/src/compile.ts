@@ -1,0 +1,337 @@
+import { METRIC, METRICS_NAMESPACE } from '@nhi-dns/core';
+import type { ResolvedConfig, ResolvedFunction } from './config.js';
+import { invalidConfig, show } from './errors.js';
+import { recordResource } from './record.js';
+import type { AwsNaming, CfnResource, CfnTemplate } from './template.js';
+
+/** Actions a function needs to read one of its secrets: the value, and the rotation dates caches use. */
+export const SECRET_READ_ACTIONS: readonly string[] = Object.freeze([
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:DescribeSecret',
+]);
+
+/** Name of the inline policy the plugin adds to a function's own role. */
+export const SECRETS_POLICY_NAME = 'nhi-dns-secrets';
+
+/** What {@link compileNhi} added, by logical id. */
+export interface CompileReport {
+  /** Stack-owned identity records (`AWS::Route53::RecordSet`). */
+  readonly records: string[];
+  /** Function key → logical id of the role generated for it. */
+  readonly roles: Record<string, string>;
+  readonly alarms: string[];
+  /** Outputs naming each identity and the owner of its record. */
+  readonly outputs: string[];
+  /** Things the plugin cannot fix but the operator should know. */
+  readonly warnings: string[];
+}
+
+/**
+ * ARN pattern of a secret of the stack's account and region. Secrets Manager appends `-` and six
+ * random characters to a secret's name in its ARN; `??????` matches exactly those (`-*` would
+ * also match `/prod/ledger/db-admin-AbCdEf`, another secret).
+ */
+export const secretArnPattern = (secretName: string): { 'Fn::Sub': string } => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${secretName}-??????`,
+});
+
+const asList = (value: unknown): unknown[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+const isGetAttArnOf = (value: unknown, logicalId: string): boolean => {
+  const getAtt = (value as { 'Fn::GetAtt'?: unknown } | null)?.['Fn::GetAtt'];
+  return Array.isArray(getAtt) && getAtt[0] === logicalId && getAtt[1] === 'Arn';
+};
+
+const addResource = (template: CfnTemplate, logicalId: string, resource: CfnResource): void => {
+  if (Object.hasOwn(template.Resources, logicalId)) {
+    throw invalidConfig(
+      'resources',
+      logicalId,
+      'serverless-nhi-dns adds a resource under this logical id, and the template has one already',
+    );
+  }
+  template.Resources[logicalId] = resource;
+};
+
+const addDependency = (resource: CfnResource, logicalId: string): void => {
+  const dependsOn = asList(resource.DependsOn) as string[];
+  if (!dependsOn.includes(logicalId)) resource.DependsOn = [...dependsOn, logicalId];
+};
+
+/** Allowed statements of a role's inline policies that reach Secrets Manager beyond named ARNs. */
+const broadSecretStatements = (role: CfnResource): unknown[] =>
+  asList(role.Properties?.Policies).flatMap((policy) =>
+    asList((policy as { PolicyDocument?: { Statement?: unknown } }).PolicyDocument?.Statement).filter(
+      (statement) => {
+        const { Effect, Action, Resource } = statement as {
+          Effect?: unknown;
+          Action?: unknown;
+          Resource?: unknown;
+        };
+        const actions = asList(Action).map(String);
+        const reachesSecrets = actions.some(
+          (action) => action === '*' || action.toLowerCase().startsWith('secretsmanager:'),
+        );
+        return Effect === 'Allow' && reachesSecrets && asList(Resource).some((resource) => resource === '*');
+      },
+    ),
+  );
+
+/**
+ * The function's own role: a copy of the provider role Serverless generated (its trust policy,
+ * path, managed policies, permissions boundary, tags and every statement: logs, event sources,
+ * `provider.iam.role.statements`) without its fixed name, plus one inline policy reading exactly
+ * the function's secrets and, if it signs, its own signing key.
+ */
+const functionRole = (sharedRole: CfnResource, fn: ResolvedFunction): CfnResource => {
+  const role = structuredClone(sharedRole);
+  const properties = role.Properties ?? {};
+  delete properties.RoleName;
+  const statements: Record<string, unknown>[] = [];
+  if (fn.secrets.length > 0) {
+    statements.push({
+      Sid: 'NhiReadOwnSecrets',
+      Effect: 'Allow',
+      Action: [...SECRET_READ_ACTIONS],
+      Resource: fn.secrets.map(secretArnPattern),
+    });
+  }
+  if (fn.signingKey !== undefined) {
+    statements.push({
+      Sid: 'NhiReadOwnSigningKey',
+      Effect: 'Allow',
+      Action: [...SECRET_READ_ACTIONS],
+      Resource: [secretArnPattern(fn.signingKey)],
+    });
+  }
+  properties.Policies = [
+    ...asList(properties.Policies),
+    { PolicyName: SECRETS_POLICY_NAME, PolicyDocument: { Version: '2012-10-17', Statement: statements } },
+  ];
+  role.Properties = properties;
+  return role;
+};
+
+const metricStat = (
+  serviceName: string,
+  metricName: string,
+  dimension: { Name: string; Value: string },
+  period: number,
+) => ({
+  Metric: {
+    Namespace: METRICS_NAMESPACE,
+    MetricName: metricName,
+    Dimensions: [{ Name: 'service', Value: serviceName }, dimension],
+  },
+  Period: period,
+  Stat: 'Sum',
+});
+
+/** The alarms of one `service` dimension (one or more functions that share it). */
+const serviceAlarms = (
+  config: ResolvedConfig,
+  functions: readonly ResolvedFunction[],
+): Record<string, Record<string, unknown>> => {
+  const first = functions[0]!;
+  const { alarms } = config;
+  const who = `${[...new Set(functions.map((fn) => fn.name))].join(', ')} (service ${first.serviceName})`;
+  const common = {
+    TreatMissingData: 'notBreaching',
+    ...(alarms.actions.length > 0 ? { AlarmActions: [...alarms.actions] } : {}),
+  };
+  const misses = metricStat(
+    first.serviceName,
+    METRIC.dnsLookup,
+    { Name: 'Outcome', Value: 'miss' },
+    alarms.dnsMissPeriod,
+  );
+  const result: Record<string, Record<string, unknown>> = {
+    // As examples/template.yaml: every Reason summed by a Metrics Insights query, which needs
+    // no list of reasons and sees a reason added later.
+    AuthFailureAlarm: {
+      AlarmDescription: `Callers of ${who} are being denied (AuthFailure by Reason in namespace NHI).`,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: alarms.authFailureThreshold,
+      EvaluationPeriods: 1,
+      Metrics: [
+        {
+          Id: 'failures',
+          Expression: `SELECT SUM(${METRIC.authFailure}) FROM SCHEMA(${METRICS_NAMESPACE}, Reason, service) WHERE service = '${first.serviceName}'`,
+          Period: alarms.authFailurePeriod,
+          ReturnData: true,
+        },
+      ],
+      ...common,
+    },
+    DnsMissAnomalyAlarm: {
+      AlarmDescription:
+        `DNS lookups of ${who} that missed the cache rose above their anomaly band (DnsLookup, Outcome=miss): ` +
+        'callers with made-up names, a cache flushed by cold starts, or a resolver problem.',
+      ComparisonOperator: 'GreaterThanUpperThreshold',
+      EvaluationPeriods: alarms.dnsMissEvaluationPeriods,
+      DatapointsToAlarm: alarms.dnsMissEvaluationPeriods,
+      ThresholdMetricId: 'band',
+      Metrics: [
+        { Id: 'misses', MetricStat: misses, ReturnData: true },
+        {
+          Id: 'band',
+          Expression: `ANOMALY_DETECTION_BAND(misses, ${alarms.dnsMissStdDevs})`,
+          Label: 'DNS misses, expected band',
+          ReturnData: true,
+        },
+      ],
+      ...common,
+    },
+    // The anomaly model needs about two weeks of data before its band means anything, and a slow
+    // climb moves the band along: the ceiling catches both.
+    DnsMissCeilingAlarm: {
+      AlarmDescription: `DNS lookups of ${who} that missed the cache exceed the static ceiling (DnsLookup, Outcome=miss).`,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: alarms.dnsMissCeiling,
+      EvaluationPeriods: 1,
+      Namespace: misses.Metric.Namespace,
+      MetricName: misses.Metric.MetricName,
+      Dimensions: misses.Metric.Dimensions,
+      Statistic: 'Sum',
+      Period: alarms.dnsMissPeriod,
+      ...common,
+    },
+  };
+  if (functions.some((fn) => fn.selfCheck)) {
+    const selfMismatch = metricStat(
+      first.serviceName,
+      METRIC.authFailure,
+      { Name: 'Reason', Value: 'self_mismatch' },
+      60,
+    );
+    result.SelfCheckAlarm = {
+      AlarmDescription:
+        `${who} refuses to serve: its own record fails its self check (AuthFailure, Reason=self_mismatch). ` +
+        'Expected after a revocation (the kill switch); otherwise check the record with nhi-dns check.',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      Namespace: selfMismatch.Metric.Namespace,
+      MetricName: selfMismatch.Metric.MetricName,
+      Dimensions: selfMismatch.Metric.Dimensions,
+      Statistic: 'Sum',
+      Period: 60,
+      ...common,
+    };
+  }
+  return result;
+};
+
+/**
+ * Adds what the nhi settings ask for to the compiled template, after Serverless compiled the
+ * functions and their events (`before:package:finalize`):
+ *
+ * - `recordOwner: 'stack'`: one `AWS::Route53::RecordSet` per identity (`nhi-dns render`'s);
+ *   a self-checking function depends on its record.
+ * - Each function with `secrets` or `sign`: its own `AWS::IAM::Role` (see {@link functionRole}),
+ *   so that no other function of the service can read its secrets or sign as it.
+ * - Per `service` dimension: the AuthFailure alarm, the DNS miss anomaly and ceiling alarms, and
+ *   with `selfCheck` the self_mismatch alarm.
+ *
+ * @throws {NhiError} `invalid_config` when a function that needs grants runs under a role the
+ *   plugin did not generate (`functions.<fn>.role`, `provider.iam.role` as an ARN), or a logical
+ *   id is taken.
+ */
+export const compileNhi = (
+  template: CfnTemplate,
+  config: ResolvedConfig,
+  naming: AwsNaming,
+): CompileReport => {
+  const report: CompileReport = { records: [], roles: {}, alarms: [], outputs: [], warnings: [] };
+  const recordIds = new Map<string, string>();
+  for (const record of config.records) {
+    const { logicalId, resource } = recordResource(config, record);
+    addResource(template, logicalId, resource);
+    recordIds.set(record.identity, logicalId);
+    report.records.push(logicalId);
+  }
+
+  const sharedRoleId = naming.getRoleLogicalId();
+  const sharedRole = template.Resources[sharedRoleId];
+  let warnedSharedRole = false;
+  for (const fn of config.functions) {
+    const functionId = naming.getLambdaLogicalId(fn.key);
+    const functionResource = template.Resources[functionId];
+    if (functionResource === undefined) {
+      throw new Error(`serverless-nhi-dns: the template has no ${functionId} for function ${fn.key}`);
+    }
+    const recordId = recordIds.get(fn.identity);
+    if (fn.selfCheck && recordId !== undefined) addDependency(functionResource, recordId);
+
+    if (fn.secrets.length === 0 && fn.signingKey === undefined) continue;
+    const role = functionResource.Properties?.Role;
+    if (sharedRole === undefined || !isGetAttArnOf(role, sharedRoleId)) {
+      throw invalidConfig(
+        `functions.${fn.key}.role`,
+        role,
+        'nhi.secrets and nhi.sign are granted on a role the plugin generates for the function from the provider role; ' +
+          'with a role of your own (functions.<fn>.role, provider.iam.role as a name or ARN) grant secretsmanager:GetSecretValue ' +
+          'and DescribeSecret on the secrets there and drop nhi.secrets/nhi.sign',
+      );
+    }
+    if (!warnedSharedRole) {
+      warnedSharedRole = true;
+      const broad = broadSecretStatements(sharedRole);
+      if (broad.length > 0) {
+        report.warnings.push(
+          `the provider role grants Secrets Manager on "*" to every function (${show(broad[0])}): ` +
+            'the per-function nhi grants cannot narrow that; remove it from provider.iam.role.statements',
+        );
+      }
+    }
+    const roleId = `${naming.getNormalizedFunctionName(fn.key)}NhiRole`;
+    addResource(template, roleId, functionRole(sharedRole, fn));
+    functionResource.Properties = { ...functionResource.Properties, Role: { 'Fn::GetAtt': [roleId, 'Arn'] } };
+    // The Fn::GetAtt orders the function after its role; a DependsOn on the shared role is moot.
+    if (functionResource.DependsOn !== undefined) {
+      functionResource.DependsOn = asList(functionResource.DependsOn).filter(
+        (id) => id !== sharedRoleId,
+      ) as string[];
+    }
+    report.roles[fn.key] = roleId;
+  }
+
+  // One output per identity, saying who owns its record: the stack documents the rule itself.
+  const identities = new Map<string, ResolvedFunction>();
+  for (const fn of config.functions) if (!identities.has(fn.identity)) identities.set(fn.identity, fn);
+  const outputs = (template.Outputs ?? {}) as Record<string, unknown>;
+  for (const fn of identities.values()) {
+    const logicalId = `${naming.getNormalizedFunctionName(fn.key)}NhiIdentityName`;
+    if (Object.hasOwn(outputs, logicalId)) {
+      throw invalidConfig(
+        'resources.Outputs',
+        logicalId,
+        'serverless-nhi-dns adds an output under this logical id',
+      );
+    }
+    const recordId = recordIds.get(fn.identity);
+    outputs[logicalId] = {
+      Description:
+        recordId === undefined
+          ? `Identity name of ${fn.identity}; its TXT record is owned by the nhi-dns CLI (keygen, publish, rotate, revoke), not by this stack.`
+          : `Identity name of ${fn.identity}; its TXT record is ${recordId} of this stack: change it here, never with nhi-dns publish, rotate or revoke.`,
+      Value: fn.name,
+    };
+    report.outputs.push(logicalId);
+  }
+  template.Outputs = outputs;
+
+  const byService = new Map<string, ResolvedFunction[]>();
+  for (const fn of config.functions)
+    byService.set(fn.serviceName, [...(byService.get(fn.serviceName) ?? []), fn]);
+  for (const functions of byService.values()) {
+    const prefix = `${naming.getNormalizedFunctionName(functions[0]!.key)}Nhi`;
+    for (const [suffix, properties] of Object.entries(serviceAlarms(config, functions))) {
+      const logicalId = `${prefix}${suffix}`;
+      addResource(template, logicalId, { Type: 'AWS::CloudWatch::Alarm', Properties: properties });
+      report.alarms.push(logicalId);
+    }
+  }
+  return report;
+};
