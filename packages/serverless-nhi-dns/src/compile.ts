@@ -140,12 +140,29 @@ const serviceAlarms = (
     TreatMissingData: 'notBreaching',
     ...(alarms.actions.length > 0 ? { AlarmActions: [...alarms.actions] } : {}),
   };
-  const misses = metricStat(
-    first.serviceName,
-    METRIC.dnsLookup,
-    { Name: 'Outcome', Value: 'miss' },
-    alarms.dnsMissPeriod,
-  );
+  // The queries the function sent: misses, and NXDOMAINs (what a flood of made-up callers
+  // produces). Cache hits are DnsCacheHit and never reach DNS. As the SAM template and the CDK
+  // construct.
+  const outcome = (id: 'miss' | 'nxdomain') => ({
+    Id: id,
+    MetricStat: metricStat(
+      first.serviceName,
+      METRIC.dnsLookup,
+      { Name: 'Outcome', Value: id },
+      alarms.dnsMissPeriod,
+    ),
+    ReturnData: false,
+  });
+  const queries = () => [
+    outcome('miss'),
+    outcome('nxdomain'),
+    {
+      Id: 'queries',
+      Expression: 'FILL(miss, 0) + FILL(nxdomain, 0)',
+      Label: 'DNS queries (miss + nxdomain)',
+      ReturnData: true,
+    },
+  ];
   const result: Record<string, Record<string, unknown>> = {
     // As examples/template.yaml: every Reason summed by a Metrics Insights query, which needs
     // no list of reasons and sees a reason added later.
@@ -166,17 +183,17 @@ const serviceAlarms = (
     },
     DnsMissAnomalyAlarm: {
       AlarmDescription:
-        `DNS lookups of ${who} that missed the cache rose above their anomaly band (DnsLookup, Outcome=miss): ` +
+        `DNS lookups of ${who} that missed the cache rose above their anomaly band (DnsLookup, Outcome=miss or nxdomain): ` +
         'callers with made-up names, a cache flushed by cold starts, or a resolver problem.',
       ComparisonOperator: 'GreaterThanUpperThreshold',
       EvaluationPeriods: alarms.dnsMissEvaluationPeriods,
       DatapointsToAlarm: alarms.dnsMissEvaluationPeriods,
       ThresholdMetricId: 'band',
       Metrics: [
-        { Id: 'misses', MetricStat: misses, ReturnData: true },
+        ...queries(),
         {
           Id: 'band',
-          Expression: `ANOMALY_DETECTION_BAND(misses, ${alarms.dnsMissStdDevs})`,
+          Expression: `ANOMALY_DETECTION_BAND(queries, ${alarms.dnsMissStdDevs})`,
           Label: 'DNS misses, expected band',
           ReturnData: true,
         },
@@ -186,15 +203,11 @@ const serviceAlarms = (
     // The anomaly model needs about two weeks of data before its band means anything, and a slow
     // climb moves the band along: the ceiling catches both.
     DnsMissCeilingAlarm: {
-      AlarmDescription: `DNS lookups of ${who} that missed the cache exceed the static ceiling (DnsLookup, Outcome=miss).`,
+      AlarmDescription: `DNS lookups of ${who} that missed the cache exceed the static ceiling (DnsLookup, Outcome=miss or nxdomain).`,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Threshold: alarms.dnsMissCeiling,
       EvaluationPeriods: 1,
-      Namespace: misses.Metric.Namespace,
-      MetricName: misses.Metric.MetricName,
-      Dimensions: misses.Metric.Dimensions,
-      Statistic: 'Sum',
-      Period: alarms.dnsMissPeriod,
+      Metrics: queries(),
       ...common,
     },
   };

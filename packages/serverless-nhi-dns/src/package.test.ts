@@ -354,38 +354,45 @@ describe('serverless package (v3, offline) of the README service', () => {
         },
       ],
     });
-    const misses = {
-      Metric: {
-        Namespace: 'NHI',
-        MetricName: 'DnsLookup',
-        Dimensions: [
-          { Name: 'service', Value: 'ledger' },
-          { Name: 'Outcome', Value: 'miss' },
-        ],
+    // The queries sent: misses and NXDOMAINs (a flood of made-up callers), as SAM and CDK.
+    const outcome = (id: string) => ({
+      Id: id,
+      ReturnData: false,
+      MetricStat: {
+        Metric: {
+          Namespace: 'NHI',
+          MetricName: 'DnsLookup',
+          Dimensions: [
+            { Name: 'service', Value: 'ledger' },
+            { Name: 'Outcome', Value: id },
+          ],
+        },
+        Period: 300,
+        Stat: 'Sum',
       },
-      Period: 300,
-      Stat: 'Sum',
-    };
+    });
+    const queries = [
+      outcome('miss'),
+      outcome('nxdomain'),
+      { Id: 'queries', Expression: 'FILL(miss, 0) + FILL(nxdomain, 0)', ReturnData: true },
+    ];
     expect(resource('LedgerNhiDnsMissAnomalyAlarm').Properties).toMatchObject({
       ComparisonOperator: 'GreaterThanUpperThreshold',
       ThresholdMetricId: 'band',
       EvaluationPeriods: 3,
       DatapointsToAlarm: 3,
       Metrics: [
-        { Id: 'misses', MetricStat: misses, ReturnData: true },
-        { Id: 'band', Expression: 'ANOMALY_DETECTION_BAND(misses, 2)', ReturnData: true },
+        ...queries,
+        { Id: 'band', Expression: 'ANOMALY_DETECTION_BAND(queries, 2)', ReturnData: true },
       ],
     });
     expect(resource('LedgerNhiDnsMissAnomalyAlarm').Properties.Threshold).toBeUndefined();
     expect(resource('LedgerNhiDnsMissCeilingAlarm').Properties).toMatchObject({
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Threshold: 1000,
-      Namespace: 'NHI',
-      MetricName: 'DnsLookup',
-      Dimensions: misses.Metric.Dimensions,
-      Statistic: 'Sum',
-      Period: 300,
+      Metrics: queries,
     });
+    expect(resource('LedgerNhiDnsMissCeilingAlarm').Properties.MetricName).toBeUndefined();
     expect(resource('ReportsNhiSelfCheckAlarm').Properties).toMatchObject({
       Threshold: 1,
       MetricName: 'AuthFailure',
