@@ -13,6 +13,7 @@
  * | `NHI_ALLOW` | comma-separated allow patterns, e.g. `billing.prod.auth.example.com,*.prod.auth.example.com` |
  * | `NHI_ENVIRONMENT` | secrets namespace, e.g. `prod` (reads `/prod/ledger/db`) |
  * | `NHI_DNS_SERVERS` | optional comma-separated resolvers (`10.0.0.2`, `127.0.0.1:5353`); default /etc/resolv.conf |
+ * | `NHI_ORIGIN` | optional origin callers address (`https://api.example.com`), read by identity-verify; for CloudFront in front, or serverless-offline |
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';

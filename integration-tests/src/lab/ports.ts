@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 /** Loopback address every lab daemon listens on. */
 export const LOOPBACK = '127.0.0.1';
 
-const freeTcpPort = (): Promise<number> =>
+/** A TCP port free on loopback right now. */
+export const freeTcpPort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -74,12 +74,12 @@ const schemeOf = (event: unknown): string | undefined => {
  * `requestContext.domainName` (what the caller called, custom domains included), else the `Host`
  * header (ALB). The path is the one the caller sent: `rawPath` (HTTP API, Function URL, stage
  * prefix included), `requestContext.path` (REST API, stage included), else `path` (ALB).
- * Query strings are not part of it.
+ * Query strings are not part of it. With `origin` (`https://api.example.com`), the scheme and
+ * host are that origin's and only the path comes from the event.
  */
-export const httpUrl = (event: unknown): string | undefined => {
+export const httpUrl = (event: unknown, origin?: string): string | undefined => {
   if (!isRecord(event)) return undefined;
   const context = isRecord(event.requestContext) ? event.requestContext : {};
-  const host = typeof context.domainName === 'string' ? context.domainName : headerValues(event, 'host')[0];
   const path =
     typeof event.rawPath === 'string'
       ? event.rawPath
@@ -88,9 +88,30 @@ export const httpUrl = (event: unknown): string | undefined => {
         : typeof event.path === 'string'
           ? event.path
           : undefined;
+  if (path === undefined) return undefined;
+  if (origin !== undefined) return `${origin}${path}`;
+  const host = typeof context.domainName === 'string' ? context.domainName : headerValues(event, 'host')[0];
   const scheme = schemeOf(event);
-  if (host === undefined || path === undefined || scheme === undefined) return undefined;
+  if (host === undefined || scheme === undefined) return undefined;
   return `${scheme}://${host}${path}`;
+};
+
+/**
+ * `value` as an origin for {@link httpUrl}: `http(s)://host[:port]`, lower-cased, default port
+ * and trailing slash dropped; `undefined` when it is not one (a path, query, credentials or
+ * another scheme).
+ */
+export const parseOrigin = (value: string): string | undefined => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  if (url.username !== '' || url.password !== '' || url.pathname !== '/') return undefined;
+  if (/[?#]/.test(value)) return undefined;
+  return url.origin;
 };
 
 /** Body bytes of an HTTP event (base64-decoded when `isBase64Encoded`), or `undefined`. */

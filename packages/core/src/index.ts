@@ -32,6 +32,7 @@ export {
   httpEventKind,
   httpMethod,
   httpUrl,
+  parseOrigin,
   SIGNED_PAYLOAD_FIELD,
   signedBody,
 } from './http-event.js';

@@ -9,7 +9,11 @@ import identityResolve from '@nhi-dns/identity-resolve';
 import { DnsError } from '@nhi-dns/resolver';
 import { createTableResolver } from '@nhi-dns/resolver/test-support';
 import type { Context } from 'aws-lambda';
-import identityVerify, { type IdentityVerifyContext, type IdentityVerifyOptions } from './index.js';
+import identityVerify, {
+  type IdentityVerifyContext,
+  type IdentityVerifyOptions,
+  ORIGIN_VARIABLE,
+} from './index.js';
 
 const ZONE = 'auth.example.com';
 const SELF = `ledger.prod.${ZONE}`;
@@ -392,6 +396,76 @@ describe('regressions from the security review', () => {
     expect((await run(() => invoke(event(good)))).result.statusCode).toBe(200);
     const other = await billing.sign({ aud: SELF, url: 'https://spoofed.example/prod/pay' });
     expect((await run(() => invoke(event(other)))).result.body).toBe('{"error":"wrong_audience"}');
+  });
+
+  it("binds htu to the configured origin where the event's host is not what the caller called", async () => {
+    // serverless-offline's events: every host is a placeholder, the caller called localhost.
+    const event = (token: string) => ({
+      ...httpEvent(token, ''),
+      rawPath: '/payments',
+      headers: { host: 'localhost:3000', authorization: `NHI ${token}` },
+      requestContext: {
+        domainName: 'offlineContext_domainName',
+        http: { method: 'POST', path: '/payments' },
+      },
+    });
+    const local = await billing.sign({ aud: SELF, url: 'http://localhost:3000/payments' });
+    expect((await run(() => chain().invoke(event(local)))).result.body).toBe('{"error":"wrong_audience"}');
+    const configured = chain({ origin: 'http://LOCALHOST:3000/' });
+    expect((await run(() => configured.invoke(event(local)))).result.statusCode).toBe(200);
+    // Only the path comes from the event: another host or port in the proof does not match.
+    for (const url of [
+      'http://localhost:3001/payments',
+      'https://localhost:3000/payments',
+      'http://localhost:3000/refunds',
+    ]) {
+      const token = await billing.sign({ aud: SELF, url });
+      expect((await run(() => configured.invoke(event(token)))).result.body).toBe(
+        '{"error":"wrong_audience"}',
+      );
+    }
+  });
+
+  it('reads the origin from NHI_ORIGIN when the option is not given, and refuses what is not an origin', async () => {
+    const saved = process.env[ORIGIN_VARIABLE];
+    try {
+      process.env[ORIGIN_VARIABLE] = 'https://pay.example.com';
+      const event = (token: string) => ({
+        ...httpEvent(token, ''),
+        rawPath: '/v1/pay',
+        requestContext: {
+          domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
+          http: { method: 'POST', path: '/v1/pay' },
+        },
+      });
+      const token = await billing.sign({ aud: SELF, url: 'https://pay.example.com/v1/pay' });
+      expect((await run(() => chain().invoke(event(token)))).result.statusCode).toBe(200);
+      process.env[ORIGIN_VARIABLE] = 'https://pay.example.com/v1';
+      expect(() => identityVerify({ self: SELF, allow: [] })).toThrow(
+        expect.objectContaining({
+          reason: 'invalid_config',
+          message: expect.stringMatching(/NHI_ORIGIN is not an origin/),
+        }),
+      );
+    } finally {
+      if (saved === undefined) delete process.env[ORIGIN_VARIABLE];
+      else process.env[ORIGIN_VARIABLE] = saved;
+    }
+    for (const origin of [
+      'api.example.com',
+      'ftp://api.example.com',
+      'https://api.example.com/x',
+      'https://u:p@api.example.com',
+      'https://api.example.com?a=1',
+      'https://api.example.com#f',
+    ]) {
+      expect(() => identityVerify({ self: SELF, allow: [], origin })).toThrow(
+        expect.objectContaining({
+          reason: 'invalid_config',
+          message: expect.stringMatching(/option 'origin'/),
+        }),
+      );
+    }
   });
 
   it('refuses bad lifetime and skew settings at creation, and a broken clock is an error, not a 401', async () => {

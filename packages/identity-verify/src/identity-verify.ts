@@ -30,6 +30,7 @@ import {
   type NhiMetrics,
   type Observability,
   type OptionRules,
+  parseOrigin,
   parseZone,
   type ReplayStore,
   required,
@@ -93,6 +94,16 @@ export interface IdentityVerifyOptions {
   requireDnssec?: boolean;
   /** Deny proofs without a `bh` body hash. Default `false`. */
   requireBodyHash?: boolean;
+  /**
+   * Scheme and host callers address this function at (`https://api.example.com`), for proofs
+   * bound to a URL (`htu`): the request's path is joined to it instead of to the event's own
+   * scheme and host. Set it where the event does not name what the caller called: behind a
+   * CloudFront distribution or a proxy that rewrites the host, or under a local emulator
+   * (serverless-offline names every host `offlineContext_domainName`). Default: the
+   * `NHI_ORIGIN` environment variable, else the event's (API Gateway's `domainName`, ALB's
+   * `Host` and `X-Forwarded-Proto`).
+   */
+  origin?: string;
   /** Longest accepted proof lifetime `exp - iat`, seconds. Default 300. */
   maxLifetime?: number;
   /** Tolerated clock skew, seconds. Default 60. */
@@ -117,6 +128,10 @@ const OPTION_RULES: OptionRules = {
   expect: either({ allowed: 'true', test: (value) => value === true }, anObject),
   requireDnssec: aBoolean,
   requireBodyHash: aBoolean,
+  origin: {
+    allowed: 'an origin: http(s)://host[:port], no path',
+    test: (value) => typeof value === 'string' && parseOrigin(value) !== undefined,
+  },
   maxLifetime: aNumber(1, { integer: true }),
   clockSkew: aNumber(0, { integer: true }),
   replayStore: {
@@ -130,6 +145,20 @@ const OPTION_RULES: OptionRules = {
 };
 
 const configError = (message: string) => new NhiError('invalid_config', `${PACKAGE_NAME}: ${message}`);
+
+/** The `origin` option, else `NHI_ORIGIN` (checked as strictly: a bad value fails at init). */
+const originOf = (option: string | undefined): string | undefined => {
+  const value = option ?? process.env[ORIGIN_VARIABLE];
+  if (value === undefined || value === '') return undefined;
+  const origin = parseOrigin(value);
+  if (origin === undefined) {
+    throw configError(`${ORIGIN_VARIABLE} is not an origin (http(s)://host[:port], no path): ${value}`);
+  }
+  return origin;
+};
+
+/** Environment variable that sets {@link IdentityVerifyOptions.origin} when the option is not given. */
+export const ORIGIN_VARIABLE = 'NHI_ORIGIN';
 
 const zoneOf = (self: string): string => canonicalName(self).split('.').slice(2).join('.');
 
@@ -184,6 +213,7 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
   // can disagree with the verifier's; the default store adds nothing of its own.
   const replayStore = options.replayStore ?? new MemoryReplayStore({ clockSkew: 0 });
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  const origin = originOf(options.origin);
   let observability: Observability | undefined;
   const telemetry = () => {
     observability ??= resolveObservability(options);
@@ -225,7 +255,7 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
       throw configError("'allow' needs identity-resolve in caller mode before this middleware");
     }
     const method = httpMethod(event);
-    const url = httpUrl(event);
+    const url = httpUrl(event, origin);
     return verifier.verify(caller, {
       now: at,
       // Decoded only after the signature verified, and only when the proof binds the body.

@@ -5,6 +5,7 @@ export {
   type IdentityVerifyMiddleware,
   type IdentityVerifyOptions,
   identityVerify,
+  ORIGIN_VARIABLE,
   type VerifiedIdentity,
 } from './identity-verify.js';
 export type { RecordSourceKind } from './record-sources.js';

@@ -2,14 +2,13 @@
 // serverless.yml, with this plugin (bundled from its sources) and key files the CLI printed.
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { generateSigningKey, render, runCli } from '@nhi-dns/cli';
-import { build } from 'esbuild';
 import { fakeAws, ZONE_ID } from '../../cli/src/fake-aws.test-helper.js';
+import { bundlePlugin, installPlugin, serverlessBin, serverlessEnv } from './service.test-helper.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const packageDir = join(here, '..');
@@ -49,31 +48,6 @@ const nhiDns = async (...argv: string[]): Promise<string> => {
   return out.join('');
 };
 
-/** The plugin's sources bundled into one ES module (workspace packages from source, the rest external). */
-const bundlePlugin = async (outfile: string): Promise<void> => {
-  await build({
-    entryPoints: [join(here, 'index.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['source'],
-    logLevel: 'warning',
-    plugins: [
-      {
-        name: 'external-registry-packages',
-        setup(pluginBuild) {
-          pluginBuild.onResolve({ filter: /^#dns-packet$/ }, () => ({ path: 'dns-packet', external: true }));
-          pluginBuild.onResolve({ filter: /^[^./#]/ }, (args) =>
-            args.path.startsWith('@nhi-dns/') ? undefined : { path: args.path, external: true },
-          );
-        },
-      },
-    ],
-  });
-};
-
 let work: string;
 let bundle: string;
 let template: {
@@ -91,19 +65,11 @@ beforeAll(async () => {
   mkdirSync(tmp, { recursive: true });
   bundle = join(tmp, `plugin-${process.pid}.mjs`);
   const service = join(work, 'service');
-  for (const dir of ['dist', 'keys', 'node_modules/serverless-nhi-dns', 'home']) {
+  for (const dir of ['dist', 'keys', 'home']) {
     mkdirSync(join(service, dir), { recursive: true });
   }
   await bundlePlugin(bundle);
-  // `plugins: [serverless-nhi-dns]` resolves from the service's node_modules, as after npm install.
-  writeFileSync(
-    join(service, 'node_modules/serverless-nhi-dns/package.json'),
-    JSON.stringify({ name: 'serverless-nhi-dns', version: '0.0.0-test', type: 'module', main: 'index.js' }),
-  );
-  writeFileSync(
-    join(service, 'node_modules/serverless-nhi-dns/index.js'),
-    `export { default } from ${JSON.stringify(pathToFileURL(bundle).href)};\n`,
-  );
+  installPlugin(service, bundle);
   writeFileSync(join(service, 'serverless.yml'), readmeServerlessYml());
   for (const name of ['ledger', 'billing', 'orders', 'reports']) {
     writeFileSync(
@@ -144,27 +110,14 @@ beforeAll(async () => {
   );
   writeFileSync(join(service, 'keys/reports.zone'), zonefile);
 
-  const serverless = join(
-    dirname(createRequire(import.meta.url).resolve('serverless/package.json')),
-    'bin/serverless.js',
-  );
   const result = await promisify(execFile)(
     process.execPath,
-    [serverless, 'package', '--region', 'eu-west-1'],
+    [serverlessBin(), 'package', '--region', 'eu-west-1'],
     {
       cwd: service,
       timeout: 180_000,
       maxBuffer: 16 * 1024 * 1024,
-      // No account, no credentials of the machine's: fake keys, a fresh HOME, no telemetry.
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: join(service, 'home'),
-        AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
-        AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-        CI: '1',
-      },
+      env: serverlessEnv(join(service, 'home')),
     },
   );
   serverlessOutput = `${result.stdout}${result.stderr}`;
