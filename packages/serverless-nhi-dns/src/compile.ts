@@ -24,7 +24,12 @@ export interface CompileReport {
   readonly outputs: string[];
   /** Things the plugin cannot fix but the operator should know. */
   readonly warnings: string[];
+  /** Logical id of the dashboard, with `custom.nhi.dashboard`. */
+  dashboard?: string;
 }
+
+/** Logical id of the dashboard `custom.nhi.dashboard` adds. */
+export const DASHBOARD_ID = 'NhiIdentityDashboard';
 
 /**
  * ARN pattern of a secret of the stack's account and region. Secrets Manager appends `-` and six
@@ -236,6 +241,64 @@ const serviceAlarms = (
   return result;
 };
 
+/** What `Fn::Sub` replaces with the stack's region. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder, not a template literal.
+const REGION_PLACEHOLDER = '${AWS::Region}';
+
+/** A metric widget of the dashboard (`region` filled in by `Fn::Sub`). */
+const widget = (
+  position: { x: number; y: number },
+  title: string,
+  stat: string,
+  period: number,
+  metrics: unknown[],
+) => ({
+  type: 'metric',
+  ...position,
+  width: 12,
+  height: 6,
+  properties: { title, region: REGION_PLACEHOLDER, stat, period, metrics },
+});
+
+/**
+ * The dashboard of every protected `service` dimension of the stack, the SAM template's widgets:
+ * Metrics Insights queries, so a new reason, outcome or error code shows without a change here.
+ */
+const dashboardResource = (config: ResolvedConfig): Record<string, unknown> => {
+  const services = [...new Set(config.functions.map((fn) => fn.serviceName))];
+  const where = `WHERE ${services.map((name) => `service = '${name}'`).join(' OR ')}`;
+  const query = (metric: string, dimensions: string, groupBy: string) => ({
+    expression: `SELECT SUM(${metric}) FROM SCHEMA(${METRICS_NAMESPACE}, ${dimensions}) ${where} GROUP BY ${groupBy}`,
+    label: metric,
+  });
+  const widgets = [
+    widget({ x: 0, y: 0 }, 'Accepted callers', 'Sum', 60, [
+      [query(METRIC.authSuccess, 'service', 'service')],
+    ]),
+    widget({ x: 12, y: 0 }, 'Refused callers by reason', 'Sum', 60, [
+      [query(METRIC.authFailure, 'Reason, service', 'Reason')],
+    ]),
+    widget({ x: 0, y: 6 }, 'DNS lookups by outcome (queries sent) and cache hits', 'Sum', 300, [
+      [query(METRIC.dnsLookup, 'Outcome, service', 'Outcome')],
+      [query(METRIC.dnsCacheHit, 'service', 'service')],
+    ]),
+    widget(
+      { x: 12, y: 6 },
+      'DNS lookup latency p99',
+      'p99',
+      300,
+      services.map((name) => [METRICS_NAMESPACE, METRIC.dnsLookupLatency, 'service', name]),
+    ),
+    widget({ x: 0, y: 12 }, 'Secret fetch errors by code', 'Sum', 300, [
+      [query(METRIC.secretFetchError, 'Code, service', 'Code')],
+    ]),
+  ];
+  return {
+    Type: 'AWS::CloudWatch::Dashboard',
+    Properties: { DashboardBody: { 'Fn::Sub': JSON.stringify({ widgets }) } },
+  };
+};
+
 /**
  * Adds what the nhi settings ask for to the compiled template, after Serverless compiled the
  * functions and their events (`before:package:finalize`):
@@ -345,6 +408,10 @@ export const compileNhi = (
       addResource(template, logicalId, { Type: 'AWS::CloudWatch::Alarm', Properties: properties });
       report.alarms.push(logicalId);
     }
+  }
+  if (config.dashboard) {
+    addResource(template, DASHBOARD_ID, dashboardResource(config));
+    report.dashboard = DASHBOARD_ID;
   }
   return report;
 };

@@ -73,6 +73,12 @@ export interface NhiServiceOptions {
   readonly dnsServers?: readonly string[];
   /** Thresholds and actions of the alarms. */
   readonly alarms?: NhiAlarmOptions;
+  /**
+   * Adds an `AWS::CloudWatch::Dashboard` of the protected functions' identity metrics
+   * (AuthSuccess, AuthFailure by Reason, DnsLookup by Outcome and DnsCacheHit, DnsLookupLatency
+   * p99, SecretFetchError by Code). Default `false` (as `@nhi-dns/cdk`'s `dashboard`).
+   */
+  readonly dashboard?: boolean;
 }
 
 /** `functions.<fn>.nhi`: the function's identity and what it may do. */
@@ -147,6 +153,7 @@ export interface ResolvedConfig {
   readonly recordTtl?: number;
   readonly dnsServers?: readonly string[];
   readonly alarms: ResolvedAlarms;
+  readonly dashboard: boolean;
   readonly functions: readonly ResolvedFunction[];
   /** Empty unless `recordOwner: 'stack'`. */
   readonly records: readonly ResolvedRecord[];
@@ -242,6 +249,7 @@ const SERVICE_RULES = {
   recordTtl: aWholeNumber(0, 2_147_483_647),
   dnsServers: aStringList,
   alarms: anObject,
+  dashboard: aBoolean,
 };
 
 const ALARM_RULES = {
@@ -618,6 +626,7 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
     ...(service.recordTtl === undefined ? {} : { recordTtl: service.recordTtl }),
     ...(dnsServers === undefined ? {} : { dnsServers }),
     alarms,
+    dashboard: service.dashboard === true,
     functions,
     records: resolvedRecords,
   };

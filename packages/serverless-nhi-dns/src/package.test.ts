@@ -356,6 +356,40 @@ describe('serverless package (v3, offline) of the README service', () => {
     });
   });
 
+  it("adds the dashboard (dashboard: true) with the SAM widgets over the stack's protected services", () => {
+    const body = resource('NhiIdentityDashboard').Properties.DashboardBody as { 'Fn::Sub': string };
+    const { widgets } = JSON.parse(body['Fn::Sub']) as {
+      widgets: { properties: { title: string; region: string; stat: string; metrics: unknown[][] } }[];
+    };
+    expect(widgets.map((w) => [w.properties.title, w.properties.stat])).toEqual([
+      ['Accepted callers', 'Sum'],
+      ['Refused callers by reason', 'Sum'],
+      ['DNS lookups by outcome (queries sent) and cache hits', 'Sum'],
+      ['DNS lookup latency p99', 'p99'],
+      ['Secret fetch errors by code', 'Sum'],
+    ]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Fn::Sub placeholder.
+    for (const w of widgets) expect(w.properties.region).toBe('${AWS::Region}');
+    const services =
+      "service = 'ledger' OR service = 'billing' OR service = 'orders-worker' OR service = 'reports'";
+    expect(widgets[1]?.properties.metrics).toEqual([
+      [
+        {
+          expression: `SELECT SUM(AuthFailure) FROM SCHEMA(NHI, Reason, service) WHERE ${services} GROUP BY Reason`,
+          label: 'AuthFailure',
+        },
+      ],
+    ]);
+    expect(widgets[3]?.properties.metrics).toEqual(
+      ['ledger', 'billing', 'orders-worker', 'reports'].map((name) => [
+        'NHI',
+        'DnsLookupLatency',
+        'service',
+        name,
+      ]),
+    );
+  });
+
   it('names each identity and the owner of its record in the outputs', () => {
     expect(template.Outputs.LedgerNhiIdentityName).toMatchObject({
       Value: 'ledger.prod.auth.example.com',

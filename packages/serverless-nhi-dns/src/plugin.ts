@@ -106,7 +106,8 @@ export class ServerlessNhiDns {
     this.#log.verbose?.(
       `${PLUGIN_NAME}: ${report.records.length} identity record(s)` +
         (config.recordOwner === 'cli' ? ' (recordOwner cli: nhi-dns keygen/publish own them)' : '') +
-        `, ${Object.keys(report.roles).length} function role(s), ${report.alarms.length} alarm(s)`,
+        `, ${Object.keys(report.roles).length} function role(s), ${report.alarms.length} alarm(s)` +
+        (report.dashboard === undefined ? '' : ', a dashboard'),
     );
   }
 

@@ -43,6 +43,7 @@ export const CUSTOM_SCHEMA = {
           },
           additionalProperties: false,
         },
+        dashboard: { type: 'boolean' },
       },
       required: ['zone'],
       additionalProperties: false,
