@@ -264,7 +264,7 @@ const widget = (
  * The dashboard of every protected `service` dimension of the stack, the SAM template's widgets:
  * Metrics Insights queries, so a new reason, outcome or error code shows without a change here.
  */
-const dashboardResource = (config: ResolvedConfig): Record<string, unknown> => {
+const dashboardResource = (config: ResolvedConfig): CfnResource => {
   const services = [...new Set(config.functions.map((fn) => fn.serviceName))];
   const where = `WHERE ${services.map((name) => `service = '${name}'`).join(' OR ')}`;
   const query = (metric: string, dimensions: string, groupBy: string) => ({
