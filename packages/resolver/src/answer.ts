@@ -22,7 +22,21 @@ export interface InterpretedAnswer {
    * `undefined` for a negative answer without SOA, which must not be cached.
    */
   ttl: number | undefined;
+  /** With `withDnssec`: the records DNSSEC validation needs (frozen). */
+  dnssec?: DnssecRecords;
 }
+
+/** The DNSSEC records of a reply, kept for in-process validation. */
+export interface DnssecRecords {
+  /** The CNAME RRs of the chain, in order. */
+  readonly aliases: readonly DnsRecord[];
+  /** RRSIG RRs of the answer section whose owner is on the chain. */
+  readonly signatures: readonly DnsRecord[];
+  /** NSEC, SOA and RRSIG RRs of the authority section. */
+  readonly authority: readonly DnsRecord[];
+}
+
+const AUTHORITY_TYPES = new Set(['NSEC', 'SOA', 'RRSIG']);
 
 const canonical = (name: unknown): string => {
   const folded = foldCase(typeof name === 'string' ? name : '');
@@ -67,8 +81,29 @@ const toRecord = (record: Answer): DnsRecord =>
  * section (records for names off the chain are ignored) and derives the TTL.
  * @throws {DnsError} `cname_loop` when the chain loops or is longer than {@link MAX_CNAME_HOPS}.
  */
-export const interpretAnswer = (packet: Reply, name: string, type: string): InterpretedAnswer => {
+export const interpretAnswer = (
+  packet: Reply,
+  name: string,
+  type: string,
+  withDnssec = false,
+): InterpretedAnswer => {
   const answers = (packet.answers ?? []).filter(isIn);
+  const aliases: Answer[] = [];
+  const dnssecOf = (): { dnssec?: DnssecRecords } => {
+    if (!withDnssec) return {};
+    const owners = new Set([name, ...chain]);
+    return {
+      dnssec: Object.freeze({
+        aliases: Object.freeze(aliases.map(toRecord)),
+        signatures: Object.freeze(
+          answers.filter((record) => record.type === 'RRSIG' && owners.has(canonical(record.name))).map(toRecord),
+        ),
+        authority: Object.freeze(
+          (packet.authorities ?? []).filter((record) => isIn(record) && AUTHORITY_TYPES.has(record.type)).map(toRecord),
+        ),
+      }),
+    };
+  };
   const rcode = packet.rcode ?? 'NOERROR';
   const chain: string[] = [];
   const seen = new Set([name]);
@@ -85,6 +120,7 @@ export const interpretAnswer = (packet: Reply, name: string, type: string): Inte
         answers: Object.freeze(records),
         cnameChain: Object.freeze(chain),
         ttl,
+        ...dnssecOf(),
       };
     }
     if (type === 'CNAME') break;
@@ -95,6 +131,7 @@ export const interpretAnswer = (packet: Reply, name: string, type: string): Inte
       throw new DnsError('cname_loop', `CNAME chain loops or exceeds ${MAX_CNAME_HOPS} hops`);
     }
     chain.push(target);
+    aliases.push(alias);
     seen.add(target);
     chainTtl = Math.min(chainTtl, alias.ttl ?? 0);
     current = target;
@@ -107,5 +144,6 @@ export const interpretAnswer = (packet: Reply, name: string, type: string): Inte
     answers: Object.freeze([]),
     cnameChain: Object.freeze(chain),
     ttl: soaTtl,
+    ...dnssecOf(),
   };
 };

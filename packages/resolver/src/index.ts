@@ -21,3 +21,5 @@ export type {
   TxtResolveOptions,
   TxtResult,
 } from './types.js';
+export { IANA_ROOT_ANCHORS } from './dnssec/trust-anchor.js';
+export type { DnssecStatus } from './dnssec/validator.js';

@@ -16,6 +16,8 @@ export interface QuerySpec {
   type: string;
   /** Set the EDNS DO bit. */
   dnssec: boolean;
+  /** Set the CD bit: the resolver passes on data that fails its own validation, for ours to judge. */
+  checkingDisabled?: boolean;
 }
 
 /** A query ready to send: its packet and the random ID (and name case) the reply must echo. */
@@ -65,7 +67,7 @@ export const prepareQuery = (spec: QuerySpec, caseRandomization = false): Prepar
   const packet: Packet = {
     type: 'query',
     id,
-    flags: dnsPacket.RECURSION_DESIRED,
+    flags: dnsPacket.RECURSION_DESIRED | (spec.checkingDisabled === true ? dnsPacket.CHECKING_DISABLED : 0),
     questions: [{ name: wireName, type: spec.type as RecordType, class: 'IN' }],
     additionals: [
       {

@@ -1,4 +1,5 @@
 import { parseServer, type Server } from './servers.js';
+import { parseTrustAnchors, type TrustAnchor } from './dnssec/trust-anchor.js';
 import type { ResolverOptions } from './types.js';
 
 /** Defaults of {@link ResolverOptions}, as documented there and in the README. */
@@ -36,6 +37,8 @@ export interface NormalisedOptions {
   cache: boolean;
   now: () => number;
   resolvConfPath: string;
+  /** Parsed `trustAnchors`; empty when in-process validation is off. */
+  trustAnchors: readonly TrustAnchor[];
 }
 
 const check = (name: string, value: unknown, fallback: number, min: number, integer: boolean): number => {
@@ -49,6 +52,14 @@ const check = (name: string, value: unknown, fallback: number, min: number, inte
     throw new RangeError(`resolver option ${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}`);
   }
   return value;
+};
+
+const trustAnchorsOf = (lines: ResolverOptions['trustAnchors']): readonly TrustAnchor[] => {
+  if (lines === undefined) return [];
+  if (!Array.isArray(lines) || lines.length === 0 || !lines.every((line) => typeof line === 'string')) {
+    throw new TypeError('resolver option trustAnchors must be a non-empty array of DS or DNSKEY record lines');
+  }
+  return Object.freeze(parseTrustAnchors(lines));
 };
 
 /**
@@ -96,5 +107,6 @@ export const normaliseOptions = (options: ResolverOptions = {}): NormalisedOptio
     cache: options.cache !== false,
     now: options.now ?? Date.now,
     resolvConfPath: options.resolvConfPath ?? DEFAULTS.resolvConfPath,
+    trustAnchors: trustAnchorsOf(options.trustAnchors),
   };
 };

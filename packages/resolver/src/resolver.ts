@@ -1,5 +1,6 @@
-import { interpretAnswer } from './answer.js';
+import { type DnssecRecords, interpretAnswer } from './answer.js';
 import { ExpiringLruCache } from './cache.js';
+import { DnssecValidator, type DnssecVerdict, type SignedAnswer } from './dnssec/validator.js';
 import { DnsError } from './errors.js';
 import type { QuerySpec } from './message.js';
 import { DEFAULTS, type NormalisedOptions, normaliseOptions } from './options.js';
@@ -12,6 +13,7 @@ import type {
   AnswerOutcome,
   DnsRecord,
   DnsResult,
+  DnssecStatus,
   LookupEvent,
   LookupListener,
   LookupOutcome,
@@ -43,6 +45,8 @@ interface CachedAnswer {
   cnameChain: readonly string[];
   /** TXT answers decoded once, when the key is a TXT query (frozen). */
   txt: string[][];
+  /** RRSIGs, CNAMEs and authority records, for lookups that validate (CD set). */
+  dnssec?: DnssecRecords;
 }
 
 /** An answer fetched from the network (shared by every caller of one single-flight query). */
@@ -172,6 +176,10 @@ class CachingResolver implements Resolver {
   readonly #inflight = new Map<string, Promise<FetchedAnswer>>();
   readonly #listeners = new Set<LookupListener>();
   #config: Promise<TransportConfig> | undefined;
+  /** In-process DNSSEC validation, with `trustAnchors`. */
+  readonly #validator: DnssecValidator | undefined;
+  /** Verdicts per cached answer object: they go when the cache drops the answer. */
+  readonly #verdicts = new WeakMap<CachedAnswer, DnssecVerdict>();
   /** Bumped by `clear()`, so that answers already in flight do not refill a cleared cache. */
   #generation = 0;
 
@@ -181,19 +189,91 @@ class CachingResolver implements Resolver {
     this.#negativeCache = options.cache
       ? new ExpiringLruCache(options.maxNegativeEntries, options.maxNegativeBytes)
       : undefined;
+    this.#validator =
+      options.trustAnchors.length === 0
+        ? undefined
+        : new DnssecValidator({
+            anchors: options.trustAnchors,
+            query: (name, type) => this.#chainQuery(name, type),
+            now: options.now,
+          });
   }
 
   async resolveTxt(name: string, options: TxtResolveOptions = {}): Promise<TxtResult> {
     const started = performance.now();
-    const dnssec = options.dnssec === true;
+    const validating = options.validate === true;
+    const dnssec = options.dnssec === true || validating;
     try {
-      const lookup = await this.#lookup(name, 'TXT', dnssec, options, judgeFor(options.accept));
+      const validator = validating ? this.#requireValidator() : undefined;
+      const lookup = await this.#lookup(name, 'TXT', dnssec, options, judgeFor(options.accept), validating);
+      const verdict =
+        validator !== undefined && lookup.answer.kind === 'answer'
+          ? await this.#verdict(validator, lookup)
+          : undefined;
       const latencyMs = performance.now() - started;
       this.#emitSuccess(lookup, 'TXT', dnssec, latencyMs);
-      return { records: lookup.answer.txt, ...resultBase(lookup, latencyMs) };
+      return {
+        records: lookup.answer.txt,
+        ...resultBase(lookup, latencyMs),
+        ...(verdict === undefined ? {} : { dnssec: verdict.status, dnssecReason: verdict.reason }),
+      };
     } catch (error) {
       throw this.#failed(error, name, 'TXT', dnssec, started);
     }
+  }
+
+  async prepareValidation(zone: string): Promise<DnssecStatus> {
+    return this.#requireValidator().prepare(zone);
+  }
+
+  #requireValidator(): DnssecValidator {
+    if (this.#validator === undefined) {
+      throw new TypeError('resolver: validation needs the trustAnchors option');
+    }
+    return this.#validator;
+  }
+
+  /**
+   * The validator's verdict on a cached answer, computed once per answer object (a cache hit
+   * costs a WeakMap read) and again only when it runs out (a signature's or key's expiry).
+   */
+  async #verdict(validator: DnssecValidator, lookup: Lookup): Promise<DnssecVerdict> {
+    const answer = lookup.answer;
+    const known = this.#verdicts.get(answer);
+    if (known !== undefined && this.#options.now() < known.validUntil) return known;
+    const records = answer.dnssec;
+    const signed: SignedAnswer = {
+      kind: 'answer',
+      answers: answer.answers,
+      aliases: records?.aliases ?? EMPTY,
+      signatures: records?.signatures ?? EMPTY,
+      authority: records?.authority ?? EMPTY,
+      ttl: lookup.ttl,
+    };
+    const verdict = await validator.validate(lookup.name, signed);
+    this.#verdicts.set(answer, verdict);
+    return verdict;
+  }
+
+  /** Answers DNSKEY and DS lookups of the validator: cached and single flight like any other. */
+  async #chainQuery(name: string, type: 'DNSKEY' | 'DS'): Promise<SignedAnswer> {
+    const started = performance.now();
+    let lookup: Lookup;
+    try {
+      lookup = await this.#lookup(name, type, true, {}, undefined, true);
+    } catch (error) {
+      throw this.#failed(error, name, type, true, started);
+    }
+    this.#emitSuccess(lookup, type, true, performance.now() - started);
+    const records = lookup.answer.dnssec;
+    return {
+      kind: lookup.answer.kind === 'unusable' ? 'nodata' : lookup.answer.kind,
+      answers: lookup.answer.answers,
+      aliases: records?.aliases ?? EMPTY,
+      signatures: records?.signatures ?? EMPTY,
+      authority: records?.authority ?? EMPTY,
+      ttl: lookup.ttl,
+    };
   }
 
   async resolve(name: string, type: string, options: ResolveOptions = {}): Promise<DnsResult> {
@@ -238,11 +318,13 @@ class CachingResolver implements Resolver {
     dnssec: boolean,
     options: ResolveOptions,
     judge?: Judge,
+    validating = false,
   ): Promise<Lookup> {
     const { deadline } = options;
     const qname = canonicalQueryName(name);
-    // Space cannot occur in a valid name, so the key is unambiguous.
-    const key = `${type} ${dnssec ? 'D' : '-'} ${qname}`;
+    // Space cannot occur in a valid name, so the key is unambiguous. Validating lookups (CD set,
+    // DNSSEC records kept) are cached apart: their answers may be what the upstream calls bogus.
+    const key = `${type} ${validating ? 'V' : dnssec ? 'D' : '-'} ${qname}`;
     const now = this.#options.now();
     // A refresh is for a caller that knows the cached answer is outdated: not even stale will do.
     const cached =
@@ -262,7 +344,10 @@ class CachingResolver implements Resolver {
       };
     }
     try {
-      const fetched = await this.#shared(key, { name: qname, type, dnssec }, deadline, judge);
+      const spec: QuerySpec = validating
+        ? { name: qname, type, dnssec: true, checkingDisabled: true }
+        : { name: qname, type, dnssec };
+      const fetched = await this.#shared(key, spec, deadline, judge);
       const answer = this.#judged(fetched.answer, judge);
       return {
         name: qname,
@@ -350,7 +435,7 @@ class CachingResolver implements Resolver {
     );
     let interpreted: ReturnType<typeof interpretAnswer>;
     try {
-      interpreted = interpretAnswer(reply.packet, spec.name, spec.type);
+      interpreted = interpretAnswer(reply.packet, spec.name, spec.type, spec.checkingDisabled === true);
     } catch (error) {
       if (!(error instanceof DnsError)) throw error;
       throw new DnsError(error.reason, error.message, { server: reply.server, attempts: reply.attempts });
@@ -362,6 +447,7 @@ class CachingResolver implements Resolver {
       answers: interpreted.answers,
       cnameChain: interpreted.cnameChain,
       txt: spec.type === 'TXT' ? decodeTxt(interpreted.answers) : (EMPTY as never[]),
+      ...(interpreted.dnssec === undefined ? {} : { dnssec: interpreted.dnssec }),
     };
     const ttl = this.#clampTtl(interpreted.kind, interpreted.ttl);
     const unusableTtl = this.#clampTtl('unusable', interpreted.ttl);

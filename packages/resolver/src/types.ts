@@ -1,3 +1,4 @@
+import type { DnssecStatus } from './dnssec/validator.js';
 import type { DnsError } from './errors.js';
 
 /** What happened to one lookup; the `Outcome` dimension of the `DnsLookup` metric. */
@@ -54,6 +55,15 @@ export interface TxtResolveOptions extends ResolveOptions {
    * Called with the frozen records, at most once per answer and call. Default: every answer is usable.
    */
   accept?: (records: string[][]) => boolean;
+  /**
+   * Validate a positive answer here, in-process, against the resolver's `trustAnchors` (RFC
+   * 4033-4035): the query goes out with DO and CD set (so that the upstream resolver passes on
+   * what fails its own validation), every RRset of the answer must verify up to an anchor, and
+   * the result's `dnssec` says `secure`, `insecure` or `bogus`. A chain that cannot be fetched
+   * rejects with the lookup's `DnsError`. Negative answers are not validated (`dnssec` unset).
+   * Needs `trustAnchors`. Default `false`.
+   */
+  validate?: boolean;
 }
 
 /** One resource record of an answer. */
@@ -107,6 +117,10 @@ export interface TxtResult extends LookupResultBase {
    * caller can refuse answers that were found under another name (identity-resolve does).
    */
   cnameChain?: readonly string[];
+  /** With `validate`: the in-process verdict on a positive answer (see {@link DnssecStatus}). */
+  dnssec?: DnssecStatus;
+  /** With `validate`: why (names and key tags, never record contents), for logs. */
+  dnssecReason?: string;
 }
 
 /** Result of {@link Resolver.resolve}. */
@@ -120,6 +134,8 @@ export interface DnsResult extends LookupResultBase {
   /** CNAME targets followed from the queried name, in order (empty without CNAMEs). Frozen. */
   cnameChain: readonly string[];
 }
+
+export type { DnssecStatus };
 
 /** The event emitted once per {@link Resolver.resolveTxt}/{@link Resolver.resolve} call. */
 export interface LookupEvent {
@@ -228,6 +244,13 @@ export interface ResolverOptions {
   now?: () => number;
   /** Path of the resolv.conf read when `servers` (or `timeout`/`attempts`) are not given. Default `/etc/resolv.conf`. */
   resolvConfPath?: string;
+  /**
+   * Trust anchors for in-process DNSSEC validation (`resolveTxt(name, { validate: true })`): DS
+   * or DNSKEY records in presentation format, e.g. `IANA_ROOT_ANCHORS` (the root's KSKs) or a
+   * private zone's `'auth.example.com. IN DS 12345 13 2 <hex>'`. Checked at creation. Default:
+   * none (validation unavailable).
+   */
+  trustAnchors?: readonly string[];
 }
 
 /** A caching DNS stub resolver. Create one per process (outside the handler) and share it. */
@@ -244,4 +267,11 @@ export interface Resolver {
   off(event: 'lookup', listener: LookupListener): this;
   /** Counters, for tests and benchmarks. */
   readonly stats: Readonly<ResolverStats>;
+  /**
+   * Fetches and validates the DNSKEY/DS chain of `zone` ahead of need (at init), so that the first
+   * validated lookup of a name in it pays one query. Needs `trustAnchors`. Optional for
+   * resolvers written by hand.
+   * @throws {DnsError} when the chain cannot be fetched.
+   */
+  prepareValidation?(zone: string): Promise<DnssecStatus>;
 }

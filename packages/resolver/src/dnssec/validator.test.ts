@@ -1,0 +1,294 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import type { DnsRecord } from '../types.js';
+import { parseTrustAnchors, type TrustAnchor } from './trust-anchor.js';
+import { DnssecValidator, type SignedAnswer } from './validator.js';
+import { dnskeyRdata } from './wire.js';
+import { answerOf, dsOf, makeKey, nodataOf, record, rrsigOver, type TestKey } from './zone.test-helper.js';
+
+const PARENT = 'nhi.test';
+const CHILD = 'auth.nhi.test';
+const NAME = `billing.prod.${CHILD}`;
+const TXT = [record(NAME, 'TXT', [Buffer.from('v=NHI1; k=ed25519; kid=k1; p=AAAA')])];
+
+// Keys are costly to make (RSA): once per file.
+const parentKsk = makeKey(8, 257);
+const parentZsk = makeKey(13, 256);
+const childKsk = makeKey(13, 257);
+const childZsk = makeKey(13, 256);
+const stranger = makeKey(13, 256);
+const edKey = makeKey(15, 257);
+
+const dnskeyRrset = (zone: string, keys: readonly TestKey[]): DnsRecord[] =>
+  keys.map((key) => record(zone, 'DNSKEY', key.dnskey, 3600));
+
+const anchorOf = (zone: string, key: TestKey): TrustAnchor[] => {
+  const ds = dsOf(zone, key);
+  return parseTrustAnchors([
+    `${zone}. IN DS ${ds.keyTag} ${ds.algorithm} ${ds.digestType} ${ds.digest.toString('hex')}`,
+  ]);
+};
+
+/** A signed two-level world: nhi.test (anchor) → auth.nhi.test → the TXT at NAME. */
+const world = () => {
+  const answers = new Map<string, SignedAnswer>();
+  const set = (name: string, type: string, answer: SignedAnswer) => answers.set(`${type} ${name}`, answer);
+  const parentKeys = dnskeyRrset(PARENT, [parentKsk, parentZsk]);
+  set(PARENT, 'DNSKEY', answerOf(parentKeys, [rrsigOver(parentKeys, parentKsk, PARENT)]));
+  const childDs = [record(CHILD, 'DS', dsOf(CHILD, childKsk), 3600)];
+  set(CHILD, 'DS', answerOf(childDs, [rrsigOver(childDs, parentZsk, PARENT)]));
+  const childKeys = dnskeyRrset(CHILD, [childKsk, childZsk]);
+  set(CHILD, 'DNSKEY', answerOf(childKeys, [rrsigOver(childKeys, childKsk, CHILD)]));
+  const queries: string[] = [];
+  let clock = Date.now();
+  const validator = (anchors: readonly TrustAnchor[] = anchorOf(PARENT, parentKsk)) =>
+    new DnssecValidator({
+      anchors,
+      now: () => clock,
+      query: async (name, type) => {
+        queries.push(`${type} ${name}`);
+        return answers.get(`${type} ${name}`) ?? nodataOf();
+      },
+    });
+  return {
+    set,
+    queries,
+    validator,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+    txt: (records: readonly DnsRecord[] = TXT, signatures = [rrsigOver(TXT, childZsk, CHILD)]) =>
+      answerOf(records, signatures),
+  };
+};
+
+describe('DnssecValidator', () => {
+  it('says secure for a chain that verifies from the anchor (RSA/SHA-256 → ECDSA P-256)', async () => {
+    const lab = world();
+    const verdict = await lab.validator().validate(NAME, lab.txt());
+    expect(verdict).toMatchObject({ status: 'secure' });
+    expect(verdict.reason).toContain(`signed by ${CHILD} key ${childZsk.tag}`);
+    expect(lab.queries).toEqual([`DS ${CHILD}`, `DNSKEY ${PARENT}`, `DNSKEY ${CHILD}`]);
+  });
+
+  it('keeps validated zone keys: a second name in the zone costs no chain query', async () => {
+    const lab = world();
+    const validator = lab.validator();
+    await validator.validate(NAME, lab.txt());
+    const other = [record(`ledger.prod.${CHILD}`, 'TXT', [Buffer.from('v=NHI1')])];
+    lab.queries.length = 0;
+    const verdict = await validator.validate(
+      other[0]!.name,
+      answerOf(other, [rrsigOver(other, childZsk, CHILD)]),
+    );
+    expect(verdict.status).toBe('secure');
+    expect(lab.queries).toEqual([]);
+  });
+
+  it('accepts a DNSKEY trust anchor, and Ed25519 (algorithm 15)', async () => {
+    const lab = world();
+    const zone = 'ed.nhi.test';
+    const keys = dnskeyRrset(zone, [edKey]);
+    lab.set(zone, 'DNSKEY', answerOf(keys, [rrsigOver(keys, edKey, zone)]));
+    const txt = [record(`a.b.${zone}`, 'TXT', [Buffer.from('x')])];
+    const anchors = parseTrustAnchors([
+      `${zone}. 3600 IN DNSKEY 257 3 15 ${edKey.dnskey.key.toString('base64')}`,
+    ]);
+    const verdict = await lab
+      .validator(anchors)
+      .validate(txt[0]!.name, answerOf(txt, [rrsigOver(txt, edKey, zone)]));
+    expect(verdict.status).toBe('secure');
+  });
+
+  it.each([
+    [
+      'a forged TXT with the old RRSIG',
+      (lab: ReturnType<typeof world>) =>
+        lab.txt([record(NAME, 'TXT', [Buffer.from('v=NHI1; k=ed25519; kid=k1; p=BBBB')])]),
+      /does not verify/,
+    ],
+    [
+      'an expired RRSIG',
+      (lab: ReturnType<typeof world>) =>
+        lab.txt(TXT, [rrsigOver(TXT, childZsk, CHILD, { inception: 1_000_000, expiration: 1_000_100 })]),
+      /validity period/,
+    ],
+    [
+      'an RRSIG not yet valid',
+      (lab: ReturnType<typeof world>) =>
+        lab.txt(TXT, [
+          rrsigOver(TXT, childZsk, CHILD, {
+            inception: 4_000_000_000 % 2 ** 32,
+            expiration: 4_100_000_000 % 2 ** 32,
+          }),
+        ]),
+      /validity period/,
+    ],
+    [
+      'an RRSIG by a key not in the DNSKEY set',
+      (lab: ReturnType<typeof world>) => lab.txt(TXT, [rrsigOver(TXT, stranger, CHILD)]),
+      /does not hold/,
+    ],
+    [
+      'signatures stripped (a downgrade)',
+      (lab: ReturnType<typeof world>) => lab.txt(TXT, []),
+      /has no RRSIG/,
+    ],
+    [
+      'a wildcard-expanded answer',
+      (lab: ReturnType<typeof world>) => lab.txt(TXT, [rrsigOver(TXT, childZsk, CHILD, { labels: 4 })]),
+      /wildcard-expanded/,
+    ],
+    [
+      'an RRSIG whose signer does not hold the name',
+      (lab: ReturnType<typeof world>) => lab.txt(TXT, [rrsigOver(TXT, childZsk, 'other.nhi.test')]),
+      /does not hold it/,
+    ],
+  ])('says bogus for %s', async (_case, answer, reason) => {
+    const lab = world();
+    const verdict = await lab.validator().validate(NAME, answer(lab));
+    expect(verdict.status).toBe('bogus');
+    expect(verdict.reason).toMatch(reason);
+  });
+
+  it('says bogus when the parent DS matches no DNSKEY, or is missing without proof', async () => {
+    const lab = world();
+    const wrongDs = [record(CHILD, 'DS', dsOf(CHILD, stranger), 3600)];
+    lab.set(CHILD, 'DS', answerOf(wrongDs, [rrsigOver(wrongDs, parentZsk, PARENT)]));
+    expect(await lab.validator().validate(NAME, lab.txt())).toMatchObject({
+      status: 'bogus',
+      reason: expect.stringMatching(/no DNSKEY of auth.nhi.test matches/),
+    });
+    const none = world();
+    none.set(CHILD, 'DS', nodataOf());
+    expect((await none.validator().validate(NAME, none.txt())).status).toBe('bogus');
+  });
+
+  it('says bogus when the DS RRset or the DNSKEY RRset is not signed by the right key', async () => {
+    const lab = world();
+    const childDs = [record(CHILD, 'DS', dsOf(CHILD, childKsk), 3600)];
+    // Signed by the child itself, not by its parent.
+    lab.set(CHILD, 'DS', answerOf(childDs, [rrsigOver(childDs, childKsk, CHILD)]));
+    expect((await lab.validator().validate(NAME, lab.txt())).status).toBe('bogus');
+    const other = world();
+    const keys = dnskeyRrset(CHILD, [childKsk, childZsk]);
+    // Signed by the ZSK, which no DS names.
+    other.set(CHILD, 'DNSKEY', answerOf(keys, [rrsigOver(keys, childZsk, CHILD)]));
+    expect((await other.validator().validate(NAME, other.txt())).status).toBe('bogus');
+  });
+
+  it('says secure during a KSK rollover (two KSKs, DS of the new one) and with a ZSK that is new', async () => {
+    const lab = world();
+    const newKsk = makeKey(13, 257);
+    const newZsk = makeKey(13, 256);
+    const keys = dnskeyRrset(CHILD, [childKsk, newKsk, childZsk, newZsk]);
+    lab.set(
+      CHILD,
+      'DNSKEY',
+      answerOf(keys, [rrsigOver(keys, childKsk, CHILD), rrsigOver(keys, newKsk, CHILD)]),
+    );
+    const childDs = [record(CHILD, 'DS', dsOf(CHILD, newKsk), 3600)];
+    lab.set(CHILD, 'DS', answerOf(childDs, [rrsigOver(childDs, parentZsk, PARENT)]));
+    const verdict = await lab.validator().validate(NAME, lab.txt(TXT, [rrsigOver(TXT, newZsk, CHILD)]));
+    expect(verdict.status).toBe('secure');
+  });
+
+  it('says insecure below a delegation that a signed NSEC proves has no DS', async () => {
+    const lab = world();
+    const nsec = [record(CHILD, 'NSEC', { nextDomain: `z.${PARENT}`, rrtypes: ['NS', 'RRSIG', 'NSEC'] }, 60)];
+    lab.set(CHILD, 'DS', nodataOf([...nsec, rrsigOver(nsec, parentZsk, PARENT)]));
+    const verdict = await lab.validator().validate(NAME, lab.txt(TXT, []));
+    expect(verdict).toMatchObject({ status: 'insecure', reason: expect.stringMatching(/without DS/) });
+    // The same NSEC unsigned proves nothing: bogus.
+    const unsigned = world();
+    unsigned.set(CHILD, 'DS', nodataOf(nsec));
+    expect((await unsigned.validator().validate(NAME, unsigned.txt(TXT, []))).status).toBe('bogus');
+  });
+
+  it('says insecure for a zone whose DS names only unsupported algorithms, and outside every anchor', async () => {
+    const lab = world();
+    const childDs = [record(CHILD, 'DS', { ...dsOf(CHILD, childKsk), algorithm: 16 }, 3600)];
+    lab.set(CHILD, 'DS', answerOf(childDs, [rrsigOver(childDs, parentZsk, PARENT)]));
+    expect((await lab.validator().validate(NAME, lab.txt())).status).toBe('insecure');
+    const elsewhere = [record('a.example.com', 'TXT', [Buffer.from('x')])];
+    expect((await world().validator().validate('a.example.com', answerOf(elsewhere))).status).toBe(
+      'insecure',
+    );
+  });
+
+  it('validates every CNAME of a chain', async () => {
+    const lab = world();
+    const alias = record(`alias.${CHILD}`, 'CNAME', NAME);
+    const signed = answerOf(TXT, [rrsigOver(TXT, childZsk, CHILD), rrsigOver([alias], childZsk, CHILD)], {
+      aliases: [alias],
+    });
+    expect((await lab.validator().validate(alias.name, signed)).status).toBe('secure');
+    const unsignedAlias = answerOf(TXT, [rrsigOver(TXT, childZsk, CHILD)], { aliases: [alias] });
+    expect((await lab.validator().validate(alias.name, unsignedAlias)).status).toBe('bogus');
+  });
+
+  it('bounds a verdict by the earliest signature expiry and revalidates keys after it', async () => {
+    const lab = world();
+    const soon = Math.floor(Date.now() / 1000) + 120;
+    const verdict = await lab
+      .validator()
+      .validate(NAME, lab.txt(TXT, [rrsigOver(TXT, childZsk, CHILD, { expiration: soon })]));
+    expect(verdict.status).toBe('secure');
+    expect(verdict.validUntil).toBeLessThanOrEqual(soon * 1000);
+  });
+
+  it('never says secure for a mutated signed answer (fuzz)', async () => {
+    const lab = world();
+    const validator = lab.validator();
+    const good = rrsigOver(TXT, childZsk, CHILD);
+    const goodData = good.data as { signature: Buffer; labels: number; keyTag: number; originalTTL: number };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          part: fc.constantFrom('signature', 'txt', 'labels', 'keyTag', 'originalTTL', 'owner'),
+          index: fc.nat(),
+          bit: fc.integer({ min: 0, max: 7 }),
+        }),
+        async ({ part, index, bit }) => {
+          let records = TXT;
+          let data: Record<string, unknown> = { ...goodData };
+          let owner = NAME;
+          if (part === 'signature') {
+            const signature = Buffer.from(goodData.signature);
+            signature[index % signature.length]! ^= 1 << bit;
+            data = { ...data, signature };
+          } else if (part === 'txt') {
+            const text = Buffer.from((TXT[0]!.data as Buffer[])[0]!);
+            text[index % text.length]! ^= 1 << bit;
+            records = [record(NAME, 'TXT', [text])];
+          } else if (part === 'owner') {
+            owner = `x${index % 10}.${NAME}`;
+            records = [record(owner, 'TXT', TXT[0]!.data)];
+          } else {
+            data = { ...data, [part]: ((goodData[part] as number) ^ (1 << bit)) >>> 0 };
+          }
+          const signature = record(owner, 'RRSIG', data);
+          const verdict = await validator.validate(owner, answerOf(records, [signature]));
+          expect(verdict.status).not.toBe('secure');
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never trusts a DNSKEY RRset with a planted key, whatever is mutated in the DS', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat(), fc.integer({ min: 0, max: 7 }), async (index, bit) => {
+        const lab = world();
+        const ds = dsOf(CHILD, childKsk);
+        const digest = Buffer.from(ds.digest);
+        digest[index % digest.length]! ^= 1 << bit;
+        const childDs = [record(CHILD, 'DS', { ...ds, digest }, 3600)];
+        lab.set(CHILD, 'DS', answerOf(childDs, [rrsigOver(childDs, parentZsk, PARENT)]));
+        expect((await lab.validator().validate(NAME, lab.txt())).status).toBe('bogus');
+      }),
+      { numRuns: 50 },
+    );
+    expect(dnskeyRdata(childKsk.dnskey).length).toBe(4 + 64);
+  });
+});
