@@ -203,6 +203,11 @@ describe('DnssecValidator', () => {
     const unsigned = world();
     unsigned.set(CHILD, 'DS', nodataOf(nsec));
     expect((await unsigned.validator().validate(NAME, unsigned.txt(TXT, []))).status).toBe('bogus');
+    // An NSEC at the cut signed by the child itself is not the parent's proof (and must not make
+    // the child's key fetch wait on itself).
+    const selfSigned = world();
+    selfSigned.set(CHILD, 'DS', nodataOf([...nsec, rrsigOver(nsec, childZsk, CHILD)]));
+    expect((await selfSigned.validator().validate(NAME, selfSigned.txt())).status).toBe('bogus');
   });
 
   it('says insecure for a zone whose DS names only unsupported algorithms, and outside every anchor', async () => {

@@ -176,7 +176,14 @@ export class DnssecValidator {
     const covering = signatures.filter(
       (record) => record.name === owner && rrsigOf(record).typeCovered === type,
     );
-    if (covering.length === 0) return this.#unsignedVerdict(owner, type, anchor, depth);
+    if (covering.length === 0) {
+      // The parent's own records (DS, NSEC) exist only in a signed parent: unsigned, they are forged
+      // or stripped. (Walking the cuts for them would only climb back to the same question.)
+      if (type === 'DS' || type === 'NSEC' || depth > MAX_CHAIN_DEPTH) {
+        return { status: 'bogus', reason: `${type} ${owner} has no RRSIG`, validUntil: now + NEGATIVE_VERDICT_MS };
+      }
+      return this.#unsignedVerdict(owner, type, anchor, depth);
+    }
 
     const ownerLabels = labelCount(owner);
     const bySigner = new Map<string, RrsigData[]>();
@@ -184,11 +191,12 @@ export class DnssecValidator {
     for (const record of covering) {
       const rrsig = rrsigOf(record);
       const signer = canonical(rrsig.signersName);
-      // A DS RRset is the parent's: signed by a zone above its owner (which also ends the recursion).
+      // A DS RRset, and the NSEC that proves a cut has none, are the parent's: signed by a zone
+      // above their owner (which also keeps the chain climbing: a zone never waits on itself).
       if (
         !isAtOrBelow(owner, signer) ||
         !isAtOrBelow(signer, anchor.zone) ||
-        (type === 'DS' && signer === owner)
+        ((type === 'DS' || type === 'NSEC') && signer === owner)
       ) {
         refusal ||= `the RRSIG of ${type} ${owner} names signer ${signer || '.'}, which does not hold it under the anchor`;
         continue;
