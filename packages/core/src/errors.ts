@@ -23,6 +23,8 @@ export const DENIAL_REASONS = [
   'body_mismatch',
   'not_allowed',
   'dnssec_required',
+  'dnssec_bogus',
+  'cert_mismatch',
   'dns_failure',
   'self_mismatch',
 ] as const;

@@ -49,6 +49,13 @@ export interface ResolvedIdentity {
   readonly attributes: Readonly<Record<string, string>>;
   /** DNSSEC: the resolver set the AD bit on the answer. */
   readonly ad: boolean;
+  /**
+   * With `validateDnssec`: this process's own DNSSEC verdict on the record, `secure` (every RRSIG
+   * verified up to a trust anchor) or `insecure` (provably unsigned, or only unsupported
+   * algorithms). Never `bogus`: a bogus record is denied here (`dnssec_bogus`). Unset without
+   * validation.
+   */
+  readonly dnssec?: 'secure' | 'insecure';
   /** Seconds the answer stays fresh in the cache. */
   readonly ttl: number;
   readonly source: RecordSource;
