@@ -22,6 +22,8 @@ export interface UnboundOptions {
    * a zone's SOA.
    */
   ready: () => Promise<boolean>;
+  /** More `server:` lines (e.g. `ede: yes`), after the lab's own. Default: none. */
+  extraServerConfig?: readonly string[];
 }
 
 /** A running unbound validating resolver. */
@@ -64,6 +66,7 @@ const renderConfig = (options: UnboundOptions, pidFile: string, anchors: string,
     '    serve-expired: no',
     '    cache-max-negative-ttl: 1',
     '    qname-minimisation: no',
+    ...(options.extraServerConfig ?? []).map((line) => `    ${line}`),
     ...options.zones.flatMap((zone) => [
       'stub-zone:',
       `    name: "${zone}."`,
