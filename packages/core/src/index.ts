@@ -8,6 +8,13 @@ export {
   withProofPayload,
   withSignedPayload,
 } from './caller.js';
+export {
+  certThumbprint,
+  clientCertOf,
+  clientCertPem,
+  MAX_CLIENT_CERT_PEM_BYTES,
+  type PresentedClientCert,
+} from './client-cert.js';
 export { lambdaDeadline } from './deadline.js';
 export {
   cleanupBeforeEarlyReturn,
@@ -108,6 +115,8 @@ export {
   verifyProof,
 } from './proof-verify.js';
 export {
+  CERT_THUMBPRINT_PATTERN,
+  CERT_THUMBPRINT_TAG,
   formatRecord,
   type IdentityRecord,
   type IdentityRecordInput,

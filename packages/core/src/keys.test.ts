@@ -28,6 +28,14 @@ describe('importRecordKeys', () => {
     expect(keys.get('ec')?.keyObject?.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
   });
 
+  it('carries the pinned client certificate of a key (x5t-s256)', () => {
+    const ed = createTestIdentity(NAME);
+    const pin = Buffer.alloc(32, 1).toString('base64url');
+    const { keys } = importRecordKeys(recordsOf(ed.recordWith({ certThumbprint: pin })));
+    expect(keys.get('k1')?.certThumbprint).toBe(pin);
+    expect(importRecordKeys(recordsOf(ed.record)).keys.get('k1')).not.toHaveProperty('certThumbprint');
+  });
+
   it('keeps a revoked key, without a KeyObject', () => {
     const ed = createTestIdentity(NAME, { kid: 'old' });
     const { keys } = importRecordKeys(recordsOf(ed.recordWith({ publicKey: '' })));

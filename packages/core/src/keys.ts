@@ -19,6 +19,11 @@ export interface VerificationKey {
   readonly revoked: boolean;
   /** `exp=` of the record (Unix seconds): from that second on the key is unusable. */
   readonly expiresAt?: number;
+  /**
+   * `x5t-s256=` of the record: base64url SHA-256 of the client certificate the key's holder
+   * presents over mutual TLS, when the record pins one.
+   */
+  readonly certThumbprint?: string;
   /** `x-NAME=` attributes of the record. */
   readonly attributes: Readonly<Record<string, string>>;
 }
@@ -125,6 +130,7 @@ export const importRecordKeys = (records: readonly IdentityRecord[]): ImportedRe
           ? record.attributes
           : Object.freeze({ ...record.attributes }),
         ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }),
+        ...(record.certThumbprint === undefined ? {} : { certThumbprint: record.certThumbprint }),
       }),
     );
   }

@@ -42,6 +42,8 @@ export const LOG_FIELD = {
   reason: 'nhi.reason',
   dnsLatencyMs: 'dns.latencyMs',
   dnsAd: 'dns.ad',
+  /** In-process DNSSEC verdict of the record (`secure`/`insecure`), when identity-resolve validated it. */
+  dnsDnssec: 'dns.dnssec',
 } as const;
 
 /** The part of a Powertools `Logger` nhi-dns uses; a real `Logger` fits. */

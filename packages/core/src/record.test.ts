@@ -15,6 +15,8 @@ const P256_KEY = Buffer.concat([
   Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'),
   Buffer.alloc(65, 4),
 ]).toString('base64');
+/** An `x5t#S256` value: base64url SHA-256 of some DER. */
+const PIN = Buffer.alloc(32, 9).toString('base64url');
 const rr = (extra = '') => `v=NHI1; svc=billing; env=prod; kid=k1; p=${KEY}${extra}`;
 
 const expectInvalid = (text: string | string[], problem: string, name = NAME) => {
@@ -51,6 +53,23 @@ describe('parseRecord', () => {
     );
     expectInvalid(`v=NHI1; svc=billing; env=prod; kid=a; k=p256; p=${KEY}`, 'bad_key');
     expectInvalid(`v=NHI1; svc=billing; env=prod; kid=a; k=ed25519; p=${P256_KEY}`, 'bad_key');
+  });
+
+  it('reads the pinned client certificate of a key (x5t-s256), and rejects one that is not a SHA-256', () => {
+    expect(parseRecord(`${rr()}; x5t-s256=${PIN}`, NAME)).toMatchObject({
+      status: 'valid',
+      record: { certThumbprint: PIN, attributes: {} },
+    });
+    for (const bad of [
+      Buffer.alloc(32, 9).toString('base64'), // padded base64, not base64url
+      Buffer.alloc(20, 9).toString('base64url'), // SHA-1 (JOSE's x5t)
+      Buffer.alloc(48, 9).toString('base64url'), // SHA-384
+      `${PIN.slice(0, 42)}B`, // non-canonical last character
+      '',
+    ]) {
+      expectInvalid(`${rr()}; x5t-s256=${bad}`, 'bad_cert');
+    }
+    expectInvalid(`${rr()}; x5t-s256=${PIN}; x5t-s256=${PIN}`, 'duplicate_tag');
   });
 
   it('treats an empty p= as a revoked key, still valid', () => {
@@ -184,6 +203,22 @@ describe('formatRecord', () => {
     ).toBe(`v=NHI1; svc=billing; env=prod; kid=k2026-11; k=ed25519; p=${KEY}; x-tier=pci`);
   });
 
+  it('writes the pin after exp and before the attributes', () => {
+    expect(
+      formatRecord({
+        service: 'billing',
+        environment: 'prod',
+        kid: 'k1',
+        publicKey: KEY,
+        expiresAt: 1893456000,
+        certThumbprint: PIN,
+        attributes: { tier: 'pci' },
+      }),
+    ).toBe(
+      `v=NHI1; svc=billing; env=prod; kid=k1; k=ed25519; p=${KEY}; exp=1893456000; x5t-s256=${PIN}; x-tier=pci`,
+    );
+  });
+
   it('refuses fields that would not parse back', () => {
     const base: IdentityRecordInput = { service: 'billing', environment: 'prod', kid: 'k1', publicKey: KEY };
     const bad: IdentityRecordInput[] = [
@@ -196,6 +231,8 @@ describe('formatRecord', () => {
       { ...base, attributes: { ok: 'semi;colon' } },
       { ...base, attributes: { ok: ' padded' } },
       { ...base, attributes: { pad: 'a'.repeat(5000) } },
+      { ...base, certThumbprint: Buffer.alloc(32).toString('base64') },
+      { ...base, certThumbprint: 'not-a-thumbprint' },
     ];
     for (const input of bad) expect(() => formatRecord(input)).toThrow(NhiError);
   });
@@ -233,6 +270,12 @@ describe('properties', () => {
       revoked: fc.boolean(),
       keyBytes: fc.uint8Array({ minLength: 65, maxLength: 65 }),
       expiresAt: fc.option(fc.integer({ min: 0, max: 2 ** 40 }), { nil: undefined }),
+      certThumbprint: fc.option(
+        fc
+          .uint8Array({ minLength: 32, maxLength: 32 })
+          .map((bytes) => Buffer.from(bytes).toString('base64url')),
+        { nil: undefined },
+      ),
       attributes: fc.dictionary(label, value, { maxKeys: 5 }),
     },
     { requiredKeys: ['service', 'environment', 'kid', 'keyType', 'revoked', 'keyBytes', 'attributes'] },
@@ -260,6 +303,7 @@ describe('properties', () => {
             publicKey,
             attributes: r.attributes,
             ...(r.expiresAt === undefined ? {} : { expiresAt: r.expiresAt }),
+            ...(r.certThumbprint === undefined ? {} : { certThumbprint: r.certThumbprint }),
           },
         });
       }),

@@ -24,6 +24,7 @@ export type RecordProblemCode =
   | 'bad_key'
   | 'bad_exp'
   | 'bad_attribute'
+  | 'bad_cert'
   | 'duplicate_kid';
 
 /** The fields of one NHI1 RR: one key of a workload. */
@@ -40,6 +41,12 @@ export interface IdentityRecord {
   readonly publicKey: string;
   /** `exp=`: not-after in Unix seconds, if any. */
   readonly expiresAt?: number;
+  /**
+   * `x5t-s256=`: the client certificate this key's holder presents over mutual TLS, pinned as
+   * RFC 8705's `x5t#S256` (base64url SHA-256 of the certificate's DER, 43 characters), if any.
+   * Per key, so a key and its certificate rotate together (DESIGN §2).
+   */
+  readonly certThumbprint?: string;
   /** `x-NAME=` attributes, by NAME. */
   readonly attributes: Readonly<Record<string, string>>;
 }
@@ -80,6 +87,10 @@ const LABEL = /^[a-z0-9-]{1,63}$/;
 const TAG_VALUE = /^(?:[\x21-\x3a\x3c-\x7e]+(?:[ \t]+[\x21-\x3a\x3c-\x7e]+)*)?$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const EXP = /^[0-9]{1,15}$/;
+/** Tag of the pinned client certificate (DESIGN §2); `#` of RFC 8705's `x5t#S256` is not a tag character. */
+export const CERT_THUMBPRINT_TAG = 'x5t-s256';
+/** An `x5t#S256` value: unpadded base64url of 32 bytes (RFC 8705 §3.1). */
+export const CERT_THUMBPRINT_PATTERN = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 const STARTS_WITH_V = /^[ \t]*v[ \t]*=/;
 const HAS_NHI1 = /(?:^|;)[ \t]*v[ \t]*=[ \t]*NHI1[ \t]*(?:;|$)/;
 /** DER prefix of an uncompressed P-256 SubjectPublicKeyInfo (RFC 5480), followed by 64 bytes. */
@@ -132,6 +143,9 @@ const checkPublicKey = (keyType: KeyType, publicKey: string): string | undefined
  * Parses one TXT RR of the identity RRset at `name` (DESIGN §2). The RR is given as its
  * character-strings (as `dns-packet` decodes them, or as text), which are concatenated.
  * Never throws: the result says whether the RR is valid, ignored or invalid, and why.
+ * Tags: `v` (first), `svc`, `env`, `kid`, `k`, `p`, `exp`, `x5t-s256` (the pinned mTLS client
+ * certificate of this key, {@link IdentityRecord.certThumbprint}; malformed = `bad_cert`) and
+ * `x-NAME` attributes; other tags are ignored.
  *
  * @param strings - the RR's character-strings, or the already concatenated text.
  * @param name - the owner name; `svc` and `env` must equal its first two labels.
@@ -186,6 +200,11 @@ export const parseRecord = (
   if (keyProblem !== undefined) return invalid('bad_key', keyProblem);
   const expText = values.get('exp');
   if (expText !== undefined && !EXP.test(expText)) return invalid('bad_exp', 'exp must be Unix seconds');
+  // A pin that does not parse invalidates the RR (fail closed): ignoring it would drop a promise.
+  const certThumbprint = values.get(CERT_THUMBPRINT_TAG);
+  if (certThumbprint !== undefined && !CERT_THUMBPRINT_PATTERN.test(certThumbprint)) {
+    return invalid('bad_cert', `${CERT_THUMBPRINT_TAG} must be the base64url SHA-256 of a certificate`);
+  }
 
   // Frozen: parsed records are cached and shared by every invocation that hits the same answer.
   const record: IdentityRecord = Object.freeze({
@@ -196,6 +215,7 @@ export const parseRecord = (
     publicKey: compactKey,
     attributes: Object.freeze(attributes),
     ...(expText === undefined ? {} : { expiresAt: Number(expText) }),
+    ...(certThumbprint === undefined ? {} : { certThumbprint }),
   });
   return { status: 'valid', record };
 };
@@ -255,12 +275,15 @@ export interface IdentityRecordInput {
   /** Base64 public key; empty string publishes a revocation. */
   readonly publicKey: string;
   readonly expiresAt?: number;
+  /** `x5t-s256=`: base64url SHA-256 of the DER client certificate to pin (see `certThumbprint` in core). */
+  readonly certThumbprint?: string;
   readonly attributes?: Readonly<Record<string, string>>;
 }
 
 /**
  * Formats one NHI1 RR as text, validating every field so that {@link parseRecord} accepts it
  * back unchanged. Split the text with {@link splitTxtStrings} before putting it on the wire.
+ * Tags are written in the order `v, svc, env, kid, k, p, exp, x5t-s256, x-*`.
  *
  * @throws {NhiError} `invalid_record` naming the offending field.
  */
@@ -287,6 +310,11 @@ export const formatRecord = (input: IdentityRecordInput): string => {
     if (!Number.isSafeInteger(input.expiresAt) || !EXP.test(String(input.expiresAt)))
       fail('exp must be Unix seconds');
     parts.push(`exp=${input.expiresAt}`);
+  }
+  if (input.certThumbprint !== undefined) {
+    if (!CERT_THUMBPRINT_PATTERN.test(input.certThumbprint))
+      fail(`${CERT_THUMBPRINT_TAG} must be the base64url SHA-256 of a certificate (43 characters)`);
+    parts.push(`${CERT_THUMBPRINT_TAG}=${input.certThumbprint}`);
   }
   for (const [attribute, value] of Object.entries(input.attributes ?? {})) {
     if (!ATTRIBUTE_NAME.test(attribute)) fail(`attribute name ${JSON.stringify(attribute)} must be a label`);

@@ -1,2 +1,3 @@
 export { type CapturedOutput, captureOutput } from './capture-output.js';
+export { createTestCertificate, type TestCertificate } from './test-certificate.js';
 export { createTestIdentity, type TestIdentity } from './test-identity.js';

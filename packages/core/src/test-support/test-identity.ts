@@ -25,6 +25,8 @@ export interface TestIdentity {
     expiresAt?: number;
     attributes?: Record<string, string>;
     kid?: string;
+    /** `x5t-s256=`: the pinned client certificate's thumbprint (see `certThumbprint`). */
+    certThumbprint?: string;
   }): string;
 }
 
@@ -60,6 +62,7 @@ export const createTestIdentity = (
         ? {}
         : { expiresAt: overrides.expiresAt ?? options.expiresAt }),
       attributes: overrides.attributes ?? options.attributes ?? {},
+      ...(overrides.certThumbprint === undefined ? {} : { certThumbprint: overrides.certThumbprint }),
     });
   const record = recordWith({});
   return {

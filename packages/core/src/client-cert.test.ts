@@ -1,0 +1,116 @@
+import fc from 'fast-check';
+import { certThumbprint, clientCertOf, clientCertPem, MAX_CLIENT_CERT_PEM_BYTES } from './client-cert.js';
+import { CERT_THUMBPRINT_PATTERN } from './record.js';
+import { createTestCertificate, type TestCertificate } from './test-support/test-certificate.js';
+
+let billing: TestCertificate;
+let other: TestCertificate;
+
+beforeAll(() => {
+  billing = createTestCertificate('billing');
+  other = createTestCertificate('billing');
+});
+
+const v2 = (clientCert: unknown) => ({
+  version: '2.0',
+  rawPath: '/pay',
+  headers: {},
+  requestContext: { http: { method: 'POST', path: '/pay' }, authentication: { clientCert } },
+});
+const v1 = (clientCert: unknown) => ({
+  httpMethod: 'POST',
+  path: '/pay',
+  headers: {},
+  requestContext: { path: '/prod/pay', identity: { sourceIp: '192.0.2.1', clientCert } },
+});
+const slot = (pem: unknown) => ({
+  clientCertPem: pem,
+  subjectDN: 'CN=billing',
+  issuerDN: 'CN=billing',
+  serialNumber: '1',
+  validity: { notBefore: 'x', notAfter: 'y' },
+});
+
+describe('certThumbprint', () => {
+  it("is RFC 8705's x5t#S256: base64url SHA-256 of the DER (checked against openssl's DER)", () => {
+    expect(certThumbprint(billing.pem)).toBe(billing.thumbprint);
+    expect(certThumbprint(billing.pem)).toMatch(CERT_THUMBPRINT_PATTERN);
+    expect(certThumbprint(other.pem)).not.toBe(billing.thumbprint);
+  });
+
+  it('is undefined for anything that is not a certificate, and never throws', () => {
+    for (const bad of [
+      '',
+      'garbage',
+      billing.pem.slice(0, 200),
+      '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n',
+      `${billing.pem}${'A'.repeat(MAX_CLIENT_CERT_PEM_BYTES)}`,
+    ]) {
+      expect(certThumbprint(bad)).toBeUndefined();
+    }
+    // An altered certificate may still parse (its signature is not checked here): another thumbprint.
+    const altered = billing.pem.replace(/[A-Za-z]{8}\n/, 'AAAAAAAA\n');
+    expect(certThumbprint(altered)).not.toBe(billing.thumbprint);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 2000 }), (text) => {
+        const thumbprint = certThumbprint(text);
+        expect(thumbprint === undefined || CERT_THUMBPRINT_PATTERN.test(thumbprint)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('clientCertOf', () => {
+  it('reads the certificate of an HTTP API (v2) and of a REST API (v1) event', () => {
+    expect(clientCertOf(v2(slot(billing.pem)))).toEqual({ presented: true, thumbprint: billing.thumbprint });
+    expect(clientCertOf(v1(slot(other.pem)))).toEqual({ presented: true, thumbprint: other.thumbprint });
+    expect(clientCertPem(v2(slot(billing.pem)))).toBe(billing.pem);
+    expect(clientCertPem(v1(slot(billing.pem)))).toBe(billing.pem);
+  });
+
+  it('presents none without mutual TLS, for other front ends and for non-HTTP events', () => {
+    for (const event of [
+      v2(undefined),
+      v2(null),
+      v1(null),
+      { ...v2(undefined), requestContext: { http: { method: 'GET' } } },
+      // The slot of the other payload version is not read.
+      { ...v1(undefined), requestContext: { authentication: { clientCert: slot(billing.pem) } } },
+      { httpMethod: 'GET', path: '/', requestContext: { elb: {} }, headers: {} },
+      { nhiProof: 'x', requestContext: { authentication: { clientCert: slot(billing.pem) } } },
+      undefined,
+      'text',
+    ]) {
+      expect(clientCertOf(event)).toEqual({ presented: false });
+      expect(clientCertPem(event)).toBeUndefined();
+    }
+  });
+
+  it('presents an unreadable certificate (thumbprint undefined) for anything else in the slot', () => {
+    for (const clientCert of [
+      slot('garbage'),
+      slot(''),
+      slot(42),
+      slot(undefined),
+      {},
+      'PEM',
+      [billing.pem],
+    ]) {
+      expect(clientCertOf(v2(clientCert))).toEqual({ presented: true, thumbprint: undefined });
+    }
+  });
+
+  it('gives the same answer from its cache, for many certificates', () => {
+    const pems = Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? billing.pem : `junk ${i}`));
+    for (let round = 0; round < 2; round++) {
+      for (const pem of pems) {
+        expect(clientCertOf(v2(slot(pem))).presented).toBe(true);
+        expect(clientCertOf(v2(slot(pem)))).toEqual({
+          presented: true,
+          thumbprint: pem === billing.pem ? billing.thumbprint : undefined,
+        });
+      }
+    }
+  });
+});
