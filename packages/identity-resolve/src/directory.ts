@@ -4,6 +4,7 @@ import {
   IdentityError,
   type IdentityName,
   lambdaDeadline,
+  NhiError,
   type Observability,
   tryParseIdentityName,
 } from '@nhi-dns/core';
@@ -16,7 +17,8 @@ import { PACKAGE_NAME } from './proof-source.js';
 /** Environment variable naming the DNS servers of the default resolver, e.g. `10.0.0.2,127.0.0.1:5353`. */
 export const DNS_SERVERS_VARIABLE = 'NHI_DNS_SERVERS';
 
-let sharedResolver: Resolver | undefined;
+/** Shared default resolvers, one per set of trust anchors ('' for the one that does not validate). */
+const sharedResolvers = new Map<string, Resolver>();
 
 /** Options of the shared default resolver: servers from `NHI_DNS_SERVERS` when set, else `/etc/resolv.conf`. */
 const defaultResolverOptions = (): ResolverOptions => {
@@ -27,13 +29,50 @@ const defaultResolverOptions = (): ResolverOptions => {
   return servers.length > 0 ? { servers } : {};
 };
 
-/** A resolver given, one made from options, or the one shared by every middleware of the process. */
-export const resolverFrom = (option: Resolver | ResolverOptions | undefined): Resolver => {
-  if (option !== undefined && typeof (option as Resolver).resolveTxt === 'function')
-    return option as Resolver;
-  if (option !== undefined) return createResolver(option as ResolverOptions);
-  sharedResolver ??= createResolver(defaultResolverOptions());
-  return sharedResolver;
+const isResolver = (option: Resolver | ResolverOptions): option is Resolver =>
+  typeof (option as Resolver).resolveTxt === 'function';
+
+/**
+ * A resolver given, one made from options, or the one shared by every middleware of the process.
+ * With `trustAnchors` (in-process DNSSEC validation), a resolver made here gets them unless its
+ * options name their own, and a resolver given must be able to validate.
+ * @throws {NhiError} `invalid_config` for a given resolver that cannot validate, or bad anchors.
+ */
+export const resolverFrom = (
+  option: Resolver | ResolverOptions | undefined,
+  trustAnchors?: readonly string[],
+  packageName: string = PACKAGE_NAME,
+): Resolver => {
+  if (option !== undefined && isResolver(option)) {
+    if (trustAnchors !== undefined && typeof option.prepareValidation !== 'function') {
+      throw new NhiError(
+        'invalid_config',
+        `${packageName}: validateDnssec needs a resolver that validates (createResolver with trustAnchors)`,
+      );
+    }
+    return option;
+  }
+  try {
+    if (option !== undefined) {
+      return createResolver(
+        trustAnchors === undefined || option.trustAnchors !== undefined
+          ? option
+          : { ...option, trustAnchors },
+      );
+    }
+    const key = trustAnchors?.join('\n') ?? '';
+    let shared = sharedResolvers.get(key);
+    if (shared === undefined) {
+      const defaults = defaultResolverOptions();
+      shared = createResolver(trustAnchors === undefined ? defaults : { ...defaults, trustAnchors });
+      sharedResolvers.set(key, shared);
+    }
+    return shared;
+  } catch (error) {
+    // The resolver checks its options (servers, anchors) with a TypeError naming the option.
+    if (error instanceof TypeError) throw new NhiError('invalid_config', `${packageName}: ${error.message}`);
+    throw error;
+  }
 };
 
 /** Remembers when each name was last refreshed; bounded, oldest names forgotten first. */
@@ -76,6 +115,8 @@ export interface IdentityDirectoryOptions {
   readonly resolver: Resolver;
   /** Ask for DNSSEC (DO bit). */
   readonly dnssec: boolean;
+  /** Validate DNSSEC in-process (the resolver holds the trust anchors); bogus records are denied. */
+  readonly validate?: boolean;
   /** Milliseconds kept back from the Lambda's remaining time for the DNS deadline. */
   readonly deadlineMargin: number;
   /** Seconds between two refreshes of one name triggered by an unknown kid. */
@@ -102,7 +143,18 @@ export class IdentityDirectory {
 
   /** Starts resolving `name` (a cold-start prefetch); failures surface on the next real lookup. */
   prefetch(name: string): void {
-    this.#options.resolver.resolveTxt(name, { dnssec: this.#options.dnssec }).catch(() => undefined);
+    const { resolver, dnssec, validate } = this.#options;
+    const lookup = resolver.resolveTxt(name, validate === true ? { dnssec, validate } : { dnssec });
+    lookup.catch(() => undefined);
+  }
+
+  /**
+   * Fetches and validates the zone's DNSKEY/DS chain ahead of need (a cold-start prefetch), so the
+   * first lookup of a caller pays one query; a failure surfaces on the first real lookup.
+   */
+  prepareValidation(): void {
+    const { resolver, validate, zone } = this.#options;
+    if (validate === true) resolver.prepareValidation?.(zone).catch(() => undefined);
   }
 
   /**
@@ -146,13 +198,14 @@ export class IdentityDirectory {
     notFound: 'no_record' | 'self_mismatch',
     refresh = false,
   ): Promise<Omit<ResolvedIdentity, 'service' | 'environment' | 'proof'>> {
-    const { resolver, dnssec, deadlineMargin, zone, telemetry } = this.#options;
+    const { resolver, dnssec, validate, deadlineMargin, zone, telemetry } = this.#options;
     let result: TxtResult;
     let parsedByAccept: ReturnType<ParsedIdentityCache['get']> | undefined;
     try {
       const deadline = lambdaDeadline(context, deadlineMargin);
       result = await resolver.resolveTxt(name, {
         dnssec,
+        ...(validate === true ? { validate } : {}),
         ...(deadline === undefined ? {} : { deadline }),
         ...(refresh ? { refresh } : {}),
         // An answer with no usable key for this name (junk under a wildcard, say) is cached by the
@@ -181,6 +234,11 @@ export class IdentityDirectory {
       this.#reportProblems(name, parsedByAccept);
     if (result.records.length === 0)
       throw new IdentityError(notFound, PACKAGE_NAME, `no TXT record (${result.outcome})`);
+    // Fail closed: a record whose signatures fail, or that a resolver did not judge, is no record.
+    const verdict = result.dnssec;
+    if (validate === true && verdict !== 'secure' && verdict !== 'insecure') {
+      throw new IdentityError('dnssec_bogus', PACKAGE_NAME, result.dnssecReason ?? 'not validated');
+    }
     const { parsed, fresh } = parsedByAccept ?? this.#cache.get(name, result.records);
     this.#reportProblems(name, { parsed, fresh });
     if (parsed.keys.size === 0) throw new IdentityError(notFound, PACKAGE_NAME, 'no valid NHI1 RR');
@@ -189,6 +247,7 @@ export class IdentityDirectory {
       keys: parsed.keys,
       attributes: parsed.set.attributes,
       ad: result.ad,
+      ...(verdict === 'secure' || verdict === 'insecure' ? { dnssec: verdict } : {}),
       ttl: result.ttl,
       source: sourceOf(result),
       problems: parsed.problems,

@@ -35,6 +35,9 @@ export const reportLookup = (
     'dns.server': result?.server ?? (error instanceof DnsError ? error.server : undefined),
     'dns.attempts': result?.attempts ?? (error instanceof DnsError ? error.attempts : undefined),
     'dns.ttl': result?.ttl,
+    // In-process DNSSEC (validateDnssec): the verdict and why (zone names and key tags only).
+    'dns.dnssec': result?.dnssec,
+    'dns.dnssecReason': result?.dnssec === 'secure' ? undefined : result?.dnssecReason,
   };
   if (result?.fromCache === true) observability.logger.debug('dns lookup', fields);
   else if (result === undefined) observability.logger.warn('dns lookup failed', fields);

@@ -40,7 +40,7 @@ const validated = (canonical: string): boolean =>
   canonical.split('.').every((l) => LABEL.test(l));
 
 /**
- * Canonical form of a query name (lower case, no trailing dot).
+ * Canonical form of a query name (lower case, no trailing dot; the root `.` is `''`).
  * @throws {DnsError} `invalid_name` when it cannot be put on the wire.
  */
 export const canonicalQueryName = (name: unknown): string => {
@@ -48,6 +48,8 @@ export const canonicalQueryName = (name: unknown): string => {
     throw new DnsError('invalid_name', 'name must be a DNS name of 1..253 characters');
   }
   const folded = foldCase(name);
+  // The root, '.', whose keys a validating lookup asks for; canonically the empty name.
+  if (folded === '.') return '';
   const canonical = folded.endsWith('.') ? folded.slice(0, -1) : folded;
   if (!validated(canonical)) {
     throw new DnsError('invalid_name', 'name must be labels of 1..63 printable ASCII characters');

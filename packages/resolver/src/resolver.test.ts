@@ -620,7 +620,6 @@ describe('configuration', () => {
     const resolver = resolverFor(server);
     for (const name of [
       '',
-      '.',
       'a..b',
       `${'a'.repeat(64)}.test`,
       'sp ace.test',
@@ -634,6 +633,9 @@ describe('configuration', () => {
       reason: 'invalid_name',
     });
     expect(server.queries).toHaveLength(0);
+    // The root is a name (its keys anchor DNSSEC): '.' goes out as the root.
+    await resolver.resolve('.', 'DNSKEY');
+    expect(server.queries.map((query) => [query.name, query.type])).toEqual([['', 'DNSKEY']]);
   });
 
   it('validates options at creation', () => {

@@ -260,7 +260,7 @@ class CachingResolver implements Resolver {
     const started = performance.now();
     let lookup: Lookup;
     try {
-      lookup = await this.#lookup(name, type, true, {}, undefined, true);
+      lookup = await this.#lookup(name || '.', type, true, {}, undefined, true);
     } catch (error) {
       throw this.#failed(error, name, type, true, started);
     }

@@ -1,5 +1,5 @@
 import type { DnsError } from '../errors.js';
-import type { Resolver, ResolverStats, TxtResolveOptions, TxtResult } from '../types.js';
+import type { DnssecStatus, Resolver, ResolverStats, TxtResolveOptions, TxtResult } from '../types.js';
 
 /** What a table answers for a name: its TXT RRs, the RRs with the CNAMEs followed, or a failure. */
 export type TableAnswer =
@@ -12,6 +12,12 @@ export type TableAnswer =
 export interface TableResolverOptions {
   /** AD bit of every answer. Default `true`. */
   ad?: boolean;
+  /**
+   * The in-process DNSSEC verdict on each positive answer of a `validate` call (a status, or one
+   * per name). With it the resolver can validate (`prepareValidation` is defined and notes the
+   * zones it was given in `prepared`). Default: none, a resolver that cannot validate.
+   */
+  dnssec?: DnssecStatus | ((name: string) => DnssecStatus);
 }
 
 /**
@@ -24,9 +30,11 @@ export interface TableResolverOptions {
 export const createTableResolver = (
   table: ReadonlyMap<string, TableAnswer> | ((name: string) => TableAnswer | undefined),
   options: TableResolverOptions = {},
-): Resolver & { readonly calls: string[] } => {
+): Resolver & { readonly calls: string[]; readonly prepared: string[] } => {
   const lookup = typeof table === 'function' ? table : (name: string) => table.get(name);
   const calls: string[] = [];
+  const prepared: string[] = [];
+  const verdictFor = options.dnssec;
   const stats: ResolverStats = {
     queriesSent: 0,
     repliesDropped: 0,
@@ -37,7 +45,16 @@ export const createTableResolver = (
   };
   const resolver = {
     calls,
+    prepared,
     stats,
+    ...(verdictFor === undefined
+      ? {}
+      : {
+          async prepareValidation(zone: string): Promise<DnssecStatus> {
+            prepared.push(zone);
+            return typeof verdictFor === 'function' ? verdictFor(zone) : verdictFor;
+          },
+        }),
     async resolveTxt(name: string, callOptions: TxtResolveOptions = {}): Promise<TxtResult> {
       calls.push(name);
       const answer = lookup(name);
@@ -47,7 +64,14 @@ export const createTableResolver = (
       const records = (found?.records ?? []) as string[][];
       const usable =
         found === undefined || callOptions.accept === undefined || callOptions.accept(records) === true;
+      const dnssec =
+        callOptions.validate !== true || verdictFor === undefined || found === undefined || !usable
+          ? undefined
+          : typeof verdictFor === 'function'
+            ? verdictFor(name)
+            : verdictFor;
       return {
+        ...(dnssec === undefined ? {} : { dnssec, dnssecReason: `table verdict ${dnssec}` }),
         records: usable ? records : [],
         cnameChain: [...(found?.cnameChain ?? [])],
         ttl: 60,
@@ -70,5 +94,5 @@ export const createTableResolver = (
       return resolver;
     },
   };
-  return resolver as unknown as Resolver & { readonly calls: string[] };
+  return resolver as unknown as Resolver & { readonly calls: string[]; readonly prepared: string[] };
 };
