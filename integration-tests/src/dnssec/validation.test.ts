@@ -34,6 +34,8 @@ interface Case {
   readonly ours: ExternalVerdict;
   readonly unbound: ExternalVerdict;
   readonly delv: ExternalVerdict;
+  /** What our `dnssecReason` must say: a verdict for the wrong reason is no pass. */
+  readonly reason: RegExp;
   /** Why validators disagree, for the table. */
   readonly note?: string;
 }
@@ -47,6 +49,7 @@ const CASES: readonly Case[] = [
     title: '1. valid chain (knot, Ed25519)',
     child: { origin: zone('valid'), signing: { signer: 'knot' }, records: records('valid') },
     name: name('valid'),
+    reason: /signed by valid\.nhi\.test key \d+/,
     ours: 'secure',
     unbound: 'secure',
     delv: 'secure',
@@ -59,6 +62,7 @@ const CASES: readonly Case[] = [
       records: records('rsa'),
     },
     name: name('rsa'),
+    reason: /signed by rsa\.nhi\.test key \d+/,
     ours: 'secure',
     unbound: 'secure',
     delv: 'secure',
@@ -71,6 +75,7 @@ const CASES: readonly Case[] = [
       records: records('p256'),
     },
     name: name('p256'),
+    reason: /signed by p256\.nhi\.test key \d+/,
     ours: 'secure',
     unbound: 'secure',
     delv: 'secure',
@@ -79,10 +84,12 @@ const CASES: readonly Case[] = [
     title: '2. forged TXT, original RRSIG kept',
     child: {
       origin: zone('forged'),
+      // records() makes a fresh identity (a new key) each time: the forgery differs from what was signed.
       signing: { signer: 'ldns', fault: { kind: 'forged-txt', records: records('forged') } },
       records: records('forged'),
     },
     name: name('forged'),
+    reason: /does not verify/,
     ours: 'bogus',
     unbound: 'bogus',
     delv: 'bogus',
@@ -95,6 +102,7 @@ const CASES: readonly Case[] = [
       records: records('expired'),
     },
     name: name('expired'),
+    reason: /outside its validity period/,
     ours: 'bogus',
     unbound: 'bogus',
     delv: 'bogus',
@@ -107,6 +115,7 @@ const CASES: readonly Case[] = [
       records: records('foreign'),
     },
     name: name('foreign'),
+    reason: /names key \d+, which the DNSKEY RRset of foreign\.nhi\.test does not hold/,
     ours: 'bogus',
     unbound: 'bogus',
     delv: 'bogus',
@@ -119,6 +128,7 @@ const CASES: readonly Case[] = [
       records: records('dsmismatch'),
     },
     name: name('dsmismatch'),
+    reason: /no DNSKEY of dsmismatch\.nhi\.test matches the DS/,
     ours: 'bogus',
     unbound: 'bogus',
     delv: 'bogus',
@@ -131,6 +141,7 @@ const CASES: readonly Case[] = [
       records: records('stripped'),
     },
     name: name('stripped'),
+    reason: /has no RRSIG, but its zone is signed/,
     ours: 'bogus',
     unbound: 'bogus',
     delv: 'bogus',
@@ -143,6 +154,7 @@ const CASES: readonly Case[] = [
       records: [identityAt(name('wild'), `*.prod.${zone('wild')}`)],
     },
     name: name('wild'),
+    reason: /wildcard-expanded answer/,
     ours: 'bogus',
     unbound: 'secure',
     delv: 'secure',
@@ -152,18 +164,47 @@ const CASES: readonly Case[] = [
     title: '8. KSK rollover: two KSKs sign DNSKEY, DS (SHA-384) of the new one only',
     child: {
       origin: zone('rollover'),
-      signing: { signer: 'ldns', digestType: 4, fault: { kind: 'rollover' } },
+      signing: { signer: 'ldns', digestType: 4, fault: { kind: 'rollover', signedBy: 'both', dsOf: 'new' } },
       records: records('rollover'),
     },
     name: name('rollover'),
+    reason: /signed by rollover\.nhi\.test key \d+/,
     ours: 'secure',
     unbound: 'secure',
     delv: 'secure',
   },
   {
+    title: '8b. KSK rollover: two KSKs published, only the new one signs DNSKEY, DS of the new one',
+    child: {
+      origin: zone('rolled'),
+      signing: { signer: 'ldns', fault: { kind: 'rollover', signedBy: 'new', dsOf: 'new' } },
+      records: records('rolled'),
+    },
+    name: name('rolled'),
+    reason: /signed by rolled\.nhi\.test key \d+/,
+    ours: 'secure',
+    unbound: 'secure',
+    delv: 'secure',
+  },
+  {
+    title: '8c. broken rollover: only the new KSK signs DNSKEY, parent DS still of the old one',
+    child: {
+      origin: zone('misrolled'),
+      signing: { signer: 'ldns', fault: { kind: 'rollover', signedBy: 'new', dsOf: 'old' } },
+      records: records('misrolled'),
+    },
+    name: name('misrolled'),
+    reason:
+      /DNSKEY RRset of misrolled\.nhi\.test is not signed by a key the DS of misrolled\.nhi\.test names/,
+    ours: 'bogus',
+    unbound: 'bogus',
+    delv: 'bogus',
+  },
+  {
     title: '9. delegation without DS (unsigned child)',
     child: { origin: zone('unsigned'), signing: { signer: 'none' }, records: records('unsigned') },
     name: name('unsigned'),
+    reason: /unsigned\.nhi\.test is delegated without DS \(NSEC proof\)/,
     ours: 'insecure',
     unbound: 'insecure',
     delv: 'insecure',
@@ -176,6 +217,7 @@ const CASES: readonly Case[] = [
       records: records('p384'),
     },
     name: name('p384'),
+    reason: /names no supported algorithm/,
     ours: 'insecure',
     unbound: 'secure',
     delv: 'secure',
@@ -191,6 +233,8 @@ interface Row {
   readonly oursReason: string;
   readonly oursAtKnot: string;
   readonly unbound: UnboundAnswer;
+  /** unbound's own reason for a bogus verdict (its log). */
+  readonly unboundReason: string | undefined;
   readonly delv: DelvAnswer;
 }
 
@@ -219,7 +263,9 @@ const renderTable = (rows: readonly Row[]): string =>
         signer,
         `**${row.ours}** (zone: ${row.zoneStatus}) ${row.oursReason}`,
         row.oursAtKnot === row.ours ? 'same' : row.oursAtKnot,
-        unbound + (row.unbound.ede === undefined ? '' : ` EDE ${row.unbound.ede}`),
+        unbound +
+          (row.unbound.ede === undefined ? '' : ` EDE ${row.unbound.ede}`) +
+          (row.unboundReason === undefined ? '' : `: ${row.unboundReason}`),
         `${row.delv.verdict} (${row.delv.detail})`,
         row.testCase.note ?? '',
       ]
@@ -265,6 +311,7 @@ describe('DNSSEC verdicts: ours against unbound and delv, on chains signed by kn
     const ours = await ourVerdict(viaUnbound, testCase.name);
     const oursAtKnot = await ourVerdict(atKnot, testCase.name);
     const unbound = await unboundVerdict(tools.dig, lab.resolverServer, testCase.name);
+    const unboundReason = unbound.verdict === 'bogus' ? await lab.unboundFailure(testCase.name) : undefined;
     const delv = await delvVerdict(tools.delv, lab.resolverServer, lab.delvAnchorFile, PARENT, testCase.name);
     rows.push({
       testCase,
@@ -273,6 +320,7 @@ describe('DNSSEC verdicts: ours against unbound and delv, on chains signed by kn
       oursReason: ours.reason,
       oursAtKnot: oursAtKnot.status,
       unbound,
+      unboundReason,
       delv,
     });
     expect({
@@ -286,6 +334,9 @@ describe('DNSSEC verdicts: ours against unbound and delv, on chains signed by kn
       unbound: testCase.unbound,
       delv: testCase.delv,
     });
+    expect(ours.reason).toMatch(testCase.reason);
+    // unbound's SERVFAIL must be its validator's (EDE 6), not a lame delegation or a timeout.
+    if (testCase.unbound === 'bogus') expect(unbound.ede).toMatch(/^6 \(DNSSEC Bogus\)/);
   });
 
   it('costs one query for a new name once the zone is prepared, none for a repeat', async () => {

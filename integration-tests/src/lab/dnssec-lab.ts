@@ -1,5 +1,5 @@
 import { accessSync, constants } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultToolDirectories, locateDnsTools } from './dns-tools.js';
@@ -41,8 +41,10 @@ export const LDNS_ALGORITHM_NUMBERS: Readonly<Record<LdnsAlgorithm, number>> = O
  *   child does not publish;
  * - `ds-mismatch`: the parent's DS names a KSK the child never published;
  * - `stripped`: every RRSIG removed from the child while the parent keeps its DS (a downgrade);
- * - `rollover`: a KSK rollover in progress: two KSKs published, both sign the DNSKEY RRset, and
- *   the parent's DS names only the new one.
+ * - `rollover`: a KSK rollover in progress: two KSKs published, the DNSKEY RRset signed by both
+ *   (`signedBy: 'both'`) or by the new one only (the old one just published), and the parent's
+ *   DS naming only the new KSK (`dsOf: 'new'`, a correct rollover) or only the old one (a DS not
+ *   yet swapped while the old key already stopped signing: broken when `signedBy` is `new`).
  */
 export type LdnsFault =
   | { readonly kind: 'forged-txt'; readonly records: readonly TxtRecord[] }
@@ -50,7 +52,7 @@ export type LdnsFault =
   | { readonly kind: 'foreign-key-txt' }
   | { readonly kind: 'ds-mismatch' }
   | { readonly kind: 'stripped' }
-  | { readonly kind: 'rollover' };
+  | { readonly kind: 'rollover'; readonly signedBy: 'both' | 'new'; readonly dsOf: 'new' | 'old' };
 
 /** Who signs a child zone, and how its delegation looks. */
 export type ChildSigning =
@@ -108,6 +110,11 @@ export interface DnssecLab {
   readonly children: readonly DnssecChildInfo[];
   /** Folder holding every file of the lab (removed by `stop`). */
   readonly directory: string;
+  /**
+   * Why unbound found `name` bogus, from its log (`val-log-level: 2`): the reason of its last
+   * `validation failure <name. TYPE IN>` line, if any.
+   */
+  unboundFailure(name: string, type?: string): Promise<string | undefined>;
   /** Stops both daemons by pid and removes the folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -220,8 +227,14 @@ const buildLdnsChild = async (
   let signingKeys = [ksk, zsk];
   if (fault?.kind === 'rollover') {
     const newKsk = await keygen('-k');
-    signingKeys = [ksk, newKsk, zsk];
-    dsKey = newKsk;
+    if (fault.signedBy === 'both') signingKeys = [ksk, newKsk, zsk];
+    else {
+      // ldns-signzone signs with the keys it is given and publishes the DNSKEYs it finds in the
+      // zone: the old KSK goes into the file, published but no longer signing.
+      await appendFile(zoneFile, `${(await readFile(join(directory, `${ksk}.key`), 'utf8')).trim()}\n`);
+      signingKeys = [newKsk, zsk];
+    }
+    dsKey = fault.dsOf === 'new' ? newKsk : ksk;
   } else if (fault?.kind === 'ds-mismatch') {
     dsKey = await keygen('-k'); // never published, never signs
   }
@@ -411,6 +424,24 @@ export const startDnssecLab = async (options: DnssecLabOptions): Promise<DnssecL
       delvAnchorFile,
       children: infos,
       directory,
+      unboundFailure: async (name, type = 'TXT') => {
+        const log = await readFile(join(directory, 'unbound.log'), 'utf8').catch(() => '');
+        // unbound logs the name as asked, and our resolver randomises its case (0x20).
+        const marker = `validation failure <${canonical(name)}. ${type.toLowerCase()} in>: `;
+        const line = log
+          .split('\n')
+          .filter((candidate) => candidate.toLowerCase().includes(marker))
+          .pop();
+        if (line === undefined) return undefined;
+        const reason = line.slice(line.toLowerCase().indexOf(marker) + marker.length).trim();
+        return reason
+          .replace(
+            /^key for validation \S+ is marked as invalid because of a previous validation failure <(\S+) (\S+) IN>: /i,
+            (_, owner: string, failed: string) => `${failed} ${owner.toLowerCase()}: `,
+          )
+          .replace(/ from 127\.0\.0\.1( for key \S+)?/, '')
+          .replace(/ while building chain of trust$/, '');
+      },
       stop,
     };
   } catch (error) {
