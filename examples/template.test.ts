@@ -120,14 +120,32 @@ describe('examples/template.yaml', () => {
   it('leaves the identity records to the nhi-dns CLI: no RecordSet, no key parameters', () => {
     // One owner per RRset: keygen/publish/rotate/revoke own the TXT records. A RecordSet in the
     // stack would clash with keygen's record and undo rotations and revocations on every update.
-    expect(resources.filter(([, resource]) => resource.Type.startsWith('AWS::Route53::'))).toEqual([]);
+    expect(resources.filter(([, resource]) => resource.Type === 'AWS::Route53::RecordSet')).toEqual([]);
     expect(Object.keys(template.Parameters).sort()).toEqual([
       'AlarmTopicArn',
       'DnsQueryCeiling',
       'Environment',
+      'IdentityHostedZoneId',
       'IdentityZone',
     ]);
     expect(templateText).toMatch(/nhi-dns CLI owns every identity TXT record/);
+  });
+
+  it('signs the identity zone with Route 53 DNSSEC only when given its hosted zone, with a P-256 KMS key', () => {
+    const route53 = resources.filter(([, resource]) => resource.Type.startsWith('AWS::Route53::'));
+    expect(route53.map(([name, resource]) => [name, resource.Type])).toEqual([
+      ['IdentityZoneKeySigningKey', 'AWS::Route53::KeySigningKey'],
+      ['IdentityZoneDnssec', 'AWS::Route53::DNSSEC'],
+    ]);
+    const key = resources.find(([name]) => name === 'IdentityZoneSigningKey')?.[1];
+    // Route 53 accepts only an asymmetric ECC_NIST_P256 SIGN_VERIFY key (DNSSEC algorithm 13).
+    expect(key?.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(JSON.stringify(key?.Properties.KeyPolicy)).toContain('dnssec-route53.amazonaws.com');
+    for (const [name] of [...route53, ['IdentityZoneSigningKey']]) {
+      const resource = resources.find(([candidate]) => candidate === name)?.[1] as { Condition?: string };
+      expect(resource.Condition).toBe('SignsIdentityZone');
+    }
+    expect(template.Parameters.IdentityHostedZoneId).toMatchObject({ Default: '' });
   });
 
   it('builds every function with SAM esbuild from an example src/ folder that holds its entry point', () => {
