@@ -3,9 +3,11 @@ import {
   IdentityError,
   type IdentityMatcher,
   NhiError,
+  type PresentedClientCert,
   type ProofClaims,
   ProofError,
   type ReplayStore,
+  type VerificationKey,
   type VerifyProofOptions,
   verifyProof,
 } from '@nhi-dns/core';
@@ -26,12 +28,60 @@ export interface VerifiedIdentity {
   readonly attributes: Readonly<Record<string, string>>;
 }
 
+/**
+ * What `requireDnssec` asks of a record: nothing (`false`), the resolver's AD bit (`true`: trusts
+ * the resolver and the path to it), or `'validated'`: this process validated the record's
+ * signatures itself (identity-resolve's `validateDnssec`) and found it `secure`.
+ */
+export type DnssecRequirement = boolean | 'validated';
+
+/**
+ * Why a resolved record fails `requirement`, for the log (`nhi.detail`), or `undefined` when it
+ * meets it. Under `'validated'` the AD bit counts for nothing: an `insecure` (unsigned) record and
+ * one no validator looked at fail alike.
+ */
+export const dnssecFailure = (
+  requirement: DnssecRequirement,
+  record: Pick<ResolvedIdentity, 'ad' | 'dnssec'>,
+): string | undefined => {
+  if (requirement === false) return undefined;
+  if (requirement === true) return record.ad ? undefined : 'answer without the AD bit';
+  if (record.dnssec === 'secure') return undefined;
+  return record.dnssec === 'insecure'
+    ? 'record is DNSSEC-insecure (unsigned, or only unsupported algorithms)'
+    : "record not DNSSEC-validated in this process (identity-resolve's validateDnssec is off)";
+};
+
+/**
+ * Why the client certificate of the request fails the key's pin (`x5t-s256`), or `undefined`. A
+ * pin is a promise: a certificate presented against it must match (an unreadable one never does).
+ * Without mutual TLS on the endpoint (nothing presented) a pin is not checked, unless
+ * `required`; `required` also refuses a key that pins nothing.
+ */
+const clientCertFailure = (
+  key: VerificationKey,
+  presented: PresentedClientCert,
+  required: boolean,
+): string | undefined => {
+  const pin = key.certThumbprint;
+  if (!presented.presented)
+    return required ? 'no client certificate presented (requireClientCert)' : undefined;
+  if (pin === undefined)
+    return required ? 'the key pins no client certificate (requireClientCert)' : undefined;
+  if (presented.thumbprint === undefined) return 'the client certificate does not parse';
+  return presented.thumbprint === pin ? undefined : 'the client certificate is not the one the key pins';
+};
+
+const NO_CLIENT_CERT: PresentedClientCert = Object.freeze({ presented: false });
+
 /** Settings of {@link CallerVerifier}, validated by the middleware that creates it. */
 export interface CallerVerifierSettings {
   /** Canonical name of this function: the audience. */
   readonly audience: string;
   readonly isAllowed: IdentityMatcher;
-  readonly requireDnssec: boolean;
+  readonly requireDnssec: DnssecRequirement;
+  /** Deny unless the request presents the client certificate the signing key pins (mutual TLS). */
+  readonly requireClientCert: boolean;
   readonly requireBodyHash: boolean;
   readonly maxLifetime: number;
   readonly clockSkew: number;
@@ -44,6 +94,11 @@ export interface ProofSubject {
   readonly body: () => string | Uint8Array | undefined;
   readonly method?: string;
   readonly url?: string;
+  /**
+   * The mutual TLS client certificate the request came with, read only once the signature
+   * verified and only when it matters (a pin, or `requireClientCert`). Absent: none (queues).
+   */
+  readonly clientCert?: () => PresentedClientCert;
   /** Now, Unix seconds. */
   readonly now: number;
   /**
@@ -59,7 +114,8 @@ export interface ProofSubject {
 
 /**
  * The checks of one caller's proof against its resolved record (DESIGN §3, §4.3), Middy-free:
- * key, DNSSEC, proof (signature, audience, times, body, target), policy, then replay. Shared by
+ * key, DNSSEC, proof (signature, audience, times, body, target), client certificate, policy,
+ * then replay. Shared by
  * the per-invocation middleware and the per-record verifier, so both apply the same rules.
  */
 export class CallerVerifier {
@@ -80,7 +136,8 @@ export class CallerVerifier {
     if (proof === undefined) throw new IdentityError('missing_proof', PACKAGE_NAME);
     const key = caller.keys.get(proof.header.kid);
     if (key === undefined) throw new IdentityError('unknown_kid', PACKAGE_NAME);
-    if (settings.requireDnssec && !caller.ad) throw new IdentityError('dnssec_required', PACKAGE_NAME);
+    const dnssec = dnssecFailure(settings.requireDnssec, caller);
+    if (dnssec !== undefined) throw new IdentityError('dnssec_required', PACKAGE_NAME, dnssec);
     // The key must be usable now, whatever moment the proof's times are checked at.
     if (key.expiresAt !== undefined && key.expiresAt <= subject.now) {
       throw new IdentityError('expired_key', PACKAGE_NAME);
@@ -99,6 +156,17 @@ export class CallerVerifier {
       ...(subject.method === undefined ? {} : { method: subject.method }),
       ...(subject.url === undefined ? {} : { url: subject.url }),
     });
+    // The certificate binding is checked once the proof verified (the pin is the signing key's),
+    // and before the replay store: a proof sent over the wrong connection must not burn its jti,
+    // so the legitimate holder can still use it over its own.
+    if (settings.requireClientCert || key.certThumbprint !== undefined) {
+      const mismatch = clientCertFailure(
+        key,
+        subject.clientCert?.() ?? NO_CLIENT_CERT,
+        settings.requireClientCert,
+      );
+      if (mismatch !== undefined) throw new IdentityError('cert_mismatch', PACKAGE_NAME, mismatch);
+    }
     // Policy before the replay store: a refused caller must not fill the store (and push out
     // the jtis of allowed callers) nor cost a DynamoDB write.
     if (!settings.isAllowed(caller.name)) throw new IdentityError('not_allowed', PACKAGE_NAME);

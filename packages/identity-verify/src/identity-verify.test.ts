@@ -4,9 +4,14 @@ import { jest } from '@jest/globals';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import { IdentityError, MemoryReplayStore } from '@nhi-dns/core';
-import { captureOutput, createTestIdentity } from '@nhi-dns/core/test-support';
+import {
+  captureOutput,
+  createTestCertificate,
+  createTestIdentity,
+  type TestCertificate,
+} from '@nhi-dns/core/test-support';
 import identityResolve from '@nhi-dns/identity-resolve';
-import { DnsError } from '@nhi-dns/resolver';
+import { DnsError, type DnssecStatus } from '@nhi-dns/resolver';
 import { createTableResolver } from '@nhi-dns/resolver/test-support';
 import type { Context } from 'aws-lambda';
 import identityVerify, {
@@ -22,9 +27,12 @@ const reports = createTestIdentity(`reports.dev.${ZONE}`, { keyType: 'p256', kid
 const ledger = createTestIdentity(SELF);
 const intruder = createTestIdentity(`billing.prod.${ZONE}`); // same name and kid, another key
 
-/** A resolver answering from a table, like a warm cache: no network in unit tests. */
-const tableResolver = (table: Map<string, string[][] | Error>, ad = true) => ({
-  resolver: createTableResolver(table, { ad }),
+/**
+ * A resolver answering from a table, like a warm cache: no network in unit tests. With `dnssec`
+ * it plays a validating resolver whose in-process verdict on every answer is that status.
+ */
+const tableResolver = (table: Map<string, string[][] | Error>, ad = true, dnssec?: DnssecStatus) => ({
+  resolver: createTableResolver(table, { ad, ...(dnssec === undefined ? {} : { dnssec }) }),
 });
 
 const records = () =>
@@ -49,17 +57,20 @@ const lambdaContext = { getRemainingTimeInMillis: () => 3000 } as unknown as Con
 const chain = (
   options: Partial<IdentityVerifyOptions> = {},
   table = records(),
-  extra: { errorHandler?: boolean; ad?: boolean; mode?: 'self' } = {},
+  extra: { errorHandler?: boolean; ad?: boolean; mode?: 'self'; dnssec?: DnssecStatus } = {},
 ) => {
-  const { resolver } = tableResolver(table, extra.ad);
+  const { resolver } = tableResolver(table, extra.ad, extra.dnssec);
+  // With a verdict, identity-resolve validates in-process (validateDnssec), as in production.
+  const validation = extra.dnssec === undefined ? {} : { validateDnssec: true };
   const handler = jest.fn(async (_event: unknown, context: Context) => ({
     statusCode: 200,
     body: JSON.stringify((context as unknown as { identity?: unknown }).identity ?? null),
   }));
   const wrapped = middy(handler);
   if (extra.errorHandler === true) wrapped.use(httpErrorHandler());
-  if (extra.mode === 'self') wrapped.use(identityResolve({ zone: ZONE, mode: 'self', self: SELF, resolver }));
-  else wrapped.use(identityResolve({ zone: ZONE, resolver }));
+  if (extra.mode === 'self')
+    wrapped.use(identityResolve({ zone: ZONE, mode: 'self', self: SELF, resolver, ...validation }));
+  else wrapped.use(identityResolve({ zone: ZONE, resolver, ...validation }));
   wrapped.use(identityVerify({ self: SELF, allow: [`*.prod.${ZONE}`], ...options }));
   return { invoke: (event: unknown) => wrapped(event, lambdaContext), handler };
 };
@@ -214,6 +225,64 @@ describe('identity-resolve → identity-verify, caller mode', () => {
     );
     const secure = chain({ requireDnssec: true }, records(), { ad: true });
     expect((await run(() => secure.invoke(httpEvent(token)))).result.statusCode).toBe(200);
+  });
+
+  it("requireDnssec: 'validated' asks for this process's own verdict, secure; the AD bit counts for nothing", async () => {
+    const verdicts: Array<[DnssecStatus | undefined, boolean, number, string]> = [
+      ['secure', false, 200, 'served'],
+      ['secure', true, 200, 'served'],
+      ['insecure', true, 401, 'record is DNSSEC-insecure (unsigned, or only unsupported algorithms)'],
+      [
+        undefined,
+        true,
+        401,
+        "record not DNSSEC-validated in this process (identity-resolve's validateDnssec is off)",
+      ],
+    ];
+    for (const [dnssec, ad, status, detail] of verdicts) {
+      const { invoke } = chain({ requireDnssec: 'validated' }, records(), { ad, dnssec });
+      const { result, out } = await run(async () => invoke(httpEvent(await billing.sign({ aud: SELF }))));
+      expect(result.statusCode).toBe(status);
+      if (status === 200) {
+        expect(out.json()).toContainEqual(
+          expect.objectContaining({ message: 'identity verified', 'dns.ad': ad, 'dns.dnssec': dnssec }),
+        );
+        continue;
+      }
+      expect(result.body).toBe('{"error":"dnssec_required"}');
+      // Both signals are logged beside the reason: what the resolver said, what this process found.
+      expect(out.json()).toContainEqual(
+        expect.objectContaining({
+          'nhi.reason': 'dnssec_required',
+          'nhi.detail': detail,
+          'dns.ad': ad,
+          // JSON logs leave out a field without a value.
+          ...(dnssec === undefined ? {} : { 'dns.dnssec': dnssec }),
+        }),
+      );
+    }
+  });
+
+  it('denies a record whose signatures fail in-process validation (dnssec_bogus, from identity-resolve), whatever requireDnssec says', async () => {
+    for (const requireDnssec of [false, true, 'validated'] as const) {
+      const { invoke, handler } = chain({ requireDnssec }, records(), { dnssec: 'bogus' });
+      const { result } = await run(async () => invoke(httpEvent(await billing.sign({ aud: SELF }))));
+      expect(result).toMatchObject({ statusCode: 401, body: '{"error":"dnssec_bogus"}' });
+      expect(result.headers?.['WWW-Authenticate']).toBe('NHI error="invalid_token"');
+      expect(handler).not.toHaveBeenCalled();
+    }
+  });
+
+  it('requireDnssec: true still asks for the AD bit only, whatever the in-process verdict', async () => {
+    const token = async () => httpEvent(await billing.sign({ aud: SELF }));
+    const adOnly = chain({ requireDnssec: true }, records(), { ad: true });
+    expect((await run(async () => adOnly.invoke(await token()))).result.statusCode).toBe(200);
+    const secureWithoutAd = chain({ requireDnssec: true }, records(), { ad: false, dnssec: 'secure' });
+    expect((await run(async () => secureWithoutAd.invoke(await token()))).result.body).toBe(
+      '{"error":"dnssec_required"}',
+    );
+    const off = chain({}, records(), { ad: false, dnssec: 'insecure' });
+    expect((await run(async () => off.invoke(await token()))).result.statusCode).toBe(200);
   });
 
   it('gives the same answers with @middy/http-error-handler in the chain', async () => {
@@ -495,6 +564,17 @@ describe('regressions from the security review', () => {
     expect(attempt({ self: SELF, allow: [], requireDnssec: 'yes' })).toThrow(
       invalid(/option 'requireDnssec'/),
     );
+    for (const requireDnssec of ['secure', 'VALIDATED', 1, null, {}]) {
+      expect(attempt({ self: SELF, allow: [], requireDnssec })).toThrow(
+        invalid(/option 'requireDnssec' is .*; allowed: true \| false, or 'validated'/),
+      );
+    }
+    for (const requireDnssec of [true, false, 'validated']) {
+      expect(attempt({ self: SELF, allow: [], requireDnssec })).not.toThrow();
+    }
+    expect(attempt({ self: SELF, allow: [], requireClientCert: 'yes' })).toThrow(
+      invalid(/option 'requireClientCert' is 'yes'; allowed: true \| false/),
+    );
     expect(attempt({ self: SELF, allow: [], retryAfter: -5 })).toThrow(invalid(/option 'retryAfter' is -5/));
     expect(attempt({ self: SELF, allowList: [] })).toThrow(
       invalid(/unknown option 'allowList' \(did you mean 'allow'\?\)/),
@@ -511,11 +591,200 @@ describe('regressions from the security review', () => {
     expect(result).toMatchObject({ statusCode: 503, body: '{"error":"self_mismatch"}' });
   });
 
+  it("applies requireDnssec: 'validated' to the self check: only a secure own record serves", async () => {
+    const selfValidated = (dnssec: DnssecStatus | undefined) => {
+      const { resolver } = tableResolver(records(), true, dnssec);
+      const validation = dnssec === undefined ? {} : { validateDnssec: true };
+      return middy(async () => ({ statusCode: 200, body: 'served' }))
+        .use(
+          identityResolve({ zone: ZONE, mode: 'self', self: SELF, resolver, prefetch: false, ...validation }),
+        )
+        .use(identityVerify({ self: SELF, expect: true, requireDnssec: 'validated' }));
+    };
+    const secure = await run(() => selfValidated('secure')(httpEvent(undefined), lambdaContext));
+    expect(secure.result.body).toBe('served');
+    for (const dnssec of ['insecure', undefined] as const) {
+      const { result, out } = await run(() => selfValidated(dnssec)(httpEvent(undefined), lambdaContext));
+      expect(result).toMatchObject({ statusCode: 503, body: '{"error":"self_mismatch"}' });
+      expect(out.json()).toContainEqual(
+        expect.objectContaining({
+          'nhi.reason': 'self_mismatch',
+          'nhi.detail': expect.stringMatching(/^own record: .*\(requireDnssec\)$/),
+          'dns.ad': true,
+        }),
+      );
+    }
+  });
+
   it('logs a kid from an unverified token only when it is well formed', async () => {
     const { invoke } = chain();
     const { out } = await run(async () => invoke(httpEvent(await billing.sign({ aud: SELF, kid: 'k9' }))));
     expect(out.json()).toContainEqual(
       expect.objectContaining({ 'nhi.reason': 'unknown_kid', 'nhi.kid': 'k9' }),
     );
+  });
+});
+
+describe('mutual TLS binding (x5t-s256 pin, API Gateway clientCertPem)', () => {
+  let pinned: TestCertificate;
+  let other: TestCertificate;
+  beforeAll(() => {
+    // Real certificates from openssl: the one billing's record pins, and another with the same subject.
+    pinned = createTestCertificate('billing');
+    other = createTestCertificate('billing');
+  });
+
+  const clientCert = (pem: string) => ({
+    clientCertPem: pem,
+    subjectDN: 'CN=billing',
+    issuerDN: 'CN=billing',
+    serialNumber: '01',
+    validity: { notBefore: 'May 1 00:00:00 2026 GMT', notAfter: 'May 2 00:00:00 2026 GMT' },
+  });
+  /** HTTP API (payload v2): `requestContext.authentication.clientCert`. */
+  const v2 = (token: string | undefined, pem?: string) => ({
+    ...httpEvent(token, ''),
+    requestContext: {
+      domainName: 'api.example.com',
+      http: { method: 'POST', path: '/pay' },
+      ...(pem === undefined ? {} : { authentication: { clientCert: clientCert(pem) } }),
+    },
+  });
+  /** REST API (v1): `requestContext.identity.clientCert`. */
+  const v1 = (token: string | undefined, pem?: string) => ({
+    httpMethod: 'POST',
+    path: '/pay',
+    headers: { Host: 'api.example.com', ...(token === undefined ? {} : { Authorization: `NHI ${token}` }) },
+    requestContext: {
+      path: '/prod/pay',
+      domainName: 'api.example.com',
+      identity: { sourceIp: '192.0.2.1', clientCert: pem === undefined ? null : clientCert(pem) },
+    },
+    body: null,
+  });
+  const pinnedTable = (thumbprint = pinned.thumbprint) => {
+    const table = records();
+    table.set(billing.name, [[billing.recordWith({ certThumbprint: thumbprint })]]);
+    return table;
+  };
+  const token = () => billing.sign({ aud: SELF });
+
+  it.each([
+    ['HTTP API (v2)', v2],
+    ['REST API (v1)', v1],
+  ])(
+    '%s: serves the pinned certificate, denies another or an unreadable one (cert_mismatch)',
+    async (_kind, event) => {
+      const { invoke, handler } = chain({}, pinnedTable());
+      expect((await run(async () => invoke(event(await token(), pinned.pem)))).result.statusCode).toBe(200);
+      for (const [pem, detail] of [
+        [other.pem, 'the client certificate is not the one the key pins'],
+        [
+          '-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n',
+          'the client certificate does not parse',
+        ],
+        ['garbage', 'the client certificate does not parse'],
+      ] as const) {
+        const { result, out } = await run(async () => invoke(event(await token(), pem)));
+        expect(result.statusCode).toBe(401);
+        expect(JSON.parse(result.body)).toEqual({ error: 'cert_mismatch' });
+        expect(result.headers?.['WWW-Authenticate']).toBe('NHI error="invalid_token"');
+        expect(out.emf()).toContainEqual(
+          expect.objectContaining({ Reason: 'cert_mismatch', AuthFailure: 1 }),
+        );
+        expect(out.json()).toContainEqual(
+          expect.objectContaining({ level: 'WARN', 'nhi.reason': 'cert_mismatch', 'nhi.detail': detail }),
+        );
+        // The certificate is public, but a log line has no use for it.
+        expect(out.lines.some((line) => line.includes('BEGIN CERTIFICATE'))).toBe(false);
+      }
+      expect(handler).toHaveBeenCalledTimes(1);
+    },
+  );
+
+  it('without requireClientCert: a pin is not checked where no certificate is presented, nor is a key without a pin', async () => {
+    const pinnedNoCert = chain({}, pinnedTable());
+    expect((await run(async () => pinnedNoCert.invoke(v2(await token())))).result.statusCode).toBe(200);
+    expect((await run(async () => pinnedNoCert.invoke(v1(await token())))).result.statusCode).toBe(200);
+    const unpinned = chain();
+    for (const pem of [pinned.pem, other.pem, 'garbage', undefined]) {
+      expect((await run(async () => unpinned.invoke(v2(await token(), pem)))).result.statusCode).toBe(200);
+    }
+  });
+
+  it('with requireClientCert: denies a request without a certificate, and a key that pins none', async () => {
+    const required = chain({ requireClientCert: true }, pinnedTable());
+    expect((await run(async () => required.invoke(v2(await token(), pinned.pem)))).result.statusCode).toBe(
+      200,
+    );
+    expect((await run(async () => required.invoke(v1(await token(), pinned.pem)))).result.statusCode).toBe(
+      200,
+    );
+    const cases: Array<[string, ReturnType<typeof chain>, () => Promise<unknown>, string]> = [
+      ['no certificate (v2)', required, async () => v2(await token()), 'no client certificate presented'],
+      ['no certificate (v1)', required, async () => v1(await token()), 'no client certificate presented'],
+      ['another certificate', required, async () => v2(await token(), other.pem), 'not the one the key pins'],
+      [
+        'a key without a pin',
+        chain({ requireClientCert: true }),
+        async () => v2(await token(), pinned.pem),
+        'the key pins no client certificate',
+      ],
+    ];
+    for (const [_case, { invoke }, makeEvent, detail] of cases) {
+      const event = await makeEvent();
+      const { result, out } = await run(() => invoke(event));
+      expect(result).toMatchObject({ statusCode: 401, body: '{"error":"cert_mismatch"}' });
+      expect(out.json()).toContainEqual(
+        expect.objectContaining({
+          'nhi.reason': 'cert_mismatch',
+          'nhi.detail': expect.stringContaining(detail),
+        }),
+      );
+    }
+    // A direct invocation presents no certificate: the denial is thrown.
+    const out = captureOutput();
+    const error = await required.invoke({ nhiProof: await token() }).catch((e: unknown) => e);
+    out.restore();
+    expect(error).toMatchObject({ reason: 'cert_mismatch', statusCode: 401 });
+  });
+
+  it('checks the pin after the signature and before the replay store: a mismatch does not burn the jti', async () => {
+    const replayStore = new MemoryReplayStore();
+    const { invoke } = chain({ replayStore }, pinnedTable());
+    const proof = await token();
+    const wrong = await run(() => invoke(v2(proof, other.pem)));
+    expect(wrong.result.body).toBe('{"error":"cert_mismatch"}');
+    expect(replayStore.size).toBe(0);
+    // The holder of the pinned certificate can still use its proof, once.
+    expect((await run(() => invoke(v2(proof, pinned.pem)))).result.statusCode).toBe(200);
+    expect((await run(() => invoke(v2(proof, pinned.pem)))).result.body).toBe('{"error":"replayed"}');
+    // A forged proof is bad_signature whatever the certificate: the signature is checked first.
+    const forged = await intruder.sign({ aud: SELF });
+    expect((await run(() => invoke(v2(forged, other.pem)))).result.body).toBe('{"error":"bad_signature"}');
+    // Authentication (401) before authorization (403): the binding is part of who the caller is.
+    const narrow = chain({ allow: [reports.name] }, pinnedTable());
+    expect((await run(async () => narrow.invoke(v2(await token(), other.pem)))).result.body).toBe(
+      '{"error":"cert_mismatch"}',
+    );
+    expect((await run(async () => narrow.invoke(v2(await token(), pinned.pem)))).result.body).toBe(
+      '{"error":"not_allowed"}',
+    );
+  });
+
+  it('pins per key: during a rotation each key is bound to its own certificate', async () => {
+    const next = createTestIdentity(billing.name, { kid: 'k2' });
+    const table = records();
+    table.set(billing.name, [
+      [billing.recordWith({ certThumbprint: pinned.thumbprint })],
+      [next.recordWith({ certThumbprint: other.thumbprint })],
+    ]);
+    const { invoke } = chain({ requireClientCert: true }, table);
+    const byNext = () => next.sign({ aud: SELF });
+    expect((await run(async () => invoke(v2(await byNext(), other.pem)))).result.statusCode).toBe(200);
+    expect((await run(async () => invoke(v2(await byNext(), pinned.pem)))).result.body).toBe(
+      '{"error":"cert_mismatch"}',
+    );
+    expect((await run(async () => invoke(v2(await token(), pinned.pem)))).result.statusCode).toBe(200);
   });
 });

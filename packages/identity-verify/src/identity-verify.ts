@@ -10,6 +10,7 @@ import {
   type ClaimOptions,
   canonicalName,
   cleanupBeforeEarlyReturn,
+  clientCertOf,
   compileAllowList,
   count,
   DEFAULT_CLOCK_SKEW,
@@ -30,6 +31,7 @@ import {
   type NhiMetrics,
   type Observability,
   type OptionRules,
+  oneOf,
   parseOrigin,
   parseZone,
   type ReplayStore,
@@ -42,11 +44,16 @@ import {
 } from '@nhi-dns/core';
 import type { IdentityResolveContext } from '@nhi-dns/identity-resolve';
 import type { Context } from 'aws-lambda';
-import { CallerVerifier, type VerifiedIdentity } from './caller-verifier.js';
+import {
+  CallerVerifier,
+  type DnssecRequirement,
+  dnssecFailure,
+  type VerifiedIdentity,
+} from './caller-verifier.js';
 import { PACKAGE_NAME } from './package-name.js';
 import { type SelfExpectation, selfCheckFailure } from './self-check.js';
 
-export type { VerifiedIdentity } from './caller-verifier.js';
+export type { DnssecRequirement, VerifiedIdentity } from './caller-verifier.js';
 export { PACKAGE_NAME } from './package-name.js';
 
 /**
@@ -90,10 +97,27 @@ export interface IdentityVerifyOptions {
   allow?: readonly string[];
   /** Self check of the own record (needs identity-resolve in self mode before). `true` expects the labels of `self`. */
   expect?: SelfExpectation | true;
-  /** Deny callers whose record was not DNSSEC-validated (AD bit). Default `false`. */
-  requireDnssec?: boolean;
+  /**
+   * Deny callers (`dnssec_required`) whose record is not DNSSEC-authenticated, and in self mode
+   * refuse to serve (`self_mismatch`) while the own record is not. Default `false`.
+   * - `true`: the resolver set the AD bit. Worth only as much as the resolver and the path to it
+   *   (a validating resolver on loopback or in the VPC).
+   * - `'validated'`: this process validated the record itself (identity-resolve with
+   *   `validateDnssec: true`) and found it `secure`; the AD bit counts for nothing. A record that
+   *   is provably unsigned (`insecure`), or one identity-resolve did not validate, is denied.
+   */
+  requireDnssec?: DnssecRequirement;
   /** Deny proofs without a `bh` body hash. Default `false`. */
   requireBodyHash?: boolean;
+  /**
+   * Bind proofs to API Gateway mutual TLS (caller mode): deny (`cert_mismatch`) unless the request
+   * came with a client certificate (`clientCertPem` of the event) whose SHA-256 thumbprint is the
+   * `x5t-s256` pin of the key that signed the proof; a key without a pin is denied too. Default
+   * `false`: a pin is still enforced whenever a certificate is presented (a different or
+   * unreadable one is `cert_mismatch`), but a request without one (an endpoint without mutual TLS)
+   * is not refused for it.
+   */
+  requireClientCert?: boolean;
   /**
    * Scheme and host callers address this function at (`https://api.example.com`), for proofs
    * bound to a URL (`htu`): the request's path is joined to it instead of to the event's own
@@ -126,8 +150,9 @@ const OPTION_RULES: OptionRules = {
   zone: aString,
   allow: aStringList,
   expect: either({ allowed: 'true', test: (value) => value === true }, anObject),
-  requireDnssec: aBoolean,
+  requireDnssec: either(aBoolean, oneOf('validated')),
   requireBodyHash: aBoolean,
+  requireClientCert: aBoolean,
   origin: {
     allowed: 'an origin: http(s)://host[:port], no path',
     test: (value) => typeof value === 'string' && parseOrigin(value) !== undefined,
@@ -214,6 +239,7 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
   const replayStore = options.replayStore ?? new MemoryReplayStore({ clockSkew: 0 });
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const origin = originOf(options.origin);
+  const requireDnssec = options.requireDnssec ?? false;
   let observability: Observability | undefined;
   const telemetry = () => {
     observability ??= resolveObservability(options);
@@ -224,10 +250,11 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
     const own = context.nhiSelf;
     if (own === undefined)
       throw configError("'expect' needs identity-resolve in self mode before this middleware");
+    const dnssec = dnssecFailure(requireDnssec, own);
     const failure =
-      options.requireDnssec === true && !own.ad
-        ? 'own record not DNSSEC-validated (requireDnssec)'
-        : selfCheckFailure(own, expectation ?? {}, at);
+      dnssec === undefined
+        ? selfCheckFailure(own, expectation ?? {}, at)
+        : `own record: ${dnssec} (requireDnssec)`;
     if (failure !== undefined) throw new IdentityError('self_mismatch', PACKAGE_NAME, failure);
   };
 
@@ -237,8 +264,9 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
       : new CallerVerifier({
           audience: self.name,
           isAllowed,
-          requireDnssec: options.requireDnssec === true,
+          requireDnssec,
           requireBodyHash: options.requireBodyHash ?? false,
+          requireClientCert: options.requireClientCert ?? false,
           maxLifetime,
           clockSkew,
           replayStore,
@@ -260,6 +288,7 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
       now: at,
       // Decoded only after the signature verified, and only when the proof binds the body.
       body: () => signedBody(event),
+      clientCert: () => clientCertOf(event),
       ...(method === undefined ? {} : { method }),
       ...(url === undefined ? {} : { url }),
       claim: claimOptions(context),
@@ -282,18 +311,24 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
           [LOG_FIELD.kid]: identity.kid,
           [LOG_FIELD.outcome]: 'verified',
           [LOG_FIELD.dnsAd]: context.nhi?.ad,
+          [LOG_FIELD.dnsDnssec]: context.nhi?.dnssec,
         });
         count(telemetry().metrics, METRIC.authSuccess);
       }
       return undefined;
     } catch (error) {
       if (!(error instanceof IdentityError)) throw error;
-      const name = error.reason === 'self_mismatch' ? context.nhiSelf?.name : context.nhi?.name;
+      const record = error.reason === 'self_mismatch' ? context.nhiSelf : context.nhi;
       const response = deny(
         request.event,
         error,
         telemetry(),
-        { name, kid: context.nhi?.proof?.header.kid },
+        {
+          name: record?.name,
+          kid: context.nhi?.proof?.header.kid,
+          // Both DNSSEC signals, side by side: what the resolver said and what this process found.
+          fields: { [LOG_FIELD.dnsAd]: record?.ad, [LOG_FIELD.dnsDnssec]: record?.dnssec },
+        },
         options.retryAfter,
       );
       await cleanupBeforeEarlyReturn(request, telemetry());

@@ -15,7 +15,7 @@ import middy from '@middy/core';
 import { DENIAL_REASONS, MemoryReplayStore } from '@nhi-dns/core';
 import { captureOutput, createTestIdentity, type TestIdentity } from '@nhi-dns/core/test-support';
 import identityResolve from '@nhi-dns/identity-resolve';
-import { DnsError, type Resolver } from '@nhi-dns/resolver';
+import { DnsError, type DnssecStatus, type Resolver } from '@nhi-dns/resolver';
 import { createTableResolver } from '@nhi-dns/resolver/test-support';
 import secretsInject from '@nhi-dns/secrets-inject';
 import type { Context } from 'aws-lambda';
@@ -54,7 +54,8 @@ const zone = (overrides: [string, string[][] | Error][] = []): Zone =>
     ...overrides,
   ]);
 
-const resolverFor = (table: Zone, ad: boolean): Resolver => createTableResolver(table, { ad });
+const resolverFor = (table: Zone, ad: boolean, dnssec?: DnssecStatus): Resolver =>
+  createTableResolver(table, { ad, ...(dnssec === undefined ? {} : { dnssec }) });
 
 const secretsManager = mockClient(SecretsManagerClient);
 const client = new SecretsManagerClient({
@@ -102,6 +103,8 @@ interface Path {
   event: () => Promise<unknown>;
   table?: Zone;
   ad?: boolean;
+  /** The in-process DNSSEC verdict on every answer: identity-resolve then validates (`validateDnssec`). */
+  dnssec?: DnssecStatus;
   options?: Partial<IdentityVerifyOptions>;
   mode?: 'self';
   secrets?: SecretsScenario;
@@ -188,6 +191,27 @@ const PATHS: Path[] = [
     options: { requireDnssec: true },
   },
   {
+    // The validating resolver found the caller's record's signatures bad (identity-resolve denies it).
+    name: 'dnssec_bogus',
+    event: withToken(sign({ aud: SELF })),
+    dnssec: 'bogus',
+    options: { requireDnssec: 'validated' },
+  },
+  {
+    // The record pins a certificate; the connection presented another (here: one that does not parse).
+    name: 'cert_mismatch',
+    event: async () => {
+      const event = httpEvent(await minted(billing.sign({ aud: SELF })));
+      const clientCert = {
+        clientCertPem: '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n',
+      };
+      return { ...event, requestContext: { ...event.requestContext, authentication: { clientCert } } };
+    },
+    table: zone([
+      [billing.name, [[billing.recordWith({ certThumbprint: Buffer.alloc(32, 5).toString('base64url') })]]],
+    ]),
+  },
+  {
     name: 'dns_failure',
     event: withToken(sign({ aud: SELF })),
     table: zone([[billing.name, new DnsError('timeout', 'no answer', { attempts: 2, latencyMs: 2000 })]]),
@@ -241,14 +265,15 @@ const sharedReplayStore = new MemoryReplayStore();
 
 const runPath = async (path: Path) => {
   answerSecrets(path.secrets ?? 'ok');
-  const resolver = resolverFor(path.table ?? zone(), path.ad ?? true);
+  const resolver = resolverFor(path.table ?? zone(), path.ad ?? true, path.dnssec);
+  const validation = path.dnssec === undefined ? {} : { validateDnssec: true };
   const handler = middy(async () => ({ statusCode: 200, body: 'served' }));
   if (path.mode === 'self') {
     handler
       .use(identityResolve({ zone: ZONE, mode: 'self', self: SELF, resolver, prefetch: false }))
       .use(identityVerify({ self: SELF, expect: true }));
   } else {
-    handler.use(identityResolve({ zone: ZONE, resolver })).use(
+    handler.use(identityResolve({ zone: ZONE, resolver, ...validation })).use(
       identityVerify({
         self: SELF,
         allow: [`*.prod.${ZONE}`],

@@ -268,10 +268,54 @@ describe('identityVerifyRecords: SQS', () => {
     expect(error).toMatchObject({ reason: 'missing_proof' });
   });
 
+  it("requireDnssec: true asks for the AD bit; 'validated' for an in-process verdict this middleware does not make yet", async () => {
+    const body = '{"order":1}';
+    const refusedReason = async (options: Partial<IdentityVerifyRecordsOptions>) => {
+      const { handler, seen } = consumer(options);
+      const { out } = await run(handler, sqsEvent(sqsRecord('m-1', body, await sign(billing, body))));
+      return seen.length === 1
+        ? 'verified'
+        : out.json().find((line) => line.message === 'record refused')?.['nhi.reason'];
+    };
+    expect(await refusedReason({ requireDnssec: true })).toBe('verified');
+    expect(
+      await refusedReason({ requireDnssec: true, resolver: createTableResolver(table, { ad: false }) }),
+    ).toBe('dnssec_required');
+    // The AD bit does not satisfy 'validated': only this process's own `secure` verdict does.
+    expect(await refusedReason({ requireDnssec: 'validated' })).toBe('dnssec_required');
+    expect(
+      await refusedReason({ requireDnssec: false, resolver: createTableResolver(table, { ad: false }) }),
+    ).toBe('verified');
+  });
+
+  it('verifies a producer whose key pins a client certificate: queues carry none, the pin is for mTLS endpoints', async () => {
+    const pinned = new Map(table);
+    pinned.set(billing.name, [
+      [billing.recordWith({ certThumbprint: Buffer.alloc(32, 3).toString('base64url') })],
+    ]);
+    const { handler, seen } = consumer({ resolver: createTableResolver(pinned) });
+    const body = '{"order":1}';
+    await run(handler, sqsEvent(sqsRecord('m-1', body, await sign(billing, body))));
+    expect(seen).toEqual([{ messageId: 'm-1', caller: billing.name, body }]);
+  });
+
   it('refuses bad options at creation', () => {
     expect(() => identityVerifyRecords({ self: CONSUMER, allow: [], refused: 'ignore' } as never)).toThrow(
       /refused/,
     );
+    expect(() =>
+      identityVerifyRecords({ self: CONSUMER, allow: [], requireDnssec: 'secure' } as never),
+    ).toThrow(
+      expect.objectContaining({
+        reason: 'invalid_config',
+        message: expect.stringMatching(
+          /option 'requireDnssec' is 'secure'; allowed: true \| false, or 'validated'/,
+        ),
+      }),
+    );
+    expect(() =>
+      identityVerifyRecords({ self: CONSUMER, allow: [], requireDnssec: 'validated' }),
+    ).not.toThrow();
     expect(() => identityVerifyRecords({ self: CONSUMER } as never)).toThrow(/allow/);
   });
 });

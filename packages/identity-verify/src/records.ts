@@ -16,6 +16,7 @@ import {
   DEFAULT_MAX_LIFETIME,
   decodeProof,
   deny,
+  either,
   flushOwnedMetrics,
   IdentityError,
   isDenialReason,
@@ -40,7 +41,12 @@ import {
 } from '@nhi-dns/core';
 import { IdentityDirectory, type IdentityResolveOptions, resolverFrom } from '@nhi-dns/identity-resolve';
 import type { Context, SQSBatchItemFailure } from 'aws-lambda';
-import { CallerVerifier, isTransientDenial, type VerifiedIdentity } from './caller-verifier.js';
+import {
+  CallerVerifier,
+  type DnssecRequirement,
+  isTransientDenial,
+  type VerifiedIdentity,
+} from './caller-verifier.js';
 import { PACKAGE_NAME } from './package-name.js';
 import { type CarriedRecord, carriedRecords, type RecordSourceKind } from './record-sources.js';
 
@@ -74,8 +80,12 @@ export interface IdentityVerifyRecordsOptions {
   zone?: string;
   /** Producers allowed, as identity-verify's `allow` (exact names, `*.prod.<zone>`, `billing.*.<zone>`). */
   allow: readonly string[];
-  /** Deny producers whose record was not DNSSEC-validated. Default `false`. */
-  requireDnssec?: boolean;
+  /**
+   * Deny producers (`dnssec_required`) whose record is not DNSSEC-authenticated: `true` asks for
+   * the resolver's AD bit, `'validated'` for this middleware's own validation (`validateDnssec`)
+   * to have found the record `secure`, as identity-verify's `requireDnssec`. Default `false`.
+   */
+  requireDnssec?: DnssecRequirement;
   /**
    * Deny proofs without `bh`. Default **`true`**: on a queue a proof that does not bind the body
    * could be attached to any other message by whoever may send to the queue.
@@ -129,7 +139,7 @@ const OPTION_RULES: OptionRules = {
   self: required(aString),
   zone: aString,
   allow: required(aStringList),
-  requireDnssec: aBoolean,
+  requireDnssec: either(aBoolean, oneOf('validated')),
   requireBodyHash: aBoolean,
   maxLifetime: aNumber(1, { integer: true }),
   clockSkew: aNumber(0, { integer: true }),
@@ -211,8 +221,10 @@ export const identityVerifyRecords = (
   const verifier = new CallerVerifier({
     audience: self.name,
     isAllowed: compileAllowList(options.allow, zone),
-    requireDnssec: options.requireDnssec === true,
+    requireDnssec: options.requireDnssec ?? false,
     requireBodyHash: options.requireBodyHash ?? true,
+    // Queues and buses carry no TLS client certificate: a pin is a promise for mTLS endpoints only.
+    requireClientCert: false,
     maxLifetime: options.maxLifetime ?? DEFAULT_MAX_LIFETIME,
     clockSkew,
     replayStore: options.replayStore ?? new MemoryReplayStore({ clockSkew: 0 }),
