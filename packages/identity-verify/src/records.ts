@@ -81,9 +81,10 @@ export interface IdentityVerifyRecordsOptions {
   /** Producers allowed, as identity-verify's `allow` (exact names, `*.prod.<zone>`, `billing.*.<zone>`). */
   allow: readonly string[];
   /**
-   * Deny producers (`dnssec_required`) whose record is not DNSSEC-authenticated: `true` asks for
-   * the resolver's AD bit, `'validated'` for this middleware's own validation (`validateDnssec`)
-   * to have found the record `secure`, as identity-verify's `requireDnssec`. Default `false`.
+   * Deny producers (`dnssec_required`) whose record is not DNSSEC-authenticated, as identity-verify's
+   * `requireDnssec`: `true` asks for the resolver's AD bit, `'validated'` for an in-process verdict
+   * `secure`. This middleware does not validate in-process yet (identity-resolve's `validateDnssec`
+   * is not offered here), so under `'validated'` every producer is refused: fail closed. Default `false`.
    */
   requireDnssec?: DnssecRequirement;
   /**
