@@ -37,6 +37,8 @@ export const LDNS_ALGORITHM_NUMBERS: Readonly<Record<LdnsAlgorithm, number>> = O
  * - `forged-txt`: the TXT RRsets replaced by `records`, the original RRSIGs kept;
  * - `expired-txt`: the TXT RRSIGs replaced by the same keys' signatures over a validity period
  *   in the past (`ldns-signzone -i/-e`), everything else valid;
+ * - `future-txt`: the same with a validity period that starts in a month (not yet valid);
+ * - `expired-zone`: the whole zone (DNSKEY RRset included) signed over a period in the past;
  * - `foreign-key-txt`: the TXT RRSIGs replaced by those of a second signing with a ZSK that the
  *   child does not publish;
  * - `ds-mismatch`: the parent's DS names a KSK the child never published;
@@ -49,6 +51,8 @@ export const LDNS_ALGORITHM_NUMBERS: Readonly<Record<LdnsAlgorithm, number>> = O
 export type LdnsFault =
   | { readonly kind: 'forged-txt'; readonly records: readonly TxtRecord[] }
   | { readonly kind: 'expired-txt' }
+  | { readonly kind: 'future-txt' }
+  | { readonly kind: 'expired-zone' }
   | { readonly kind: 'foreign-key-txt' }
   | { readonly kind: 'ds-mismatch' }
   | { readonly kind: 'stripped' }
@@ -76,6 +80,8 @@ export interface DnssecChild {
   readonly signing: ChildSigning;
   /** TXT records of the zone (owners may be wildcards, e.g. `*.wild.valid.nhi.test`). */
   readonly records: readonly TxtRecord[];
+  /** More zone-file lines with absolute owners, e.g. `a.valid.nhi.test. 300 IN CNAME b.nhi.test.`. */
+  readonly extraLines?: readonly string[];
 }
 
 /** Options of {@link startDnssecLab}. */
@@ -180,8 +186,17 @@ const dsOf = async (key2ds: string, keyFile: string, digestType: 2 | 4, ttl: num
 };
 
 /** Where a past validity period starts and ends (`ldns-signzone -i/-e`): signatures long expired. */
-const PAST_INCEPTION = '20200101000000';
-const PAST_EXPIRATION = '20200201000000';
+const PAST_VALIDITY = ['-i', '20200101000000', '-e', '20200201000000'];
+/** A validity period that starts in 30 days (ldns takes epoch seconds too). */
+const futureValidity = (): string[] => {
+  const now = Math.floor(Date.now() / 1000);
+  return ['-i', String(now + 30 * 86_400), '-e', String(now + 60 * 86_400)];
+};
+
+/** A child's unsigned zone file: SOA, NS + glue, its TXT records and extra lines. */
+const childZoneFile = (child: DnssecChild, recordTtl: number): string =>
+  renderZoneFile({ origin: canonical(child.origin), serial: 1, records: child.records, recordTtl }) +
+  (child.extraLines ?? []).map((line) => `${line}\n`).join('');
 
 interface BuiltChild {
   info: DnssecChildInfo;
@@ -201,7 +216,7 @@ const buildLdnsChild = async (
   const fault = child.signing.fault;
   await mkdir(directory, { recursive: true });
   const zoneFile = join(directory, `${origin}.zone`);
-  await writeFile(zoneFile, renderZoneFile({ origin, serial: 1, records: child.records, recordTtl }));
+  await writeFile(zoneFile, childZoneFile(child, recordTtl));
 
   // ldns-keygen writes K<origin>+<alg>+<tag>.{key,private} into its working folder and prints the base name.
   const keygen = async (...flags: string[]) =>
@@ -238,7 +253,11 @@ const buildLdnsChild = async (
   } else if (fault?.kind === 'ds-mismatch') {
     dsKey = await keygen('-k'); // never published, never signs
   }
-  let served = await sign(`${origin}.signed`, signingKeys);
+  let served = await sign(
+    `${origin}.signed`,
+    signingKeys,
+    fault?.kind === 'expired-zone' ? PAST_VALIDITY : [],
+  );
 
   switch (fault?.kind) {
     case 'forged-txt': {
@@ -253,13 +272,18 @@ const buildLdnsChild = async (
       break;
     }
     case 'expired-txt':
+    case 'future-txt':
     case 'foreign-key-txt': {
-      // The same content signed a second time (by the same keys in the past, or by a ZSK the
-      // child does not publish): its TXT signatures replace the served ones.
+      // The same content signed a second time (by the same keys over another period, or by a
+      // ZSK the child does not publish): its TXT signatures replace the served ones.
       const other =
-        fault.kind === 'expired-txt'
-          ? await sign('expired.signed', signingKeys, ['-i', PAST_INCEPTION, '-e', PAST_EXPIRATION])
-          : await sign('foreign.signed', [ksk, await keygen()]);
+        fault.kind === 'foreign-key-txt'
+          ? await sign('foreign.signed', [ksk, await keygen()])
+          : await sign(
+              `${fault.kind}.signed`,
+              signingKeys,
+              fault.kind === 'expired-txt' ? PAST_VALIDITY : futureValidity(),
+            );
       served = [...served.filter((line) => !isTxtRrsig(line)), ...other.filter(isTxtRrsig)];
       break;
     }
@@ -356,7 +380,7 @@ export const startDnssecLab = async (options: DnssecLabOptions): Promise<DnssecL
         continue;
       }
       const file = join(zoneDirectory, `${origin}.zone`);
-      await writeFile(file, renderZoneFile({ origin, serial: 1, records: child.records, recordTtl: ttl }));
+      await writeFile(file, childZoneFile({ ...child, origin }, ttl));
       knotZones.push({ origin, file, sign: signing.signer === 'knot' });
       if (signing.signer === 'knot') knotSigned.push(origin);
       infos.push({ origin, signer: signing.signer === 'knot' ? 'knot' : 'unsigned', ds: [] });
@@ -439,7 +463,7 @@ export const startDnssecLab = async (options: DnssecLabOptions): Promise<DnssecL
             /^key for validation \S+ is marked as invalid because of a previous validation failure <(\S+) (\S+) IN>: /i,
             (_, owner: string, failed: string) => `${failed} ${owner.toLowerCase()}: `,
           )
-          .replace(/ from 127\.0\.0\.1( for key \S+)?/, '')
+          .replace(/ from 127\.0\.0\.1( and 127\.0\.0\.1)*( for key \S+)?/, '')
           .replace(/ while building chain of trust$/, '');
       },
       stop,
@@ -530,23 +554,24 @@ export const delvVerdict = async (
     // delv exits non-zero when resolution fails; its message is the verdict.
     output = error instanceof Error ? error.message : String(error);
   }
-  const detail =
-    output
-      .split('\n')
-      .map((line) => line.trim())
-      .find((line) =>
-        /^;+ (fully validated|unsigned answer|resolution failed|validation failed|negative response)/.test(
-          line,
-        ),
-      ) ??
-    output.trim().split('\n').slice(-1)[0] ??
-    '';
-  const verdict: ExternalVerdict = /fully validated/.test(detail)
-    ? 'secure'
-    : /unsigned answer/.test(detail)
+  // delv prints one status line per RRset of the answer (a CNAME chain has several); the
+  // answer is only as secure as its weakest RRset.
+  const statuses = output
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) =>
+      /^;+ (fully validated|unsigned answer|resolution failed|validation failed|negative response)/.test(
+        line,
+      ),
+    )
+    .map((line) => line.replace(/^;+\s*/, ''));
+  const detail = [...new Set(statuses)].join(' + ') || (output.trim().split('\n').pop() ?? '');
+  const verdict: ExternalVerdict = statuses.some((status) => /failed/.test(status))
+    ? 'bogus'
+    : statuses.some((status) => /unsigned answer/.test(status))
       ? 'insecure'
-      : /failed/.test(detail)
-        ? 'bogus'
+      : statuses.length > 0 && statuses.every((status) => /fully validated/.test(status))
+        ? 'secure'
         : 'other';
-  return { verdict, detail: detail.replace(/^;+\s*/, '') };
+  return { verdict, detail };
 };
