@@ -303,6 +303,16 @@ const CASES: readonly Case[] = [
     note: 'divergence by design: ours supports algorithms 8, 13, 15 only; an unsupported one is insecure, never secure',
   },
   {
+    title: '10b. DS with digest type 1 (SHA-1) only',
+    child: { origin: zone('sha1'), signing: { signer: 'ldns', digestType: 1 }, records: records('sha1') },
+    name: name('sha1'),
+    reason: /the DS of sha1\.nhi\.test names no supported algorithm or digest/,
+    ours: 'insecure',
+    unbound: 'secure',
+    delv: 'secure',
+    note: 'divergence by design: ours accepts DS digest types 2 and 4 only (RFC 6840 §5.2: insecure, never secure)',
+  },
+  {
     title: '11a. CNAME in a signed zone to a name in another signed zone',
     name: `alias-p256.prod.${zone('valid')}`,
     // The reason of a secure chain names its first RRset.

@@ -66,8 +66,8 @@ export type ChildSigning =
   | {
       readonly signer: 'ldns';
       readonly algorithm?: LdnsAlgorithm;
-      /** DS digest type in the parent: 2 (SHA-256) or 4 (SHA-384). */
-      readonly digestType?: 2 | 4;
+      /** DS digest type in the parent: 1 (SHA-1), 2 (SHA-256) or 4 (SHA-384). */
+      readonly digestType?: 1 | 2 | 4;
       readonly fault?: LdnsFault;
     }
   /** Served unsigned, delegated without DS: provably insecure. */
@@ -176,7 +176,7 @@ const typeOf = (line: string): string | undefined => RR_LINE.exec(line)?.[3]?.to
 const lines = (text: string): string[] => text.split('\n').filter((line) => line.trim() !== '');
 
 /** A DS line (`owner TTL IN DS tag alg type digest`) for a key file, by `ldns-key2ds`. */
-const dsOf = async (key2ds: string, keyFile: string, digestType: 2 | 4, ttl: number): Promise<string> => {
+const dsOf = async (key2ds: string, keyFile: string, digestType: 1 | 2 | 4, ttl: number): Promise<string> => {
   const { stdout } = await runCommand(key2ds, ['-n', `-${digestType}`, keyFile]);
   const match = RR_LINE.exec(stdout.trim());
   if (match === null || match[3]?.toUpperCase() !== 'DS') {
