@@ -68,6 +68,8 @@ export type ChildSigning =
       readonly algorithm?: LdnsAlgorithm;
       /** DS digest type in the parent: 1 (SHA-1), 2 (SHA-256) or 4 (SHA-384). */
       readonly digestType?: 1 | 2 | 4;
+      /** Deny existence with NSEC3 (`ldns-signzone -n`: SHA-1, no opt-out) instead of NSEC. */
+      readonly nsec3?: boolean;
       readonly fault?: LdnsFault;
     }
   /** Served unsigned, delegated without DS: provably insecure. */
@@ -82,6 +84,14 @@ export interface DnssecChild {
   readonly records: readonly TxtRecord[];
   /** More zone-file lines with absolute owners, e.g. `a.valid.nhi.test. 300 IN CNAME b.nhi.test.`. */
   readonly extraLines?: readonly string[];
+  /**
+   * Unsigned zones delegated from this one without DS (NS + glue in this zone), each a label
+   * under it with its TXT records: e.g. an unsigned delegation under an NSEC3-signed zone.
+   */
+  readonly unsignedDelegations?: readonly {
+    readonly label: string;
+    readonly records: readonly TxtRecord[];
+  }[];
 }
 
 /** Options of {@link startDnssecLab}. */
@@ -93,7 +103,7 @@ export interface DnssecLabOptions {
   readonly recordTtl?: number;
 }
 
-/** What the lab built for one child. */
+/** What the lab built for one zone below the parent. */
 export interface DnssecChildInfo {
   readonly origin: string;
   /** Who signed it: `knot`, `ldns-signzone <algorithm>` or `unsigned`. */
@@ -113,6 +123,7 @@ export interface DnssecLab {
   readonly trustAnchors: readonly string[];
   /** The same anchor in BIND syntax (`trust-anchors { ... static-key ... };`), for `delv -a`. */
   readonly delvAnchorFile: string;
+  /** Every zone below the parent: the children, then the zones they delegate. */
   readonly children: readonly DnssecChildInfo[];
   /** Folder holding every file of the lab (removed by `stop`). */
   readonly directory: string;
@@ -196,7 +207,15 @@ const futureValidity = (): string[] => {
 /** A child's unsigned zone file: SOA, NS + glue, its TXT records and extra lines. */
 const childZoneFile = (child: DnssecChild, recordTtl: number): string =>
   renderZoneFile({ origin: canonical(child.origin), serial: 1, records: child.records, recordTtl }) +
-  (child.extraLines ?? []).map((line) => `${line}\n`).join('');
+  [
+    ...(child.extraLines ?? []),
+    ...(child.unsignedDelegations ?? []).flatMap(({ label }) => {
+      const cut = `${label}.${canonical(child.origin)}`;
+      return [`${cut}. ${recordTtl} IN NS ns1.${cut}.`, `ns1.${cut}. ${recordTtl} IN A 127.0.0.1`];
+    }),
+  ]
+    .map((line) => `${line}\n`)
+    .join('');
 
 interface BuiltChild {
   info: DnssecChildInfo;
@@ -253,11 +272,10 @@ const buildLdnsChild = async (
   } else if (fault?.kind === 'ds-mismatch') {
     dsKey = await keygen('-k'); // never published, never signs
   }
-  let served = await sign(
-    `${origin}.signed`,
-    signingKeys,
-    fault?.kind === 'expired-zone' ? PAST_VALIDITY : [],
-  );
+  let served = await sign(`${origin}.signed`, signingKeys, [
+    ...(fault?.kind === 'expired-zone' ? PAST_VALIDITY : []),
+    ...(child.signing.nsec3 === true ? ['-n'] : []),
+  ]);
 
   switch (fault?.kind) {
     case 'forged-txt': {
@@ -385,6 +403,20 @@ export const startDnssecLab = async (options: DnssecLabOptions): Promise<DnssecL
       if (signing.signer === 'knot') knotSigned.push(origin);
       infos.push({ origin, signer: signing.signer === 'knot' ? 'knot' : 'unsigned', ds: [] });
     }
+    // Zones delegated from a child, never from the parent: kept out of the parent's delegations.
+    const grandchildren: DnssecChildInfo[] = [];
+    for (const child of options.children) {
+      for (const delegation of child.unsignedDelegations ?? []) {
+        const origin = `${delegation.label}.${canonical(child.origin)}`;
+        const file = join(zoneDirectory, `${origin}.zone`);
+        await writeFile(
+          file,
+          renderZoneFile({ origin, serial: 1, records: delegation.records, recordTtl: ttl }),
+        );
+        knotZones.push({ origin, file, sign: false });
+        grandchildren.push({ origin, signer: 'unsigned', ds: [] });
+      }
+    }
 
     // The parent is loaded first with the DS records known so far (the ldns children's), then
     // reloaded once knot has made the keys of the children it signs.
@@ -422,7 +454,7 @@ export const startDnssecLab = async (options: DnssecLabOptions): Promise<DnssecL
       unbound: tools.unbound,
       directory,
       port: unboundPort,
-      zones: [parent, ...infos.map(({ origin }) => origin)],
+      zones: [parent, ...[...infos, ...grandchildren].map(({ origin }) => origin)],
       authoritativePort: knot.port,
       trustAnchors: anchors,
       extraServerConfig: ['ede: yes'],
@@ -446,7 +478,7 @@ export const startDnssecLab = async (options: DnssecLabOptions): Promise<DnssecL
       parent,
       trustAnchors: anchors,
       delvAnchorFile,
-      children: infos,
+      children: [...infos, ...grandchildren],
       directory,
       unboundFailure: async (name, type = 'TXT') => {
         const log = await readFile(join(directory, 'unbound.log'), 'utf8').catch(() => '');
