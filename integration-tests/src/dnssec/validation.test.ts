@@ -328,7 +328,7 @@ const CASES: readonly Case[] = [
     ours: 'insecure',
     unbound: 'secure',
     delv: 'secure',
-    note: 'divergence by design: ours accepts DS digest types 2 and 4 only (RFC 6840 §5.2: insecure, never secure)',
+    note: 'divergence by design: ours accepts DS digest types 2 and 4 only; an unsupported digest is insecure, never secure',
   },
   {
     title: '11a. CNAME in a signed zone to a name in another signed zone',
