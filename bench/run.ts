@@ -11,6 +11,7 @@ import { burstBench } from '../examples/http-api-callee/src/burst.bench.js';
 import { chainBench } from '../examples/http-api-callee/src/chain.bench.js';
 import { coldStartBench } from '../examples/http-api-callee/src/cold-start.bench.js';
 import { resolverBench } from '../packages/resolver/src/resolver.bench.js';
+import { dnssecBench } from './dnssec.bench.js';
 import { dynamodbBench } from './dynamodb.bench.js';
 import type { BenchContext, BenchSuite, Figure } from './lib/figure.js';
 import { findRepoRoot } from './lib/repo-root.js';
@@ -21,6 +22,7 @@ import { signingBench } from './signing.bench.js';
 /** Every suite, in run order. */
 const SUITES: readonly BenchSuite[] = [
   resolverBench,
+  dnssecBench,
   chainBench,
   burstBench,
   coldStartBench,

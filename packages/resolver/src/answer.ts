@@ -96,10 +96,14 @@ export const interpretAnswer = (
       dnssec: Object.freeze({
         aliases: Object.freeze(aliases.map(toRecord)),
         signatures: Object.freeze(
-          answers.filter((record) => record.type === 'RRSIG' && owners.has(canonical(record.name))).map(toRecord),
+          answers
+            .filter((record) => record.type === 'RRSIG' && owners.has(canonical(record.name)))
+            .map(toRecord),
         ),
         authority: Object.freeze(
-          (packet.authorities ?? []).filter((record) => isIn(record) && AUTHORITY_TYPES.has(record.type)).map(toRecord),
+          (packet.authorities ?? [])
+            .filter((record) => isIn(record) && AUTHORITY_TYPES.has(record.type))
+            .map(toRecord),
         ),
       }),
     };

@@ -1,4 +1,6 @@
 export { MAX_CNAME_HOPS } from './answer.js';
+export { IANA_ROOT_ANCHORS } from './dnssec/trust-anchor.js';
+export type { DnssecStatus } from './dnssec/validator.js';
 export { DnsError, type DnsErrorDetails, type DnsErrorReason, isDnsError } from './errors.js';
 export { EDNS_UDP_PAYLOAD_SIZE } from './message.js';
 export { DEFAULTS as RESOLVER_DEFAULTS } from './options.js';
@@ -21,5 +23,3 @@ export type {
   TxtResolveOptions,
   TxtResult,
 } from './types.js';
-export { IANA_ROOT_ANCHORS } from './dnssec/trust-anchor.js';
-export type { DnssecStatus } from './dnssec/validator.js';

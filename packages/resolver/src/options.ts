@@ -1,5 +1,5 @@
-import { parseServer, type Server } from './servers.js';
 import { parseTrustAnchors, type TrustAnchor } from './dnssec/trust-anchor.js';
+import { parseServer, type Server } from './servers.js';
 import type { ResolverOptions } from './types.js';
 
 /** Defaults of {@link ResolverOptions}, as documented there and in the README. */
@@ -57,7 +57,9 @@ const check = (name: string, value: unknown, fallback: number, min: number, inte
 const trustAnchorsOf = (lines: ResolverOptions['trustAnchors']): readonly TrustAnchor[] => {
   if (lines === undefined) return [];
   if (!Array.isArray(lines) || lines.length === 0 || !lines.every((line) => typeof line === 'string')) {
-    throw new TypeError('resolver option trustAnchors must be a non-empty array of DS or DNSKEY record lines');
+    throw new TypeError(
+      'resolver option trustAnchors must be a non-empty array of DS or DNSKEY record lines',
+    );
   }
   return Object.freeze(parseTrustAnchors(lines));
 };

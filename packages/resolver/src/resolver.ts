@@ -46,7 +46,12 @@ interface CachedAnswer {
   /** TXT answers decoded once, when the key is a TXT query (frozen). */
   txt: string[][];
   /** RRSIGs, CNAMEs and authority records, for lookups that validate (CD set). */
-  dnssec?: DnssecRecords;
+  readonly dnssec: DnssecRecords | undefined;
+  /**
+   * The validator's verdict on this answer, once judged (validating lookups): a cache hit reads
+   * it here. Every answer has the field, so that they all share one shape.
+   */
+  verdict: DnssecVerdict | undefined;
 }
 
 /** An answer fetched from the network (shared by every caller of one single-flight query). */
@@ -106,6 +111,8 @@ const unusable = (answer: CachedAnswer): CachedAnswer => ({
   answers: EMPTY,
   cnameChain: answer.cnameChain,
   txt: EMPTY as never[],
+  dnssec: undefined,
+  verdict: undefined,
 });
 
 const decodeTxt = (answers: readonly DnsRecord[]): string[][] =>
@@ -178,8 +185,6 @@ class CachingResolver implements Resolver {
   #config: Promise<TransportConfig> | undefined;
   /** In-process DNSSEC validation, with `trustAnchors`. */
   readonly #validator: DnssecValidator | undefined;
-  /** Verdicts per cached answer object: they go when the cache drops the answer. */
-  readonly #verdicts = new WeakMap<CachedAnswer, DnssecVerdict>();
   /** Bumped by `clear()`, so that answers already in flight do not refill a cleared cache. */
   #generation = 0;
 
@@ -206,16 +211,33 @@ class CachingResolver implements Resolver {
     try {
       const validator = validating ? this.#requireValidator() : undefined;
       const lookup = await this.#lookup(name, 'TXT', dnssec, options, judgeFor(options.accept), validating);
-      const verdict =
-        validator !== undefined && lookup.answer.kind === 'answer'
-          ? await this.#verdict(validator, lookup)
-          : undefined;
+      let verdict: DnssecVerdict | undefined;
+      if (validator !== undefined && lookup.answer.kind === 'answer') {
+        // Warm path: the verdict stored beside the cached answer, without another await.
+        const known = lookup.answer.verdict;
+        verdict =
+          known !== undefined && this.#options.now() < known.validUntil
+            ? known
+            : await this.#verdict(validator, lookup);
+      }
       const latencyMs = performance.now() - started;
       this.#emitSuccess(lookup, 'TXT', dnssec, latencyMs);
+      // One literal, one shape for every result (hits, misses, validated or not): a result whose
+      // fields vary by path makes every caller's property reads polymorphic.
+      const answer = lookup.answer;
       return {
-        records: lookup.answer.txt,
-        ...resultBase(lookup, latencyMs),
-        ...(verdict === undefined ? {} : { dnssec: verdict.status, dnssecReason: verdict.reason }),
+        records: answer.txt,
+        cnameChain: answer.cnameChain,
+        ttl: lookup.ttl,
+        ad: answer.ad,
+        rcode: answer.rcode,
+        outcome: lookup.outcome,
+        fromCache: lookup.fromCache,
+        latencyMs,
+        server: lookup.server,
+        attempts: lookup.attempts,
+        dnssec: verdict?.status,
+        dnssecReason: verdict?.reason,
       };
     } catch (error) {
       throw this.#failed(error, name, 'TXT', dnssec, started);
@@ -234,13 +256,11 @@ class CachingResolver implements Resolver {
   }
 
   /**
-   * The validator's verdict on a cached answer, computed once per answer object (a cache hit
-   * costs a WeakMap read) and again only when it runs out (a signature's or key's expiry).
+   * Validates a cached answer and stores the verdict on it (resolveTxt reads it there: a cache
+   * hit costs a property read), until it runs out (a signature's or key's expiry).
    */
   async #verdict(validator: DnssecValidator, lookup: Lookup): Promise<DnssecVerdict> {
     const answer = lookup.answer;
-    const known = this.#verdicts.get(answer);
-    if (known !== undefined && this.#options.now() < known.validUntil) return known;
     const records = answer.dnssec;
     const signed: SignedAnswer = {
       kind: 'answer',
@@ -251,7 +271,7 @@ class CachingResolver implements Resolver {
       ttl: lookup.ttl,
     };
     const verdict = await validator.validate(lookup.name, signed);
-    this.#verdicts.set(answer, verdict);
+    answer.verdict = verdict;
     return verdict;
   }
 
@@ -447,7 +467,8 @@ class CachingResolver implements Resolver {
       answers: interpreted.answers,
       cnameChain: interpreted.cnameChain,
       txt: spec.type === 'TXT' ? decodeTxt(interpreted.answers) : (EMPTY as never[]),
-      ...(interpreted.dnssec === undefined ? {} : { dnssec: interpreted.dnssec }),
+      dnssec: interpreted.dnssec,
+      verdict: undefined,
     };
     const ttl = this.#clampTtl(interpreted.kind, interpreted.ttl);
     const unusableTtl = this.#clampTtl('unusable', interpreted.ttl);

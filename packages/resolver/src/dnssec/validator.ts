@@ -180,7 +180,11 @@ export class DnssecValidator {
       // The parent's own records (DS, NSEC) exist only in a signed parent: unsigned, they are forged
       // or stripped. (Walking the cuts for them would only climb back to the same question.)
       if (type === 'DS' || type === 'NSEC' || depth > MAX_CHAIN_DEPTH) {
-        return { status: 'bogus', reason: `${type} ${owner} has no RRSIG`, validUntil: now + NEGATIVE_VERDICT_MS };
+        return {
+          status: 'bogus',
+          reason: `${type} ${owner} has no RRSIG`,
+          validUntil: now + NEGATIVE_VERDICT_MS,
+        };
       }
       return this.#unsignedVerdict(owner, type, anchor, depth);
     }
