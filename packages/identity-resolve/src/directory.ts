@@ -8,7 +8,13 @@ import {
   type Observability,
   tryParseIdentityName,
 } from '@nhi-dns/core';
-import { createResolver, type Resolver, type ResolverOptions, type TxtResult } from '@nhi-dns/resolver';
+import {
+  createResolver,
+  IANA_ROOT_ANCHORS,
+  type Resolver,
+  type ResolverOptions,
+  type TxtResult,
+} from '@nhi-dns/resolver';
 import type { RecordSource, ResolvedIdentity } from './identity-resolve.js';
 import { ParsedIdentityCache } from './key-cache.js';
 import { reportLookup } from './lookup-telemetry.js';
@@ -32,17 +38,26 @@ const defaultResolverOptions = (): ResolverOptions => {
 const isResolver = (option: Resolver | ResolverOptions): option is Resolver =>
   typeof (option as Resolver).resolveTxt === 'function';
 
+/** In-process DNSSEC validation wanted of {@link resolverFrom}. */
+export interface ValidationSettings {
+  /** Validate (identity-resolve's `validateDnssec`). */
+  readonly validate: boolean;
+  /** Anchors for a resolver made here. Default `IANA_ROOT_ANCHORS`. */
+  readonly trustAnchors?: readonly string[] | undefined;
+}
+
 /**
  * A resolver given, one made from options, or the one shared by every middleware of the process.
- * With `trustAnchors` (in-process DNSSEC validation), a resolver made here gets them unless its
- * options name their own, and a resolver given must be able to validate.
+ * With validation, a resolver made here gets the trust anchors (the IANA root KSKs by default)
+ * unless its options name their own, and a resolver given must be able to validate.
  * @throws {NhiError} `invalid_config` for a given resolver that cannot validate, or bad anchors.
  */
 export const resolverFrom = (
   option: Resolver | ResolverOptions | undefined,
-  trustAnchors?: readonly string[],
+  validation: ValidationSettings = { validate: false },
   packageName: string = PACKAGE_NAME,
 ): Resolver => {
+  const trustAnchors = validation.validate ? (validation.trustAnchors ?? IANA_ROOT_ANCHORS) : undefined;
   if (option !== undefined && isResolver(option)) {
     if (trustAnchors !== undefined && typeof option.prepareValidation !== 'function') {
       throw new NhiError(

@@ -30,7 +30,7 @@ import {
   type VerificationKey,
   validateOptions,
 } from '@nhi-dns/core';
-import { IANA_ROOT_ANCHORS, type Resolver, type ResolverOptions } from '@nhi-dns/resolver';
+import type { Resolver, ResolverOptions } from '@nhi-dns/resolver';
 import type { Context } from 'aws-lambda';
 import { IdentityDirectory, resolverFrom } from './directory.js';
 import { defaultGetProof, type GetProof, PACKAGE_NAME } from './proof-source.js';
@@ -191,10 +191,7 @@ export const identityResolve = (options: IdentityResolveOptions): IdentityResolv
   const validate = options.validateDnssec === true;
   const directory = new IdentityDirectory({
     zone,
-    resolver: resolverFrom(
-      options.resolver,
-      validate ? (options.trustAnchors ?? IANA_ROOT_ANCHORS) : undefined,
-    ),
+    resolver: resolverFrom(options.resolver, { validate, trustAnchors: options.trustAnchors }),
     dnssec: options.dnssec ?? true,
     validate,
     deadlineMargin,

@@ -268,7 +268,7 @@ describe('identityVerifyRecords: SQS', () => {
     expect(error).toMatchObject({ reason: 'missing_proof' });
   });
 
-  it("requireDnssec: true asks for the AD bit; 'validated' for an in-process verdict this middleware does not make yet", async () => {
+  it("requireDnssec: true asks for the AD bit; 'validated' for this middleware's own verdict (validateDnssec)", async () => {
     const body = '{"order":1}';
     const refusedReason = async (options: Partial<IdentityVerifyRecordsOptions>) => {
       const { handler, seen } = consumer(options);
@@ -283,6 +283,26 @@ describe('identityVerifyRecords: SQS', () => {
     ).toBe('dnssec_required');
     // The AD bit does not satisfy 'validated': only this process's own `secure` verdict does.
     expect(await refusedReason({ requireDnssec: 'validated' })).toBe('dnssec_required');
+    const validating = (dnssec: 'secure' | 'insecure' | 'bogus') => createTableResolver(table, { dnssec });
+    expect(
+      await refusedReason({
+        requireDnssec: 'validated',
+        validateDnssec: true,
+        resolver: validating('secure'),
+      }),
+    ).toBe('verified');
+    expect(
+      await refusedReason({
+        requireDnssec: 'validated',
+        validateDnssec: true,
+        resolver: validating('insecure'),
+      }),
+    ).toBe('dnssec_required');
+    // Bogus is refused whatever requireDnssec says.
+    expect(await refusedReason({ validateDnssec: true, resolver: validating('bogus') })).toBe('dnssec_bogus');
+    const prepared = validating('secure');
+    consumer({ validateDnssec: true, resolver: prepared });
+    expect(prepared.prepared).toEqual([ZONE]);
     expect(
       await refusedReason({ requireDnssec: false, resolver: createTableResolver(table, { ad: false }) }),
     ).toBe('verified');

@@ -82,11 +82,15 @@ export interface IdentityVerifyRecordsOptions {
   allow: readonly string[];
   /**
    * Deny producers (`dnssec_required`) whose record is not DNSSEC-authenticated, as identity-verify's
-   * `requireDnssec`: `true` asks for the resolver's AD bit, `'validated'` for an in-process verdict
-   * `secure`. This middleware does not validate in-process yet (identity-resolve's `validateDnssec`
-   * is not offered here), so under `'validated'` every producer is refused: fail closed. Default `false`.
+   * `requireDnssec`: `true` asks for the resolver's AD bit, `'validated'` for this middleware's
+   * own verdict `secure` (needs `validateDnssec`; without it every producer is refused: fail
+   * closed). Default `false`.
    */
   requireDnssec?: DnssecRequirement;
+  /** Validate producers' records in-process, as identity-resolve's `validateDnssec`. Default `false`. */
+  validateDnssec?: boolean;
+  /** Trust anchors of `validateDnssec`, as identity-resolve's. Default: the IANA root KSKs. */
+  trustAnchors?: readonly string[];
   /**
    * Deny proofs without `bh`. Default **`true`**: on a queue a proof that does not bind the body
    * could be attached to any other message by whoever may send to the queue.
@@ -152,6 +156,8 @@ const OPTION_RULES: OptionRules = {
   },
   resolver: anObject,
   dnssec: aBoolean,
+  validateDnssec: aBoolean,
+  trustAnchors: aStringList,
   deadlineMargin: aNumber(0, { integer: true, unit: 'milliseconds' }),
   unknownKidRefreshInterval: aNumber(0),
   logger: anObject,
@@ -213,12 +219,19 @@ export const identityVerifyRecords = (
   };
   const directory = new IdentityDirectory({
     zone,
-    resolver: resolverFrom(options.resolver),
+    resolver: resolverFrom(
+      options.resolver,
+      { validate: options.validateDnssec === true, trustAnchors: options.trustAnchors },
+      PACKAGE_NAME,
+    ),
     dnssec: options.dnssec ?? true,
+    validate: options.validateDnssec === true,
     deadlineMargin,
     unknownKidRefreshInterval: options.unknownKidRefreshInterval ?? 30,
     telemetry,
   });
+  // Cold start: with validateDnssec, the zone's keys are fetched while the function initialises.
+  directory.prepareValidation();
   const verifier = new CallerVerifier({
     audience: self.name,
     isAllowed: compileAllowList(options.allow, zone),

@@ -346,7 +346,7 @@ export class DnssecValidator {
       if (ds.kind !== 'answer' || ds.answers.length === 0) {
         return (await this.#provesInsecureDelegation(zone, ds, depth))
           ? negative('insecure', `${zone} is delegated without DS (NSEC proof)`)
-          : negative('bogus', `${zone} signs its records, but its parent has no DS for it`);
+          : negative('bogus', `${zone} has no DS in its parent, and no signed NSEC proves it unsigned`);
       }
       const verdict = await this.#rrsetVerdict(zone, 'DS', ds.answers, ds.signatures, depth);
       if (verdict.status !== 'secure') {
