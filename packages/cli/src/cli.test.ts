@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { createTestCertificate } from '@nhi-dns/core/test-support';
 import { DnsError } from '@nhi-dns/resolver';
 import type { CliDeps } from './cli.js';
 import { runCli } from './cli.js';
@@ -326,10 +329,29 @@ describe('nhi-dns: usage errors before any AWS call or DNS lookup (issue 12, ite
       ['publish', ...TARGET_ARGS, '--public-key', 'not base64!', '--kid', 'k1'],
       ['render', ...IDENTITY_ARGS, '--format', 'sam', '--public-key', 'AAAA', '--kid', 'k1'],
       ['render', ...IDENTITY_ARGS, '--format', 'sam', '--logical-id', 'bad-id'],
+      ['publish', ...TARGET_ARGS, '--public-key', 'AAAA', '--kid', 'k1', '--cert', '/nonexistent/cert.pem'],
+      ['publish', ...TARGET_ARGS, '--public-key', 'AAAA', '--kid', 'k1', '--cert', 'package.json'],
     ]) {
       const cli = harness();
       await expect(cli.run(...bad)).resolves.toBe(2);
       expectNothingCalled(cli);
+    }
+  });
+
+  it('publish --cert pins the certificate of a PEM file (x5t-s256)', async () => {
+    const certificate = createTestCertificate('billing');
+    const dir = mkdtempSync(join(tmpdir(), 'nhi-cli-'));
+    try {
+      const pemFile = join(dir, 'billing.pem');
+      writeFileSync(pemFile, certificate.pem);
+      const key = await generateSigningKey('ed25519', 'k1');
+      const cli = harness();
+      await expect(
+        cli.run('publish', ...TARGET_ARGS, '--public-key', key.publicKey, '--kid', 'k1', '--cert', pemFile),
+      ).resolves.toBe(0);
+      expect(cli.aws.txt(NAME)?.join('')).toContain(`x5t-s256=${certificate.thumbprint}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

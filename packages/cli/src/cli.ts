@@ -4,7 +4,7 @@ import { type KeyType, type ProofAlgorithm, splitIdentityLabels } from '@nhi-dns
 import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander';
 import { type CheckResult, check, type TxtResolver } from './commands/check.js';
 import { keygen } from './commands/keygen.js';
-import { checkTrustedFingerprint, publish } from './commands/publish.js';
+import { certThumbprintOfFile, checkTrustedFingerprint, publish } from './commands/publish.js';
 import { parseRenderFormat, render } from './commands/render.js';
 import { revoke } from './commands/revoke.js';
 import { finishRotation, rotate } from './commands/rotate.js';
@@ -309,6 +309,10 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     .option('--attr <name=value>', 'x- attribute of the key (repeatable)', keyValue)
     .option('--exp <unix-seconds>', 'not-after of the key', integer('--exp', 1))
     .option(
+      '--cert <file>',
+      'pin the client certificate (PEM or DER) that API Gateway mutual TLS must present with this key (x5t-s256)',
+    )
+    .option(
       '--trust-stored-key <fingerprint>',
       'publish a stored key nhi-dns did not mark (stored by an older nhi-dns) if its fingerprint is this one, and mark it',
       checked(checkTrustedFingerprint),
@@ -326,11 +330,13 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           alg: KeyType;
           attr?: Record<string, string>;
           exp?: number;
+          cert?: string;
           propagationWait?: number;
           trustStoredKey?: string;
         },
       ) => {
         const key = explicitKey(flags);
+        const certThumbprint = flags.cert === undefined ? undefined : await certThumbprintOfFile(flags.cert);
         const result = await publish(
           {
             ...target(flags),
@@ -338,6 +344,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
             ...(key === undefined ? {} : { key }),
             ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
             ...(flags.exp === undefined ? {} : { expiresAt: flags.exp }),
+            ...(certThumbprint === undefined ? {} : { certThumbprint }),
             ...(flags.trustStoredKey === undefined ? {} : { trustStoredKey: flags.trustStoredKey }),
             ...(flags.propagationWait === undefined ? {} : { propagationWaitSeconds: flags.propagationWait }),
           },

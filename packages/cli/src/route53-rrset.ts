@@ -109,6 +109,8 @@ export const recordInput = (record: IdentityRecord): IdentityRecordInput => ({
   publicKey: record.publicKey,
   attributes: record.attributes,
   ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }),
+  // A key's client-certificate pin goes wherever the key goes (rotate's exp, publish again).
+  ...(record.certThumbprint === undefined ? {} : { certThumbprint: record.certThumbprint }),
 });
 
 /** Changes to apply to the NHI1 keys of an RRset. */

@@ -1,11 +1,15 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { formatRecord, parseRecordSet } from '@nhi-dns/core';
+import { createTestCertificate } from '@nhi-dns/core/test-support';
 import { fakeAws, NAME, NOW_MS, TARGET } from '../fake-aws.test-helper.js';
 import { generateSigningKey, publicKeyFingerprint } from '../keys.js';
 import { classifyValues } from '../route53-rrset.js';
 import { stageSigningKey, storeSigningKey } from '../secret-store.js';
 import { formatTxtValue, parseTxtValue } from '../txt-presentation.js';
 import { keygen } from './keygen.js';
-import { publish } from './publish.js';
+import { certThumbprintOfFile, publish } from './publish.js';
 import { revoke } from './revoke.js';
 import { finishRotation, rotate } from './rotate.js';
 
@@ -140,6 +144,37 @@ describe('publish', () => {
     });
     await publish({ ...TARGET, key, ttl: 300 }, aws.deps);
     expect(aws.ttl(NAME)).toBe(300);
+  });
+
+  it('pins a client certificate (--cert), keeps the pin on a re-publish and through a rotation', async () => {
+    const certificate = createTestCertificate('billing');
+    const dir = mkdtempSync(join(tmpdir(), 'nhi-cli-cert-'));
+    try {
+      const pemFile = join(dir, 'billing.pem');
+      writeFileSync(pemFile, certificate.pem);
+      const junkFile = join(dir, 'junk.pem');
+      writeFileSync(junkFile, '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n');
+      const thumbprint = await certThumbprintOfFile(pemFile);
+      // openssl's own DER, hashed by the test helper: an independent computation.
+      expect(thumbprint).toBe(certificate.thumbprint);
+      await expect(certThumbprintOfFile(junkFile)).rejects.toMatchObject({ exitCode: 2 });
+      await expect(certThumbprintOfFile(join(dir, 'missing.pem'))).rejects.toThrow(/cannot read/);
+
+      const aws = fakeAws();
+      const { key } = await published('k1');
+      await publish({ ...TARGET, key, certThumbprint: thumbprint }, aws.deps);
+      expect(keysAt(aws.txt(NAME))[0]).toMatchObject({ kid: 'k1', certThumbprint: thumbprint });
+      await expect(publish({ ...TARGET, key }, aws.deps)).resolves.toMatchObject({ status: 'unchanged' });
+      aws.setSecret(SECRET, JSON.stringify(key.privateJwk));
+      await rotate({ ...TARGET, overlapSeconds: 900, propagationWaitSeconds: 0, kid: 'k2' }, aws.deps);
+      // The retiring key gets exp= and keeps its pin; the new key has none until published with --cert.
+      expect(keysAt(aws.txt(NAME))).toEqual([
+        expect.objectContaining({ kid: 'k1', certThumbprint: thumbprint, expiresAt: expect.any(Number) }),
+        expect.not.objectContaining({ certThumbprint: expect.anything() }),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to change the key of a published kid, or to un-revoke one', async () => {

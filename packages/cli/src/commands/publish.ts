@@ -1,4 +1,5 @@
-import type { IdentityRecordInput } from '@nhi-dns/core';
+import { readFile } from 'node:fs/promises';
+import { certThumbprint, type IdentityRecordInput } from '@nhi-dns/core';
 import { type CommandDeps, retryOptionsOf } from '../deps.js';
 import { CliError, EXIT_CODE, usageError } from '../errors.js';
 import type { PublishedKey } from '../keys.js';
@@ -27,6 +28,23 @@ export const checkTrustedFingerprint = (value: string): string => {
   return value;
 };
 
+/**
+ * The `x5t-s256` pin of the certificate in a file (PEM or DER): what `--cert` publishes.
+ * @throws {CliError} usage error when the file cannot be read or holds no X.509 certificate.
+ */
+export const certThumbprintOfFile = async (path: string): Promise<string> => {
+  let contents: Buffer;
+  try {
+    contents = await readFile(path);
+  } catch {
+    throw usageError(`--cert: cannot read ${path}`);
+  }
+  const text = contents.toString('utf8');
+  const thumbprint = certThumbprint(text.includes('-----BEGIN CERTIFICATE-----') ? text : contents);
+  if (thumbprint === undefined) throw usageError(`--cert: ${path} holds no X.509 certificate (PEM or DER)`);
+  return thumbprint;
+};
+
 /** Options of {@link publish}. */
 export interface PublishOptions extends IdentityTarget, WriteOptions {
   /** Key to publish; default: the public half of the workload's current signing-key secret. */
@@ -38,6 +56,11 @@ export interface PublishOptions extends IdentityTarget, WriteOptions {
   readonly attributes?: Readonly<Record<string, string>>;
   /** `exp=` of the key in Unix seconds; default: unchanged. */
   readonly expiresAt?: number;
+  /**
+   * `x5t-s256=` of the key: the RFC 8705 thumbprint of the client certificate API Gateway mutual
+   * TLS must present with this key's proofs (see `certThumbprintOfFile`); default: unchanged.
+   */
+  readonly certThumbprint?: string;
   /**
    * Seconds to wait after `INSYNC` before returning, when a change was made. Default: for a name
    * that had no TXT RRset, the zone's negative TTL (min(SOA TTL, SOA MINIMUM)) + 5, since
@@ -128,6 +151,7 @@ export const publish = async (options: PublishOptions, deps: CommandDeps): Promi
         existing?.attributes ??
         agreedAttributes(current.keys.filter((record) => record.publicKey !== ''));
       const expiresAt = options.expiresAt ?? existing?.expiresAt;
+      const certThumbprint = options.certThumbprint ?? existing?.certThumbprint;
       return planPutKey(current, {
         service: options.service,
         environment: options.environment,
@@ -136,6 +160,7 @@ export const publish = async (options: PublishOptions, deps: CommandDeps): Promi
         publicKey: key.publicKey,
         attributes,
         ...(expiresAt === undefined ? {} : { expiresAt }),
+        ...(certThumbprint === undefined ? {} : { certThumbprint }),
       });
     },
     before,
