@@ -16,6 +16,7 @@ import { dynamodbBench } from './dynamodb.bench.js';
 import type { BenchContext, BenchSuite, Figure } from './lib/figure.js';
 import { findRepoRoot } from './lib/repo-root.js';
 import { type BenchResults, machineInfo, renderMarkdown } from './lib/report.js';
+import { memoryBench } from './memory.bench.js';
 import { peersBench } from './peers.bench.js';
 import { recordsBench } from './records.bench.js';
 import { signingBench } from './signing.bench.js';
@@ -31,6 +32,7 @@ const SUITES: readonly BenchSuite[] = [
   recordsBench,
   dynamodbBench,
   peersBench,
+  memoryBench,
 ];
 
 const parseArgs = (argv: readonly string[]) => {
