@@ -169,10 +169,9 @@ const perRecordFigures = async (context: BenchContext, pool: readonly string[]):
           details: {
             records: rest.length,
             emptyCachesHeapMB: round(before.heap / MIB),
-            rssPerRecordBytes: Math.round((after.rss - before.rss) / rest.length),
             tcpFallbacks: resolver.stats.tcpFallbacks,
           },
-          method: `${rest.length} distinct names resolved through IdentityDirectory (identity-resolve's resolver cache + parsed-identity cache with imported KeyObjects) from the loopback test DNS server; (heapUsed + arrayBuffers after forced GC) minus the same with the caches empty, per record. KeyObjects' native (OpenSSL) memory is outside heapUsed; rssPerRecordBytes is a noisier view that includes it.`,
+          method: `${rest.length} distinct names resolved through IdentityDirectory (identity-resolve's resolver cache + parsed-identity cache with imported KeyObjects) from the loopback test DNS server; (heapUsed + arrayBuffers after forced GC) minus the same with the caches empty, per record. KeyObjects' native (OpenSSL) memory is outside heapUsed (the full-cache figure's rssDeltaMB shows it); RSS per record in this shared process is noise.`,
         }),
       );
     } finally {
