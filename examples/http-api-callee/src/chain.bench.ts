@@ -9,6 +9,11 @@
  */
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { Resolver as NodeResolver } from 'node:dns/promises';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import httpErrorHandler from '@middy/http-error-handler';
 import { decodeProof } from '@nhi-dns/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { decodeJwt, jwtVerify } from 'jose';
@@ -65,6 +70,40 @@ const naiveVerifier = (servers: string[]) => {
   };
 };
 
+/**
+ * What a warm invocation costs with Middy and Powertools alone, built as the callee is (logMetrics,
+ * http-error-handler) and writing what the chain writes on a warm hit: one INFO line with the same
+ * fields and one EMF document with two Count metrics (DnsCacheHit, AuthSuccess).
+ */
+const baselineHandler = (): CalleeHandler => {
+  const logger = new Logger({ serviceName: 'ledger', logLevel: 'INFO' });
+  const metrics = new Metrics({ namespace: 'NHI', serviceName: 'ledger' });
+  return middy()
+    .use(logMetrics(metrics))
+    .use(httpErrorHandler({ logger: false }))
+    .handler(async (event) => {
+      logger.info('identity verified', {
+        'nhi.name': 'svc0.prod.auth.example.com',
+        'nhi.kid': 'k0',
+        'nhi.outcome': 'verified',
+        'dns.ad': false,
+      });
+      metrics.addMetric('DnsCacheHit', MetricUnit.Count, 1);
+      metrics.addMetric('AuthSuccess', MetricUnit.Count, 1);
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          message: 'payment recorded',
+          caller: 'svc0.prod.auth.example.com',
+          kid: 'k0',
+          databaseUser: 'ledger_app',
+          bytes: (event as APIGatewayProxyEventV2).body?.length ?? 0,
+        }),
+      };
+    }) as unknown as CalleeHandler;
+};
+
 /** Calls `handler` with pre-signed event `index` and insists on a 200. */
 const invoke =
   (handler: CalleeHandler, events: readonly APIGatewayProxyEventV2[]) =>
@@ -91,7 +130,9 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
     const restore = silenceOutput();
     const chain = fixture.handler();
     const quietChain = fixture.handler({ logLevel: 'SILENT' });
-    let warm: Record<'floor' | 'floorDistinct' | 'chain' | 'chainSilentLogger', number[]>;
+    const baseline = baselineHandler();
+    let warm: Record<'floor' | 'floorDistinct' | 'chain' | 'chainSilentLogger' | 'baseline', number[]>;
+    let baselineBytes = 0;
     let logBytes = 0;
     let naiveLoopback: Record<'ours' | 'naive', number[]>;
     let naiveDelayed: Record<'ours' | 'naive', number[]>;
@@ -125,11 +166,16 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
           floorDistinct,
           chain: invoke(chain, chainEvents),
           chainSilentLogger: invoke(quietChain, quietEvents),
+          baseline: invoke(baseline, chainEvents),
         },
         { rounds: size.warmRounds, callsPerRound: size.warmCalls },
       );
       // Both chains emit EMF; only `chain` logs. Per chain invocation, roughly.
       logBytes = (restore.bytes() - bytesBefore) / (2 * warmCalls);
+      // What the baseline writes per invocation, to hold it to the chain's output volume.
+      const baselineBytesBefore = restore.bytes();
+      for (let i = 0; i < 100; i++) expectOk(await baseline(chainEvents[i]!, { ...LAMBDA_CONTEXT }));
+      baselineBytes = (restore.bytes() - baselineBytesBefore) / 100;
 
       const naive = naiveVerifier([fixture.dns.server]);
       const ours = (offset: number) => {
@@ -173,6 +219,29 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
           ratioToDistinctProofFloor: round(median(warm.chain) / median(warm.floorDistinct)),
         },
         method: `http-api-callee handler (logMetrics, http-error-handler, identity-resolve, identity-verify, secrets-inject), API Gateway v2 event, DNS and secret cached, a new pre-signed Ed25519 proof (bh + htm bound) per call. ${sink}`,
+      }),
+      figure({
+        id: 'ownOverhead',
+        title: 'Own overhead: chain vs (verify over distinct proofs + Middy/Powertools baseline)',
+        subject: chainFigure,
+        baseline: {
+          label:
+            'crypto.verify over distinct proofs + Middy/Powertools handler (1 INFO line, 1 EMF document)',
+          unit: 'µs',
+          median: round(median(warm.floorDistinct) + median(warm.baseline), 2),
+          count: warm.baseline.length,
+        },
+        ratioOf: 'subject/baseline',
+        target: { comparison: '<=', value: 1.15 },
+        details: {
+          ownOverheadUs: round(median(warm.chain) - median(warm.floorDistinct) - median(warm.baseline), 1),
+          verifyDistinctMedianUs: round(median(warm.floorDistinct), 1),
+          baselineMedianUs: round(median(warm.baseline), 1),
+          chainOutputBytes: round(logBytes, 0),
+          baselineOutputBytes: round(baselineBytes, 0),
+        },
+        method:
+          "Interleaved in the same rounds: the chain, one crypto.verify over a distinct proof each call, and a Middy handler with logMetrics and http-error-handler that logs the chain's INFO line and emits its two metrics (one EMF document). The baseline is the sum of the two medians; ownOverheadUs is what nhi-dns adds beyond them.",
       }),
       figure({
         id: 'loggingCost',

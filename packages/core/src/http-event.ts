@@ -28,19 +28,29 @@ export const httpEventKind = (event: unknown): HttpEventKind | undefined => {
 export const headerValues = (event: unknown, name: string): string[] => {
   if (!isRecord(event)) return [];
   const wanted = name.toLowerCase();
-  const values = new Set<string>();
-  if (isRecord(event.headers)) {
-    for (const [key, value] of Object.entries(event.headers)) {
-      if (key.toLowerCase() === wanted && typeof value === 'string') values.add(value);
+  const values: string[] = [];
+  // Every request reads headers: compare lengths before lower-casing, and keep distinct values in
+  // a small array (one or two in practice) rather than a Set.
+  const add = (value: unknown) => {
+    if (typeof value === 'string' && !values.includes(value)) values.push(value);
+  };
+  const { headers, multiValueHeaders } = event;
+  if (isRecord(headers)) {
+    for (const key in headers) {
+      if (key.length === wanted.length && Object.hasOwn(headers, key) && key.toLowerCase() === wanted) {
+        add(headers[key]);
+      }
     }
   }
-  if (isRecord(event.multiValueHeaders)) {
-    for (const [key, list] of Object.entries(event.multiValueHeaders)) {
+  if (isRecord(multiValueHeaders)) {
+    for (const key in multiValueHeaders) {
+      if (key.length !== wanted.length || !Object.hasOwn(multiValueHeaders, key)) continue;
+      const list = multiValueHeaders[key];
       if (key.toLowerCase() !== wanted || !Array.isArray(list)) continue;
-      for (const value of list) if (typeof value === 'string') values.add(value);
+      for (const value of list) add(value);
     }
   }
-  return [...values];
+  return values;
 };
 
 /** HTTP method of an event, upper case, if it is an HTTP event. */

@@ -120,6 +120,28 @@ class RefreshCooldown {
 const sourceOf = (result: TxtResult): RecordSource =>
   result.outcome === 'stale' ? 'stale' : result.fromCache ? 'cache' : 'network';
 
+/**
+ * A resolved record with its identity's labels (and the caller's proof), as one literal: every
+ * request builds one, and a fixed shape keeps the readers' property access monomorphic.
+ */
+const withIdentity = (
+  resolved: Omit<ResolvedIdentity, 'service' | 'environment' | 'proof'>,
+  identity: { readonly service: string; readonly environment: string },
+  proof: DecodedProof | undefined,
+): ResolvedIdentity => ({
+  name: resolved.name,
+  service: identity.service,
+  environment: identity.environment,
+  keys: resolved.keys,
+  attributes: resolved.attributes,
+  ad: resolved.ad,
+  dnssec: resolved.dnssec,
+  ttl: resolved.ttl,
+  source: resolved.source,
+  problems: resolved.problems,
+  proof,
+});
+
 /** True when canonical `name` is `zone` or below it. */
 const isInsideZone = (name: string, zone: string): boolean => name === zone || name.endsWith(`.${zone}`);
 
@@ -191,7 +213,7 @@ export class IdentityDirectory {
       // once per name per cooldown, as jose's remote JWK sets do on an unknown kid.
       resolved = await this.resolve(caller.name, context, 'no_record', true);
     }
-    return { ...resolved, service: caller.service, environment: caller.environment, proof };
+    return withIdentity(resolved, caller, proof);
   }
 
   /**
@@ -204,7 +226,7 @@ export class IdentityDirectory {
     notFound: 'no_record' | 'self_mismatch',
   ): Promise<ResolvedIdentity> {
     const resolved = await this.resolve(identity.name, context, notFound);
-    return { ...resolved, service: identity.service, environment: identity.environment };
+    return withIdentity(resolved, identity, undefined);
   }
 
   async resolve(
@@ -218,11 +240,12 @@ export class IdentityDirectory {
     let parsedByAccept: ReturnType<ParsedIdentityCache['get']> | undefined;
     try {
       const deadline = lambdaDeadline(context, deadlineMargin);
+      // One shape for every call (absent options undefined): this object is built per request.
       result = await resolver.resolveTxt(name, {
         dnssec,
-        ...(validate === true ? { validate } : {}),
-        ...(deadline === undefined ? {} : { deadline }),
-        ...(refresh ? { refresh } : {}),
+        validate: validate === true,
+        deadline,
+        refresh,
         // An answer with no usable key for this name (junk under a wildcard, say) is cached by the
         // resolver as unusable, never as a positive record that a flood could use to evict real ones.
         accept: (records) => {
@@ -262,7 +285,7 @@ export class IdentityDirectory {
       keys: parsed.keys,
       attributes: parsed.set.attributes,
       ad: result.ad,
-      ...(verdict === 'secure' || verdict === 'insecure' ? { dnssec: verdict } : {}),
+      dnssec: verdict === 'secure' || verdict === 'insecure' ? verdict : undefined,
       ttl: result.ttl,
       source: sourceOf(result),
       problems: parsed.problems,

@@ -87,16 +87,18 @@ type Judge = (answer: CachedAnswer) => boolean;
 const judgeFor = (accept: TxtResolveOptions['accept']): Judge | undefined => {
   if (accept === undefined) return undefined;
   if (typeof accept !== 'function') throw new TypeError('resolveTxt option accept must be a function');
-  const verdicts = new WeakMap<CachedAnswer, { ok: boolean } | { error: unknown }>();
+  // A call judges one answer (a hit, or the fetched answer twice: for the cache write and for its
+  // own result; or a stale one): remembering the last suffices, and costs no per-call WeakMap.
+  let judged: CachedAnswer | undefined;
+  let verdict: { ok: boolean } | { error: unknown } = { ok: false };
   return (answer) => {
-    let verdict = verdicts.get(answer);
-    if (verdict === undefined) {
+    if (answer !== judged) {
       try {
         verdict = { ok: accept(answer.txt) === true };
       } catch (error) {
         verdict = { error };
       }
-      verdicts.set(answer, verdict);
+      judged = answer;
     }
     if ('error' in verdict) throw verdict.error;
     return verdict.ok;
