@@ -11,12 +11,52 @@ import {
 /** Strict UTF-8, as `jose` decodes: invalid byte sequences are errors, not U+FFFD. */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Proofs made by {@link decodeProof}; `verifyProof` refuses look-alike objects. */
-const decodedProofs = new WeakSet<DecodedProof>();
+/**
+ * A proof made by {@link decodeProof}. The private brand lets `verifyProof` refuse look-alike
+ * objects, as a WeakSet of proofs would, without a weak collection entry per request.
+ */
+class BrandedProof implements DecodedProof {
+  readonly #brand = true;
+  readonly header: Readonly<ProofHeader>;
+  readonly claims: Readonly<ProofClaims>;
+  readonly token: string;
+  readonly signingInput: Buffer;
+  readonly signature: Buffer;
+
+  constructor(
+    header: Readonly<ProofHeader>,
+    claims: Readonly<ProofClaims>,
+    token: string,
+    signingInput: Buffer,
+    signature: Buffer,
+  ) {
+    this.header = header;
+    this.claims = claims;
+    this.token = token;
+    this.signingInput = signingInput;
+    this.signature = signature;
+    Object.freeze(this);
+  }
+
+  /** True for instances of this class only (a private field cannot be forged). */
+  static is(value: object): boolean {
+    return #brand in value && value.#brand;
+  }
+}
 
 /** True when `proof` was returned by {@link decodeProof} in this process. */
 export const isDecodedProof = (proof: unknown): boolean =>
-  typeof proof === 'object' && proof !== null && decodedProofs.has(proof as DecodedProof);
+  typeof proof === 'object' && proof !== null && BrandedProof.is(proof);
+
+/**
+ * Headers decoded recently, by their base64url segment: a caller's proofs share one header
+ * (`alg`, `kid`, `typ`), so a warm function decodes and checks each header once. Values are
+ * frozen and checked; bounded, oldest first out.
+ */
+const headerCache = new Map<string, Readonly<ProofHeader>>();
+const HEADER_CACHE_ENTRIES = 64;
+/** Longest header segment cached: real ones are ~80 characters; junk is decoded but not kept. */
+const MAX_CACHED_HEADER_LENGTH = 256;
 
 const malformed = (message: string): ProofError => new ProofError('malformed_proof', message);
 
@@ -54,28 +94,43 @@ export const decodeProof = (token: string): DecodedProof => {
   if (firstDot < 0 || secondDot < 0 || token.indexOf('.', secondDot + 1) >= 0) {
     throw malformed('proof must be a compact JWS of three segments');
   }
-  const header = decodeJsonObject(token.slice(0, firstDot));
-  if (header === undefined) throw malformed('proof header is not a base64url JSON object');
+  const headerSegment = token.slice(0, firstDot);
+  const header = headerCache.get(headerSegment) ?? decodeHeader(headerSegment);
   const claims = decodeJsonObject(token.slice(firstDot + 1, secondDot));
   if (claims === undefined) throw malformed('proof claims are not a base64url JSON object');
   const signature = decodeBase64url(token.slice(secondDot + 1));
   if (signature === undefined) throw malformed('proof signature is not base64url');
+  if (typeof claims.iss !== 'string') throw malformed('iss must be a string');
+  if (Array.isArray(claims.aud)) Object.freeze(claims.aud);
 
+  return new BrandedProof(
+    header,
+    Object.freeze(claims) as ProofClaims,
+    token,
+    Buffer.from(token.slice(0, secondDot), 'latin1'),
+    signature,
+  );
+};
+
+/**
+ * Decodes and checks a header segment, and keeps it in {@link headerCache}.
+ * @throws {ProofError} as {@link decodeProof}.
+ */
+const decodeHeader = (segment: string): Readonly<ProofHeader> => {
+  const header = decodeJsonObject(segment);
+  if (header === undefined) throw malformed('proof header is not a base64url JSON object');
   if (typeof header.alg !== 'string' || header.alg === '') throw malformed('alg must be a string');
   if (typeof header.kid !== 'string') throw malformed('kid must be a string');
   // A missing or non-string typ is the same cause as a wrong one: one reason for operators.
   if (typeof header.typ !== 'string') throw new ProofError('bad_typ', `typ must be ${PROOF_TYPE}`);
   if (header.crit !== undefined) throw malformed('crit header extensions are not supported');
-  if (typeof claims.iss !== 'string') throw malformed('iss must be a string');
-  if (Array.isArray(claims.aud)) Object.freeze(claims.aud);
-
-  const proof: DecodedProof = Object.freeze({
-    header: Object.freeze(header) as unknown as ProofHeader,
-    claims: Object.freeze(claims) as ProofClaims,
-    token,
-    signingInput: Buffer.from(token.slice(0, secondDot), 'latin1'),
-    signature,
-  });
-  decodedProofs.add(proof);
-  return proof;
+  const frozen = Object.freeze(header) as unknown as ProofHeader;
+  if (segment.length <= MAX_CACHED_HEADER_LENGTH) {
+    if (headerCache.size >= HEADER_CACHE_ENTRIES) {
+      const oldest = headerCache.keys().next().value;
+      if (oldest !== undefined) headerCache.delete(oldest);
+    }
+    headerCache.set(segment, frozen);
+  }
+  return frozen;
 };

@@ -198,10 +198,14 @@ export class IdentityDirectory {
    * The record of the caller a proof claims (`iss`), decoded but not verified: `iss` must be an
    * identity directly inside the zone; a `kid` the cached record lacks triggers one refresh per
    * name per cooldown (a key published mid-rotation).
+   * @param caller - `iss` as parsed against the zone, when the caller already parsed it.
    * @throws {IdentityError} `outside_zone`, `no_record`, `dns_failure`.
    */
-  async resolveCaller(proof: DecodedProof, context: unknown): Promise<ResolvedIdentity> {
-    const caller = tryParseIdentityName(proof.claims.iss, this.#options.zone);
+  async resolveCaller(
+    proof: DecodedProof,
+    context: unknown,
+    caller: IdentityName | undefined = tryParseIdentityName(proof.claims.iss, this.#options.zone),
+  ): Promise<ResolvedIdentity> {
     if (caller === undefined) throw new IdentityError('outside_zone', PACKAGE_NAME);
     let resolved = await this.resolve(caller.name, context, 'no_record');
     if (

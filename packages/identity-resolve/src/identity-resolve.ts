@@ -221,8 +221,9 @@ export const identityResolve = (options: IdentityResolveOptions): IdentityResolv
       if (token === undefined) throw new IdentityError('missing_proof', PACKAGE_NAME);
       const proof = decodeProof(token);
       kid = proof.header.kid;
-      claimed = tryParseIdentityName(proof.claims.iss, zone)?.name;
-      context.nhi = await directory.resolveCaller(proof, request.context);
+      const caller = tryParseIdentityName(proof.claims.iss, zone);
+      claimed = caller?.name;
+      context.nhi = await directory.resolveCaller(proof, request.context, caller);
       return undefined;
     } catch (error) {
       const denial = toIdentityError(error);

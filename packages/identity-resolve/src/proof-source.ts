@@ -27,7 +27,9 @@ export const defaultGetProof: GetProof = (event) => {
     const value = values[0] ?? '';
     // Size first, so that no regular expression ever runs over a hostile megabyte.
     if (value.length > MAX_PROOF_BYTES + 16) throw new IdentityError('proof_too_large', PACKAGE_NAME);
-    if (!/^nhi(?:\s|$)/i.test(value)) return undefined;
+    // Another scheme (Bearer, Basic) is no NHI proof: a cheap look at the first four characters.
+    if (value.length < 3 || value.slice(0, 3).toLowerCase() !== 'nhi') return undefined;
+    if (value.length > 3 && !/\s/.test(value.charAt(3))) return undefined;
     const match = NHI_AUTHORIZATION.exec(value);
     if (match === null)
       throw new IdentityError('malformed_proof', PACKAGE_NAME, 'Authorization is not "NHI <token>"');

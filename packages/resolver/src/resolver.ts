@@ -343,16 +343,18 @@ class CachingResolver implements Resolver {
     validating = false,
   ): Promise<Lookup> {
     const { deadline } = options;
-    const qname = canonicalQueryName(name);
     // Space cannot occur in a valid name, so the key is unambiguous. Validating lookups (CD set,
     // DNSSEC records kept) are cached apart: their answers may be what the upstream calls bogus.
-    const key = `${type} ${validating ? 'V' : dnssec ? 'D' : '-'} ${qname}`;
+    const prefix = `${type} ${validating ? 'V' : dnssec ? 'D' : '-'} `;
     const now = this.#options.now();
     // A refresh is for a caller that knows the cached answer is outdated: not even stale will do.
-    const cached =
-      options.refresh === true
-        ? undefined
-        : (this.#cache?.get(key, now) ?? this.#negativeCache?.get(key, now));
+    const refresh = options.refresh === true;
+    // Only checked, canonical names are ever cached: a name found as given is one, so a hit
+    // (every warm request's case) skips the name's checks.
+    const given = refresh || typeof name !== 'string' ? undefined : this.#cached(prefix + name, now);
+    const qname = given === undefined ? canonicalQueryName(name) : name;
+    const key = prefix + qname;
+    const cached = given ?? (refresh ? undefined : this.#cached(key, now));
     if (cached !== undefined && now < cached.expiresAt) {
       this.stats.cacheHits++;
       const answer = this.#judged(cached.value, judge);
@@ -399,6 +401,10 @@ class CachingResolver implements Resolver {
   }
 
   /** A positive answer as this caller sees it: unusable when its predicate rejects it. */
+  #cached(key: string, now: number) {
+    return this.#cache?.get(key, now) ?? this.#negativeCache?.get(key, now);
+  }
+
   #judged(answer: CachedAnswer, judge: Judge | undefined): CachedAnswer {
     return answer.kind === 'answer' && judge !== undefined && !judge(answer) ? unusable(answer) : answer;
   }
