@@ -25,4 +25,27 @@ describe('ParsedIdentityCache', () => {
     cache.get('b.prod.auth.example.com', []);
     expect(cache.get(id.name, [id.strings]).fresh).toBe(true);
   });
+
+  it('keeps its estimated bytes under maxBytes, oldest names out first, and serves what it cannot keep', () => {
+    const names = Array.from({ length: 20 }, (_, i) => createTestIdentity(`svc${i}.prod.auth.example.com`));
+    const one = new ParsedIdentityCache();
+    one.get(names[0]!.name, [names[0]!.strings]);
+    const perEntry = one.bytes;
+    expect(perEntry).toBeGreaterThan(2048 + 2560);
+    const cache = new ParsedIdentityCache(10_000, perEntry * 5 + 64); // names differ by a digit or two
+    for (const identity of names) cache.get(identity.name, [identity.strings]);
+    expect(cache.size).toBe(5);
+    expect(cache.bytes).toBeLessThanOrEqual(perEntry * 5 + 64);
+    // The newest five are kept; the first names were evicted and parse again.
+    expect(cache.get(names[19]!.name, [names[19]!.strings]).fresh).toBe(false);
+    expect(cache.get(names[0]!.name, [names[0]!.strings]).fresh).toBe(true);
+    // A record over the whole budget is parsed and served, never kept.
+    const tiny = new ParsedIdentityCache(10_000, 100);
+    const served = tiny.get(names[1]!.name, [names[1]!.strings]);
+    expect(served.parsed.keys.size).toBe(1);
+    expect([tiny.size, tiny.bytes]).toEqual([0, 0]);
+    // A changed answer replaces its entry without counting it twice.
+    cache.get(names[19]!.name, [[names[19]!.recordWith({ publicKey: '' })]]);
+    expect(cache.size).toBe(5);
+  });
 });
