@@ -14,17 +14,21 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
-import { decodeProof } from '@nhi-dns/core';
+import { decodeProof, MemoryReplayStore } from '@nhi-dns/core';
+import identityResolve from '@nhi-dns/identity-resolve';
+import identityVerify from '@nhi-dns/identity-verify';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { decodeJwt, jwtVerify } from 'jose';
 import {
   CALLEE,
   type CalleeHandler,
+  type ChainFixture,
   createCallers,
   expectOk,
   LAMBDA_CONTEXT,
   presignEvents,
   startChainFixture,
+  ZONE,
 } from '../../../bench/lib/chain-fixture.js';
 import {
   type BenchContext,
@@ -70,38 +74,62 @@ const naiveVerifier = (servers: string[]) => {
   };
 };
 
+/** How much of the chain a partial handler runs (for the decomposition). */
+type Stages = 'none' | 'resolve' | 'resolve+verify';
+
 /**
- * What a warm invocation costs with Middy and Powertools alone, built as the callee is (logMetrics,
- * http-error-handler) and writing what the chain writes on a warm hit: one INFO line with the same
- * fields and one EMF document with two Count metrics (DnsCacheHit, AuthSuccess).
+ * What a warm invocation costs with Middy and Powertools alone (`none`), built as the callee is
+ * (logMetrics, http-error-handler) and writing what the chain writes on a warm hit: one INFO line
+ * with the same fields and one EMF document with two Count metrics (DnsCacheHit, AuthSuccess).
+ * `resolve` and `resolve+verify` put the chain's first middlewares in front, the handler writing
+ * what they do not, so each step's cost is the difference of two medians of one run.
  */
-const baselineHandler = (): CalleeHandler => {
+const partialHandler = (stages: Stages, fixture: ChainFixture): CalleeHandler => {
   const logger = new Logger({ serviceName: 'ledger', logLevel: 'INFO' });
   const metrics = new Metrics({ namespace: 'NHI', serviceName: 'ledger' });
-  return middy()
-    .use(logMetrics(metrics))
-    .use(httpErrorHandler({ logger: false }))
-    .handler(async (event) => {
+  const base = () =>
+    middy()
+      .use(logMetrics(metrics))
+      .use(httpErrorHandler({ logger: false }));
+  const resolve = () => identityResolve({ zone: ZONE, logger, metrics, resolver: fixture.resolver() });
+  const verify = () =>
+    identityVerify({
+      self: CALLEE,
+      allow: [`*.prod.${ZONE}`],
+      logger,
+      metrics,
+      replayStore: new MemoryReplayStore({ clockSkew: 0, maxEntries: 400_000, maxEntriesPerIssuer: 400_000 }),
+    });
+  const respond = async (event: unknown) => {
+    if (stages !== 'resolve+verify') {
       logger.info('identity verified', {
         'nhi.name': 'svc0.prod.auth.example.com',
         'nhi.kid': 'k0',
         'nhi.outcome': 'verified',
         'dns.ad': false,
       });
-      metrics.addMetric('DnsCacheHit', MetricUnit.Count, 1);
       metrics.addMetric('AuthSuccess', MetricUnit.Count, 1);
-      return {
-        statusCode: 200,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          message: 'payment recorded',
-          caller: 'svc0.prod.auth.example.com',
-          kid: 'k0',
-          databaseUser: 'ledger_app',
-          bytes: (event as APIGatewayProxyEventV2).body?.length ?? 0,
-        }),
-      };
-    }) as unknown as CalleeHandler;
+    }
+    if (stages === 'none') metrics.addMetric('DnsCacheHit', MetricUnit.Count, 1);
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        message: 'payment recorded',
+        caller: 'svc0.prod.auth.example.com',
+        kid: 'k0',
+        databaseUser: 'ledger_app',
+        bytes: (event as APIGatewayProxyEventV2).body?.length ?? 0,
+      }),
+    };
+  };
+  const handler =
+    stages === 'none'
+      ? base().handler(respond)
+      : stages === 'resolve'
+        ? base().use(resolve()).handler(respond)
+        : base().use(resolve()).use(verify()).handler(respond);
+  return handler as unknown as CalleeHandler;
 };
 
 /** Calls `handler` with pre-signed event `index` and insists on a 200. */
@@ -125,13 +153,27 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
     context.log(`chain: signing ${2 * warmCalls + 2 * naiveCalls + 2} proofs`);
     const chainEvents = await presignEvents(caller, warmCalls + 2 * naiveCalls + 1);
     const quietEvents = await presignEvents(caller, warmCalls + 1);
+    // The partial chain with identity-verify claims jtis: it needs proofs of its own.
+    const partialEvents = await presignEvents(caller, warmCalls + 1);
+    const byteEvents = await presignEvents(caller, 100);
 
     // Handlers are built with output silenced: secrets-inject prefetches and logs at creation.
     const restore = silenceOutput();
     const chain = fixture.handler();
     const quietChain = fixture.handler({ logLevel: 'SILENT' });
-    const baseline = baselineHandler();
-    let warm: Record<'floor' | 'floorDistinct' | 'chain' | 'chainSilentLogger' | 'baseline', number[]>;
+    const baseline = partialHandler('none', fixture);
+    const resolveOnly = partialHandler('resolve', fixture);
+    const resolveVerify = partialHandler('resolve+verify', fixture);
+    let warm: Record<
+      | 'floor'
+      | 'floorDistinct'
+      | 'chain'
+      | 'chainSilentLogger'
+      | 'baseline'
+      | 'resolveOnly'
+      | 'resolveVerify',
+      number[]
+    >;
     let baselineBytes = 0;
     let logBytes = 0;
     let naiveLoopback: Record<'ours' | 'naive', number[]>;
@@ -158,8 +200,16 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
         return cryptoVerify(null, next.signingInput, publicKey, next.signature);
       };
 
+      // What the chain and the baseline write per warm invocation (the baseline is held to it).
+      const bytesPer = async (handler: CalleeHandler) => {
+        const before = restore.bytes();
+        for (const event of byteEvents) expectOk(await handler(event, { ...LAMBDA_CONTEXT }));
+        return (restore.bytes() - before) / byteEvents.length;
+      };
+      logBytes = await bytesPer(chain);
+      baselineBytes = await bytesPer(baseline);
+
       context.log('chain: warm chain vs crypto.verify');
-      const bytesBefore = restore.bytes();
       warm = await interleave(
         {
           floor,
@@ -167,15 +217,11 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
           chain: invoke(chain, chainEvents),
           chainSilentLogger: invoke(quietChain, quietEvents),
           baseline: invoke(baseline, chainEvents),
+          resolveOnly: invoke(resolveOnly, chainEvents),
+          resolveVerify: invoke(resolveVerify, partialEvents),
         },
         { rounds: size.warmRounds, callsPerRound: size.warmCalls },
       );
-      // Both chains emit EMF; only `chain` logs. Per chain invocation, roughly.
-      logBytes = (restore.bytes() - bytesBefore) / (2 * warmCalls);
-      // What the baseline writes per invocation, to hold it to the chain's output volume.
-      const baselineBytesBefore = restore.bytes();
-      for (let i = 0; i < 100; i++) expectOk(await baseline(chainEvents[i]!, { ...LAMBDA_CONTEXT }));
-      baselineBytes = (restore.bytes() - baselineBytesBefore) / 100;
 
       const naive = naiveVerifier([fixture.dns.server]);
       const ours = (offset: number) => {
@@ -235,6 +281,12 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
         target: { comparison: '<=', value: 1.15 },
         details: {
           ownOverheadUs: round(median(warm.chain) - median(warm.floorDistinct) - median(warm.baseline), 1),
+          identityResolveUs: round(median(warm.resolveOnly) - median(warm.baseline), 1),
+          identityVerifyBeyondVerifyUs: round(
+            median(warm.resolveVerify) - median(warm.resolveOnly) - median(warm.floorDistinct),
+            1,
+          ),
+          secretsInjectUs: round(median(warm.chain) - median(warm.resolveVerify), 1),
           verifyDistinctMedianUs: round(median(warm.floorDistinct), 1),
           baselineMedianUs: round(median(warm.baseline), 1),
           chainOutputBytes: round(logBytes, 0),
