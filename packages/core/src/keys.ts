@@ -15,6 +15,13 @@ export interface VerificationKey {
   readonly keyType: KeyType;
   /** The public key; `undefined` when the record revokes the key. */
   readonly keyObject: KeyObject | undefined;
+  /**
+   * The 32 raw bytes of an `ed25519` key (the record's `p=`, as `keyObject` holds them), for the
+   * optional native verifier (`native-ed25519.ts`): copied once at import so that a request does
+   * no conversion. `undefined` for `p256` and revoked keys, and on keys built by hand (the
+   * verifier then uses `node:crypto`). The verifier trusts these bytes: never write to them.
+   */
+  readonly rawPublicKey?: Uint8Array | undefined;
   /** True when the record publishes an empty `p=`. */
   readonly revoked: boolean;
   /** `exp=` of the record (Unix seconds): from that second on the key is unusable. */
@@ -82,8 +89,7 @@ export interface ImportedRecordKeys {
   readonly rejected: string[];
 }
 
-const toKeyObject = (keyType: KeyType, publicKey: string): KeyObject => {
-  const der = Buffer.from(publicKey, 'base64');
+const toKeyObject = (keyType: KeyType, der: Buffer): KeyObject => {
   const spki = keyType === 'ed25519' ? Buffer.concat([ED25519_SPKI_PREFIX, der]) : der;
   const keyObject = createPublicKey({ key: spki, format: 'der', type: 'spki' });
   const expected = keyType === 'ed25519' ? 'ed25519' : 'ec';
@@ -111,9 +117,13 @@ export const importRecordKeys = (records: readonly IdentityRecord[]): ImportedRe
     seen.add(record.kid);
     const revoked = record.publicKey === '';
     let keyObject: KeyObject | undefined;
+    let rawPublicKey: Uint8Array | undefined;
     if (!revoked) {
       try {
-        keyObject = toKeyObject(record.keyType, record.publicKey);
+        const der = Buffer.from(record.publicKey, 'base64');
+        keyObject = toKeyObject(record.keyType, der);
+        // Its own copy: `der` may be a slice of Node's shared Buffer pool.
+        if (record.keyType === 'ed25519' && der.length === 32) rawPublicKey = new Uint8Array(der);
       } catch {
         rejected.push(record.kid);
         continue;
@@ -125,6 +135,8 @@ export const importRecordKeys = (records: readonly IdentityRecord[]): ImportedRe
         kid: record.kid,
         keyType: record.keyType,
         keyObject,
+        // Always present (maybe undefined): one object shape for the verifier's property read.
+        rawPublicKey,
         revoked,
         attributes: Object.isFrozen(record.attributes)
           ? record.attributes
