@@ -17,6 +17,7 @@ import type { BenchContext, BenchSuite, Figure } from './lib/figure.js';
 import { findRepoRoot } from './lib/repo-root.js';
 import { type BenchResults, machineInfo, renderMarkdown } from './lib/report.js';
 import { memoryBench } from './memory.bench.js';
+import { nativeVerifyBench } from './native-verify.bench.js';
 import { peersBench } from './peers.bench.js';
 import { recordsBench } from './records.bench.js';
 import { signingBench } from './signing.bench.js';
@@ -29,6 +30,7 @@ const SUITES: readonly BenchSuite[] = [
   burstBench,
   coldStartBench,
   signingBench,
+  nativeVerifyBench,
   recordsBench,
   dynamodbBench,
   peersBench,
