@@ -9,9 +9,18 @@ import { jest } from '@jest/globals';
 
 type Loader = (id: string) => unknown;
 type Verify = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean;
-/** The real addon (a root devDependency), loaded past the mock. */
-const realSodium = (): { crypto_sign_verify_detached: Verify } =>
-  realCreateRequire(import.meta.url)('sodium-native');
+const realRequire = realCreateRequire(import.meta.url);
+/** The real addon's public entry point (a root devDependency), loaded past the mock. */
+const realSodium = (): { crypto_sign_verify_detached: Verify } => realRequire('sodium-native');
+/** The package as installed: every id resolves for real (the direct prebuild path included). */
+const installed: Loader = (id) => realRequire(id);
+/** A package whose only loadable file is its entry point, `entry()` (no direct prebuild path). */
+const entryOnly =
+  (entry: () => unknown): Loader =>
+  (id) => {
+    if (id === 'sodium-native') return entry();
+    throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });
+  };
 /** A stand-in for the package whose verify is `verify`. */
 const fakeSodium = (verify: (...args: Parameters<Verify>) => unknown) => ({
   crypto_sign_BYTES: 64,
@@ -24,10 +33,14 @@ let loader: Loader = () => {
 };
 
 jest.unstable_mockModule('node:module', () => ({
-  createRequire: () => (id: string) => {
-    requested.push(id);
-    return loader(id);
-  },
+  createRequire: () =>
+    Object.assign(
+      (id: string) => {
+        requested.push(id);
+        return loader(id);
+      },
+      { resolve: (id: string) => realRequire.resolve(id) },
+    ),
 }));
 
 process.env.NHI_ED25519 = 'node';
@@ -48,7 +61,7 @@ describe('loading', () => {
   it('loads nothing at import, then honours NHI_ED25519=node at the first verification', () => {
     expect(ED25519_BACKEND_ENV).toBe('NHI_ED25519');
     expect(requested).toEqual([]);
-    loader = realSodium;
+    loader = installed;
     expect(ed25519Backend()).toBe('node:crypto');
     expect(requested).toEqual([]);
   });
@@ -59,11 +72,43 @@ describe('loading', () => {
     expect(requested).toEqual([]);
   });
 
-  it('uses sodium-native when it loads and passes the self-test', () => {
-    loader = realSodium;
+  it('uses the prebuild of this platform straight when the version is known', () => {
+    loader = installed;
     expect(selectEd25519Backend('auto')).toBe('sodium-native');
-    expect(requested).toEqual(['sodium-native']);
-    expect(nativeEd25519()).toBeInstanceOf(Function);
+    expect(requested).toEqual([
+      'sodium-native/package.json',
+      expect.stringMatching(
+        new RegExp(`/prebuilds/${process.platform}-${process.arch}/sodium-native\\.node$`),
+      ),
+    ]);
+    const verify = nativeEd25519();
+    if (verify === undefined) throw new Error('not loaded');
+    // Wrong sizes never reach the binding, whose C asserts would abort the process.
+    expect(verify(new Uint8Array(63), new Uint8Array(1), new Uint8Array(32))).toBe(false);
+    expect(verify(new Uint8Array(65), new Uint8Array(1), new Uint8Array(32))).toBe(false);
+    expect(verify(new Uint8Array(64), new Uint8Array(1), new Uint8Array(31))).toBe(false);
+  });
+
+  it("uses the package's entry point when the direct path is unknown or missing", () => {
+    for (const fake of [
+      entryOnly(realSodium),
+      (id: string) => (id === 'sodium-native/package.json' ? { version: '6.0.0' } : installed(id)),
+    ]) {
+      requested.length = 0;
+      loader = fake;
+      expect(selectEd25519Backend('auto')).toBe('sodium-native');
+      expect(requested.at(-1)).toBe('sodium-native');
+    }
+  });
+
+  it('falls back to the entry point when the direct binding fails its self-test', () => {
+    requested.length = 0;
+    loader = (id) =>
+      id.endsWith('.node')
+        ? { ...(installed(id) as object), crypto_sign_verify_detached: () => true }
+        : installed(id);
+    expect(selectEd25519Backend('auto')).toBe('sodium-native');
+    expect(requested.at(-1)).toBe('sodium-native');
   });
 
   it.each([
@@ -99,7 +144,7 @@ describe('loading', () => {
       (): unknown => fakeSodium((s, m, p) => (realSodium().crypto_sign_verify_detached(s, m, p) ? 1 : 0)),
     ],
   ])('falls back to node:crypto when %s', (_, fake) => {
-    loader = fake;
+    loader = entryOnly(fake);
     expect(selectEd25519Backend('auto')).toBe('node:crypto');
     expect(nativeEd25519()).toBeUndefined();
   });
@@ -125,11 +170,12 @@ describe('verifyProof on each backend', () => {
   it('accepts with either, and uses the native verifier when selected', async () => {
     const token = await identity.sign({ aud: AUD });
     let nativeCalls = 0;
-    loader = () =>
+    loader = entryOnly(() =>
       fakeSodium((s, m, p) => {
         nativeCalls++;
         return realSodium().crypto_sign_verify_detached(s, m, p);
-      });
+      }),
+    );
     for (const choice of ['node', 'auto'] as const) {
       selectEd25519Backend(choice);
       const before = nativeCalls;
@@ -148,11 +194,12 @@ describe('verifyProof on each backend', () => {
   it('denies bad_signature when the native verifier throws', async () => {
     const token = await identity.sign({ aud: AUD });
     // Passes the self-test (messages of at most 32 bytes), then throws on the first real proof.
-    loader = () =>
+    loader = entryOnly(() =>
       fakeSodium((s, m, p) => {
         if (m.length > 64) throw new Error('boom');
         return realSodium().crypto_sign_verify_detached(s, m, p);
-      });
+      }),
+    );
     expect(selectEd25519Backend('auto')).toBe('sodium-native');
     expect(() => verifyProof(decodeProof(token), { key, audience: AUD })).toThrow(
       expect.objectContaining({ reason: 'bad_signature' }),

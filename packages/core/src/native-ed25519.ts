@@ -89,14 +89,87 @@ const SELF_TEST: readonly { sig: string; msg: string; pk: string; valid: boolean
 const passesSelfTest = (verify: NativeEd25519Verify): boolean =>
   SELF_TEST.every(({ sig, msg, pk, valid }) => verify(hex(sig), hex(msg), hex(pk)) === valid);
 
+/** The addon's own binding: spans as (ArrayBuffer, offset, length) triples. */
+interface SodiumBinding {
+  crypto_sign_verify_detached(...spans: (ArrayBufferLike | number)[]): boolean;
+  readonly crypto_sign_BYTES: number;
+  readonly crypto_sign_PUBLICKEYBYTES: number;
+}
+
+/** Versions whose binding signature was read (`binding.cc`, 5.1.0) and is called directly. */
+const DIRECT_BINDING_VERSIONS = /^5\.[01]\.\d+$/;
+
+/**
+ * The prebuild of this platform, loaded straight: the package's entry point resolves it through
+ * `require-addon`, whose resolver costs about 17 ms at a cold start (the `.node` itself, 1 ms).
+ * Only for versions whose binding is known; any doubt returns `undefined` and the public entry
+ * point is used. The binding aborts the process on wrong sizes, so the sizes are checked here.
+ */
+const loadDirect = (require: NodeJS.Require): SodiumNative | undefined => {
+  try {
+    const manifest = require(`${PACKAGE}/package.json`) as { version?: unknown };
+    if (typeof manifest.version !== 'string' || !DIRECT_BINDING_VERSIONS.test(manifest.version))
+      return undefined;
+    const root = require.resolve(`${PACKAGE}/package.json`).slice(0, -'package.json'.length);
+    const binding = require(
+      `${root}prebuilds/${process.platform}-${process.arch}/${PACKAGE}.node`,
+    ) as Partial<SodiumBinding>;
+    const raw = binding.crypto_sign_verify_detached;
+    if (
+      typeof raw !== 'function' ||
+      binding.crypto_sign_BYTES !== 64 ||
+      binding.crypto_sign_PUBLICKEYBYTES !== 32
+    ) {
+      return undefined;
+    }
+    return {
+      crypto_sign_BYTES: 64,
+      crypto_sign_PUBLICKEYBYTES: 32,
+      crypto_sign_verify_detached: (signature, message, publicKey) =>
+        signature.byteLength === 64 &&
+        publicKey.byteLength === 32 &&
+        raw(
+          signature.buffer,
+          signature.byteOffset,
+          64,
+          message.buffer,
+          message.byteOffset,
+          message.byteLength,
+          publicKey.buffer,
+          publicKey.byteOffset,
+          32,
+        ),
+    };
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * Loads `sodium-native` and returns its verifier, or `undefined` when the package is absent,
  * fails to load (no prebuild for this platform, a CommonJS bundle without `import.meta.url`),
  * has an unexpected shape, or fails the self-test. Never throws.
  */
 const loadSodium = (): NativeEd25519Verify | undefined => {
+  let require: NodeJS.Require;
   try {
-    const sodium = createRequire(import.meta.url)(PACKAGE) as Partial<SodiumNative>;
+    require = createRequire(import.meta.url);
+  } catch {
+    return undefined;
+  }
+  const direct = loadDirect(require);
+  const verifier = direct === undefined ? undefined : verifierOf(direct);
+  if (verifier !== undefined) return verifier;
+  try {
+    return verifierOf(require(PACKAGE) as Partial<SodiumNative>);
+  } catch {
+    return undefined;
+  }
+};
+
+/** The verifier of a loaded package, or `undefined` when its shape or its self-test is wrong. */
+const verifierOf = (sodium: Partial<SodiumNative>): NativeEd25519Verify | undefined => {
+  try {
     const verifyDetached = sodium.crypto_sign_verify_detached;
     if (
       typeof verifyDetached !== 'function' ||

@@ -12,6 +12,7 @@
  * (5) whole proofs through `verifyProof`, with either backend.
  */
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { importRecordKeys, type VerificationKey } from './keys.js';
 import {
@@ -119,6 +120,23 @@ describe('random keys, messages and signatures (fast-check)', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it("the direct binding answers as the package's entry point does", () => {
+    const entry = createRequire(import.meta.url)('sodium-native') as {
+      crypto_sign_verify_detached(s: Uint8Array, m: Uint8Array, p: Uint8Array): boolean;
+    };
+    fc.assert(
+      fc.property(seed, message, fc.nat(), fc.boolean(), (keySeed, msg, bit, mutate) => {
+        const { privateKey, publicKey } = keyFromSeed(keySeed);
+        const valid = sign(null, msg, privateKey);
+        const signature = mutate ? flipBit(valid, bit) : valid;
+        expect(sodiumVerify(signature, msg, publicKey)).toBe(
+          entry.crypto_sign_verify_detached(signature, msg, publicKey),
+        );
+      }),
+      { numRuns: 100 },
     );
   });
 
