@@ -7,18 +7,19 @@
  */
 import { verify as cryptoVerify } from 'node:crypto';
 import { createRequire } from 'node:module';
+// Not exported from the package index (yet): the bench needs to know the backend it measures.
 import {
   type DecodedProof,
   decodeProof,
+  ed25519Backend,
   importRecordKeys,
   NhiError,
   parseRecordSet,
+  selectEd25519Backend,
   type VerificationKey,
   verifyProof,
 } from '@nhi-dns/core';
 import { createTestIdentity } from '@nhi-dns/core/test-support';
-// Not exported from the package index (yet): the bench needs to know the backend it measures.
-import { ed25519Backend, selectEd25519Backend } from '../packages/core/src/native-ed25519.js';
 import { type BenchContext, type BenchSuite, type Figure, figure, measurement } from './lib/figure.js';
 import { interleave } from './lib/measure.js';
 import { round, summarise } from './lib/stats.js';

@@ -56,6 +56,13 @@ export {
   tryParseIdentityName,
 } from './names.js';
 export {
+  ED25519_BACKEND_ENV,
+  type Ed25519Backend,
+  type Ed25519BackendChoice,
+  ed25519Backend,
+  selectEd25519Backend,
+} from './native-ed25519.js';
+export {
   attachLambdaContext,
   count,
   countWithDimension,

@@ -56,6 +56,26 @@ describe('importRecordKeys', () => {
     expect([...keys.keys()]).toEqual(['good']);
   });
 
+  it('leaves out Ed25519 keys anyone can sign for: small-order points and non-canonical encodings', () => {
+    const weak = [
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0100000000000000000000000000000000000000000000000000000000000000', // the identity
+      'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', // order 8
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // order 2
+      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // y = p
+      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff', // y = p + 1, sign bit
+    ];
+    const good = createTestIdentity(NAME, { kid: 'good' });
+    const texts = weak.map((hex, i) =>
+      createTestIdentity(NAME, { kid: `w${i}` }).recordWith({
+        publicKey: Buffer.from(hex, 'hex').toString('base64'),
+      }),
+    );
+    const { keys, rejected } = importRecordKeys(recordsOf(...texts, good.record));
+    expect(rejected).toEqual(weak.map((_, i) => `w${i}`));
+    expect([...keys.keys()]).toEqual(['good']);
+  });
+
   it('rejects every copy of a kid given twice (ambiguous)', () => {
     const a = createTestIdentity(NAME, { kid: 'same' });
     const b = createTestIdentity(NAME, { kid: 'same' });

@@ -89,7 +89,36 @@ export interface ImportedRecordKeys {
   readonly rejected: string[];
 }
 
+/**
+ * Ed25519 public keys anyone can sign for: the 8 points of small order and their non-canonical
+ * encodings (libsodium's blocklist). A signature with S = 0 verifies for such a key under some
+ * verifiers (node:crypto on OpenSSL 3.0 accepts about one message in eight), so a record that
+ * publishes one is refused at import, whatever verifier runs later.
+ */
+const SMALL_ORDER_ED25519 = new Set([
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0000000000000000000000000000000000000000000000000000000000000080',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000080',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+]);
+
+/** True when the 32-byte encoding's y (low 255 bits, little-endian) is ≥ p = 2^255 − 19. */
+const isNonCanonicalEd25519 = (key: Buffer): boolean => {
+  if ((key[31]! & 0x7f) !== 0x7f || key[0]! < 0xed) return false;
+  for (let i = 1; i < 31; i++) if (key[i] !== 0xff) return false;
+  return true;
+};
+
 const toKeyObject = (keyType: KeyType, der: Buffer): KeyObject => {
+  if (keyType === 'ed25519' && (SMALL_ORDER_ED25519.has(der.toString('hex')) || isNonCanonicalEd25519(der))) {
+    throw new Error('weak ed25519 key');
+  }
   const spki = keyType === 'ed25519' ? Buffer.concat([ED25519_SPKI_PREFIX, der]) : der;
   const keyObject = createPublicKey({ key: spki, format: 'der', type: 'spki' });
   const expected = keyType === 'ed25519' ? 'ed25519' : 'ec';
