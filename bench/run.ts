@@ -7,6 +7,7 @@
  */
 import { mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { selectEd25519Backend } from '@nhi-dns/core';
 import { burstBench } from '../examples/http-api-callee/src/burst.bench.js';
 import { chainBench } from '../examples/http-api-callee/src/chain.bench.js';
 import { coldStartBench } from '../examples/http-api-callee/src/cold-start.bench.js';
@@ -54,6 +55,9 @@ const log = (message: string) => {
 
 const main = async (): Promise<number> => {
   const { quick, only } = parseArgs(process.argv.slice(2));
+  // Floors and peers are timed with node:crypto's verify: so is ours, unless a suite says
+  // otherwise (native-verify measures the optional sodium-native verifier against it).
+  selectEd25519Backend('node');
   const started = Date.now();
   const context: BenchContext = { quick, log };
   const figures: Figure[] = [];
