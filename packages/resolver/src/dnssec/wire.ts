@@ -112,7 +112,7 @@ export const signedData = (rrsig: RrsigData, owner: string, rrset: readonly DnsR
   const parts: Buffer[] = [header];
   let previous: Buffer | undefined;
   for (const rdata of rdatas) {
-    if (previous !== undefined && previous.equals(rdata)) continue;
+    if (previous?.equals(rdata)) continue;
     parts.push(fixed, u16(rdata.length), rdata);
     previous = rdata;
   }
