@@ -4,7 +4,11 @@
  *   promise-returning API);
  * - cold lookup: our `resolveTxt` miss against `dns.promises.Resolver` (c-ares) on the same
  *   loopback test server, alternating one by one. Every name is unique and served with TTL 0, so
- *   neither our cache nor a c-ares query cache (Node ≥ 20.16 may enable one) can answer.
+ *   neither our cache nor a c-ares query cache (Node ≥ 20.16 may enable one) can answer;
+ * - concurrent cold lookups: a batch of 100 distinct names in parallel on each side (ours with
+ *   `cache: false`, c-ares on one `Resolver`), batches alternating, time per batch. The names fall
+ *   under a TTL-0 wildcard of a second test server, so that the server's cost per query does not
+ *   grow with the number of names.
  *
  * Run through the bench runner: `npm run bench -- --only resolver`.
  */
@@ -22,9 +26,15 @@ import { createResolver } from './resolver.js';
 import { startTestDnsServer } from './test-support/index.js';
 
 const SIZES = {
-  full: { hitRounds: 10, hitCalls: 10_000, coldLookups: 1000 },
-  quick: { hitRounds: 2, hitCalls: 1000, coldLookups: 50 },
+  full: { hitRounds: 10, hitCalls: 10_000, coldLookups: 1000, batches: 100 },
+  quick: { hitRounds: 2, hitCalls: 1000, coldLookups: 50, batches: 5 },
 };
+/** Distinct names per concurrent batch. */
+const BATCH = 100;
+/** Untimed batches per side before timing. */
+const BATCH_WARMUP = 3;
+/** Zone of the wildcard that answers the concurrent lookups. */
+const BURST_ZONE = 'burst.nhi.test';
 const RECORD =
   'v=NHI1; svc=billing; env=prod; kid=k2026-11; k=ed25519; p=MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=';
 const CACHED_NAME = 'billing.prod.nhi.test';
@@ -73,6 +83,51 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
     const queries = server.queries.length - queriesBefore;
     if (queries !== 2 * lookups) throw new Error(`expected ${2 * lookups} queries, server saw ${queries}`);
 
+    context.log(
+      `resolver: ${size.batches} batches of ${BATCH} concurrent cold lookups per side, alternating`,
+    );
+    const burst = await startTestDnsServer({
+      zone: BURST_ZONE,
+      records: [{ name: `*.${BURST_ZONE}`, type: 'TXT', ttl: 0, data: RECORD }],
+    });
+    let batchQueries: number;
+    let concurrent: Record<'ours' | 'node', number[]>;
+    try {
+      const oursBurst = createResolver({ servers: [burst.server], cache: false, timeout: 2000 });
+      const nodeBurst = new NodeResolver({ timeout: 2000, tries: 1 });
+      nodeBurst.setServers([burst.server]);
+      // Every batch (of either side) asks names no batch asked before.
+      let nextBatch = 0;
+      const batchNames = (): string[] => {
+        const batch = nextBatch++;
+        return Array.from({ length: BATCH }, (_, i) => `b${batch}n${i}.${BURST_ZONE}`);
+      };
+      concurrent = await interleave(
+        {
+          ours: async () => {
+            const results = await Promise.all(batchNames().map((name) => oursBurst.resolveTxt(name)));
+            for (const result of results) check(result.records[0]);
+          },
+          node: async () => {
+            const results = await Promise.all(batchNames().map((name) => nodeBurst.resolveTxt(name)));
+            for (const result of results) check(result[0]);
+          },
+        },
+        { rounds: size.batches, callsPerRound: 1, warmupCalls: BATCH_WARMUP },
+      );
+      // Each side's names reached the server exactly once each.
+      const expected = 2 * BATCH * (size.batches + BATCH_WARMUP);
+      const asked = new Set(burst.queries.map((query) => query.name));
+      batchQueries = burst.queries.length;
+      if (batchQueries !== expected || asked.size !== expected) {
+        throw new Error(
+          `expected ${expected} queries of distinct names, server saw ${batchQueries} (${asked.size} names)`,
+        );
+      }
+    } finally {
+      await burst.stop();
+    }
+
     return [
       figure({
         id: 'cacheHit',
@@ -95,11 +150,25 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
         method:
           'Same loopback test server, one lookup each in turn, every name unique with TTL 0 so no cache on either side can answer (the server counted one query per lookup). Ours: cache off, fresh UDP socket per query.',
       }),
+      figure({
+        id: 'concurrentColdLookups',
+        title: `${BATCH} concurrent cold lookups vs dns.promises (c-ares)`,
+        subject: measurement(`our resolveTxt × ${BATCH} in parallel`, 'µs', summarise(concurrent.ours)),
+        baseline: measurement(
+          `dns.promises.Resolver.resolveTxt × ${BATCH} in parallel`,
+          'µs',
+          summarise(concurrent.node),
+        ),
+        ratioOf: 'subject/baseline',
+        target: { comparison: '<=', value: 1 },
+        details: { namesPerBatch: BATCH, serverQueries: batchQueries, namesUnique: true, recordTtl: 0 },
+        method: `Time per batch of ${BATCH} distinct names resolved in parallel (Promise.all), batches of the two sides alternating, on a loopback test server whose TTL-0 wildcard answers every name (each name reached it once). Ours: cache off, a fresh UDP socket per query; c-ares: one Resolver (it shares one socket among the queries in flight).`,
+      }),
     ];
   } finally {
     await server.stop();
   }
 };
 
-/** Cache-hit and cold-lookup figures of the resolver. */
+/** Cache-hit, cold-lookup and concurrent cold-lookup figures of the resolver. */
 export const resolverBench: BenchSuite = { name: 'resolver', run };
