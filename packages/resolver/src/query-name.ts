@@ -31,7 +31,7 @@ export const QUERY_TYPES: ReadonlySet<string> = new Set([
   'TXT',
 ]);
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** Lower-cases ASCII letters only, as DNS compares names (RFC 4343). */
 export const foldCase = (name: string): string =>
