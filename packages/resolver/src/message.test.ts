@@ -36,7 +36,8 @@ describe('prepareQuery', () => {
     // 50 000 fair bits: 50 % ± 1 % (about 4.5 standard deviations).
     expect(upper / letters).toBeGreaterThan(0.49);
     expect(upper / letters).toBeLessThan(0.51);
-    expect(names.size).toBe(2000);
+    // 25 bits per name: 2 000 draws collide about 0.06 times on average.
+    expect(names.size).toBeGreaterThan(1990);
     // 2 000 draws of 16 bits: about 30 collisions are expected, not hundreds.
     expect(ids.size).toBeGreaterThan(1900);
   });
