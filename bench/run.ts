@@ -11,7 +11,6 @@ import { selectEd25519Backend } from '@nhi-dns/core';
 import { burstBench } from '../examples/http-api-callee/src/burst.bench.js';
 import { chainBench } from '../examples/http-api-callee/src/chain.bench.js';
 import { coldStartBench } from '../examples/http-api-callee/src/cold-start.bench.js';
-import { resolverBench } from '../packages/resolver/src/resolver.bench.js';
 import { dnssecBench } from './dnssec.bench.js';
 import { dynamodbBench } from './dynamodb.bench.js';
 import type { BenchContext, BenchSuite, Figure } from './lib/figure.js';
@@ -21,6 +20,7 @@ import { memoryBench } from './memory.bench.js';
 import { nativeVerifyBench } from './native-verify.bench.js';
 import { peersBench } from './peers.bench.js';
 import { recordsBench } from './records.bench.js';
+import { resolverBench } from './resolver.bench.js';
 import { signingBench } from './signing.bench.js';
 
 /** Every suite, in run order. */

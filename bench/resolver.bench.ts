@@ -13,17 +13,11 @@
  * Run through the bench runner: `npm run bench -- --only resolver`.
  */
 import { Resolver as NodeResolver } from 'node:dns/promises';
-import {
-  type BenchContext,
-  type BenchSuite,
-  type Figure,
-  figure,
-  measurement,
-} from '../../../bench/lib/figure.js';
-import { interleave } from '../../../bench/lib/measure.js';
-import { summarise } from '../../../bench/lib/stats.js';
-import { createResolver } from './resolver.js';
-import { startTestDnsServer } from './test-support/index.js';
+import { createResolver } from '@nhi-dns/resolver';
+import { startTestDnsServer } from '@nhi-dns/resolver/test-support';
+import { type BenchContext, type BenchSuite, type Figure, figure, measurement } from './lib/figure.js';
+import { interleave } from './lib/measure.js';
+import { summarise } from './lib/stats.js';
 
 const SIZES = {
   full: { hitRounds: 10, hitCalls: 10_000, coldLookups: 1000, batches: 100 },
