@@ -115,6 +115,30 @@ describe('NhiIdentity record', () => {
     ]);
   });
 
+  it('pins a client certificate to a key (x5t-s256), and refuses a thumbprint that is not one', () => {
+    const thumbprint = Buffer.alloc(32, 7).toString('base64url');
+    const identity = new NhiIdentity(newStack(), 'Ledger', {
+      zone,
+      service: 'ledger',
+      environment: 'prod',
+      hostedZoneId: 'Z0123456789ABC',
+      publicKey: { kid: 'k1', publicKey: Buffer.alloc(32, 1).toString('base64'), certThumbprint: thumbprint },
+    });
+    expect(parseRecordSet(NAME, [[identity.recordTexts[0] ?? '']]).keys).toEqual([
+      expect.objectContaining({ kid: 'k1', certThumbprint: thumbprint }),
+    ]);
+    expect(
+      () =>
+        new NhiIdentity(newStack(), 'Bad', {
+          zone,
+          service: 'ledger',
+          environment: 'prod',
+          hostedZoneId: 'Z0123456789ABC',
+          publicKey: { kid: 'k1', publicKey: Buffer.alloc(32, 1).toString('base64'), certThumbprint: 'abc' },
+        }),
+    ).toThrow(/x5t-s256/);
+  });
+
   it('declares no record when the CLI owns it (one owner per record)', () => {
     const stack = newStack();
     newFunction(stack, 'Fn'); // a stack of no resource is no template

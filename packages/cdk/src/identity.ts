@@ -35,6 +35,13 @@ export interface NhiPublicKey {
    * @default - no expiry
    */
   readonly expiresAt?: number;
+  /**
+   * Client certificate this key's proofs must come with over API Gateway mutual TLS (`x5t-s256=`):
+   * the RFC 8705 thumbprint, base64url SHA-256 of the certificate's DER (`nhi-dns publish --cert`
+   * computes it; so does `openssl x509 -outform der | openssl dgst -sha256 -binary | basenc --base64url`).
+   * @default - no pin
+   */
+  readonly certThumbprint?: string;
 }
 
 /** Properties every {@link NhiIdentity} takes. */
@@ -207,6 +214,9 @@ export class NhiIdentity extends Construct {
         keyType: key.keyType ?? 'ed25519',
         publicKey: literal('publicKey.publicKey', key.publicKey),
         ...(key.expiresAt === undefined ? {} : { expiresAt: key.expiresAt }),
+        ...(key.certThumbprint === undefined
+          ? {}
+          : { certThumbprint: literal('publicKey.certThumbprint', key.certThumbprint) }),
         ...(props.attributes === undefined ? {} : { attributes: props.attributes }),
       }),
     );
