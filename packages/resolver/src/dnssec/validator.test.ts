@@ -85,6 +85,23 @@ describe('DnssecValidator', () => {
     expect(lab.queries).toEqual([]);
   });
 
+  it('prepares the zone that holds a name that is no zone apex, so a first lookup sends no chain query', async () => {
+    const lab = world();
+    const validator = lab.validator();
+    // prod.auth.nhi.test has no DNSKEY RRset: the identities live in the auth.nhi.test zone.
+    await expect(validator.prepare(`prod.${CHILD}`)).resolves.toBe('secure');
+    expect(lab.queries).toEqual([
+      `DNSKEY prod.${CHILD}`,
+      `DNSKEY ${CHILD}`,
+      `DS ${CHILD}`,
+      `DNSKEY ${PARENT}`,
+      `DNSKEY ${CHILD}`,
+    ]);
+    lab.queries.length = 0;
+    expect((await validator.validate(NAME, lab.txt())).status).toBe('secure');
+    expect(lab.queries).toEqual([]);
+  });
+
   it('accepts a DNSKEY trust anchor, and Ed25519 (algorithm 15)', async () => {
     const lab = world();
     const zone = 'ed.nhi.test';

@@ -148,12 +148,21 @@ export class DnssecValidator {
   }
 
   /**
-   * Fetches and validates the keys of `zone` ahead of need (init), so that the first lookup of a
-   * name in it costs one query. Resolves with the zone's status.
+   * Fetches and validates the keys of the DNS zone that holds `zone` ahead of need (init), so
+   * that the first lookup of a name in it costs one query. `zone` need not be a zone apex (the
+   * identity zone `auth.example.com` may be names inside `example.com`): the nearest name at or
+   * above it that has a DNSKEY RRset is prepared. Resolves with that zone's status.
    * @throws {DnsError} when the chain cannot be fetched.
    */
   async prepare(zone: string): Promise<DnssecStatus> {
-    return (await this.#zoneKeys(canonical(zone), 0)).status;
+    let name = canonical(zone);
+    for (let depth = 0; depth <= MAX_CHAIN_DEPTH; depth++) {
+      const keys = await this.#options.query(name, 'DNSKEY');
+      if ((keys.kind === 'answer' && keys.answers.length > 0) || name === '') break;
+      const dot = name.indexOf('.');
+      name = dot < 0 ? '' : name.slice(dot + 1);
+    }
+    return (await this.#zoneKeys(name, 0)).status;
   }
 
   /** The verdict on one RRset and the RRSIGs that came with it. */
