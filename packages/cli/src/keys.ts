@@ -30,6 +30,8 @@ export interface PublishedKey {
   readonly keyType: KeyType;
   /** Base64: the raw 32 bytes for ed25519, the SPKI DER for p256. */
   readonly publicKey: string;
+  /** `x5t-s256=`: the API Gateway mTLS client certificate pinned to this key (render, deploy plugins). */
+  readonly certThumbprint?: string;
 }
 
 /** A fresh key pair: its public half for DNS, its private half for Secrets Manager. */

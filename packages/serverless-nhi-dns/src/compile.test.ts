@@ -240,6 +240,33 @@ describe('compileNhi', () => {
     ]);
   });
 
+  it('pins a key to its mTLS client certificate (certThumbprint → x5t-s256), and refuses a malformed pin', () => {
+    const thumbprint = Buffer.alloc(32, 9).toString('base64url');
+    const template = compiledTemplate(['ledger']);
+    compileNhi(
+      template,
+      resolve(
+        { zone: ZONE, recordOwner: 'stack' },
+        {
+          ledger: { identity: 'ledger', selfCheck: true, publicKey: { ...KEY, certThumbprint: thumbprint } },
+        },
+      ),
+      naming,
+    );
+    expect(template.Resources.NhiIdentityLedgerProd?.Properties?.ResourceRecords).toEqual([
+      `"v=NHI1; svc=ledger; env=prod; kid=k1; k=ed25519; p=${KEY.publicKey}; x5t-s256=${thumbprint}"`,
+    ]);
+    const refused = configError(() =>
+      resolve(
+        { zone: ZONE, recordOwner: 'stack' },
+        {
+          ledger: { identity: 'ledger', selfCheck: true, publicKey: { ...KEY, certThumbprint: 'not-a-pin' } },
+        },
+      ),
+    );
+    expect(refused).toMatch(/certThumbprint/);
+  });
+
   it('refuses keys the CLI would refuse to publish, and a logical id that is taken', () => {
     const conflict = configError(() =>
       compileNhi(

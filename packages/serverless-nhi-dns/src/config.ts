@@ -5,6 +5,7 @@ import {
   anObject,
   aString,
   aStringList,
+  CERT_THUMBPRINT_PATTERN,
   canonicalName,
   compileAllowList,
   either,
@@ -37,6 +38,11 @@ export interface NhiPublicKeyOption {
   readonly publicKey: string;
   /** Default `ed25519`. */
   readonly keyType?: 'ed25519' | 'p256';
+  /**
+   * The API Gateway mutual TLS client certificate pinned to this key (`x5t-s256=`): base64url
+   * SHA-256 of its DER, as `nhi-dns publish --cert` computes it. Default: no pin.
+   */
+  readonly certThumbprint?: string;
 }
 
 /** `custom.nhi.alarms`. */
@@ -283,6 +289,10 @@ const KEY_RULES = {
   }),
   publicKey: required({ allowed: 'a base64 string (empty: revoked)', test: (v) => typeof v === 'string' }),
   keyType: oneOf('ed25519', 'p256'),
+  certThumbprint: {
+    allowed: 'the base64url SHA-256 of a certificate (43 characters)',
+    test: (v: unknown) => typeof v === 'string' && CERT_THUMBPRINT_PATTERN.test(v),
+  },
 };
 
 /** `validateOptions` with the option's path in serverless.yml in the message. */
@@ -525,7 +535,12 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
           ? `${path}.publicKey[${index}]`
           : `${path}.publicKey`;
         validate(keyPath, key, KEY_RULES);
-        record.keys.push({ kid: key.kid, keyType: key.keyType ?? 'ed25519', publicKey: key.publicKey });
+        record.keys.push({
+          kid: key.kid,
+          keyType: key.keyType ?? 'ed25519',
+          publicKey: key.publicKey,
+          ...(key.certThumbprint === undefined ? {} : { certThumbprint: key.certThumbprint }),
+        });
       });
       let attributes = options.attributes;
       if (options.publicKeyFile !== undefined) {

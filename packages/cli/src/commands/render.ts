@@ -86,6 +86,7 @@ export const render = (options: RenderOptions): string => {
       kid: checkPublishedKey(key).kid,
       keyType: key.keyType,
       publicKey: key.publicKey,
+      ...(key.certThumbprint === undefined ? {} : { certThumbprint: key.certThumbprint }),
       ...(options.attributes === undefined ? {} : { attributes: options.attributes }),
     };
     const changes = planPutKey(currentRecordOf(recordSet), input);
