@@ -17,7 +17,7 @@ import {
 } from '@nhi-dns/resolver';
 import type { RecordSource, ResolvedIdentity } from './identity-resolve.js';
 import { ParsedIdentityCache } from './key-cache.js';
-import { reportLookup } from './lookup-telemetry.js';
+import { reportChainLookup, reportLookup } from './lookup-telemetry.js';
 import { PACKAGE_NAME } from './proof-source.js';
 
 /** Environment variable naming the DNS servers of the default resolver, e.g. `10.0.0.2,127.0.0.1:5353`. */
@@ -176,6 +176,12 @@ export class IdentityDirectory {
   constructor(options: IdentityDirectoryOptions) {
     this.#options = options;
     this.#refreshes = new RefreshCooldown(options.unknownKidRefreshInterval * 1000);
+    if (options.validate === true) {
+      // The validator's own DNSKEY and DS queries are DNS lookups too: logged and counted.
+      options.resolver.on('lookup', (event) => {
+        if (event.type === 'DNSKEY' || event.type === 'DS') reportChainLookup(options.telemetry(), event);
+      });
+    }
   }
 
   /** Starts resolving `name` (a cold-start prefetch); failures surface on the next real lookup. */

@@ -6,7 +6,13 @@ import {
   type Observability,
   recordLatency,
 } from '@nhi-dns/core';
-import { DnsError, failureOutcome, type LookupOutcome, type TxtResult } from '@nhi-dns/resolver';
+import {
+  DnsError,
+  failureOutcome,
+  type LookupEvent,
+  type LookupOutcome,
+  type TxtResult,
+} from '@nhi-dns/resolver';
 
 /** Milliseconds to the microsecond: finer digits are noise in logs and metrics. */
 const roundMs = (ms: number | undefined): number | undefined =>
@@ -50,4 +56,30 @@ export const reportLookup = (
   if (result?.fromCache !== true && typeof latency === 'number') {
     recordLatency(observability.metrics, METRIC.dnsLookupLatency, latency);
   }
+};
+
+/**
+ * One log line and the metrics of a DNSKEY or DS lookup the in-process validator made
+ * (`validateDnssec`), from the resolver's lookup event: logged and counted as the TXT lookups
+ * are (`DnsLookup` by `Outcome`, or `DnsCacheHit`), with `dns.type` telling them apart in logs.
+ */
+export const reportChainLookup = (observability: Observability, event: LookupEvent): void => {
+  const fields = {
+    [LOG_FIELD.name]: event.name || '.',
+    'dns.type': event.type,
+    [LOG_FIELD.outcome]: event.outcome,
+    [LOG_FIELD.dnsLatencyMs]: roundMs(event.latencyMs),
+    'dns.server': event.server,
+    'dns.attempts': event.attempts,
+  };
+  if (event.outcome === 'hit') {
+    observability.logger.debug('dnssec chain lookup', fields);
+    count(observability.metrics, METRIC.dnsCacheHit);
+    return;
+  }
+  if (event.error !== undefined) observability.logger.warn('dnssec chain lookup failed', fields);
+  else observability.logger.info('dnssec chain lookup', fields);
+  countWithDimension(observability.metrics, METRIC.dnsLookup, 'Outcome', event.outcome);
+  const latency = fields[LOG_FIELD.dnsLatencyMs];
+  if (typeof latency === 'number') recordLatency(observability.metrics, METRIC.dnsLookupLatency, latency);
 };

@@ -78,6 +78,13 @@ describe('identityResolve with validateDnssec (in-process DNSSEC)', () => {
       expect(dns.queries.map((query) => `${query.type} ${query.name || '.'}`)).toEqual(
         expect.arrayContaining(['TXT billing.prod.auth.example.com', 'DNSKEY .']),
       );
+      // The validator's own queries are DNS lookups too: logged and counted like the TXT one.
+      expect(run.out.json()).toContainEqual(
+        expect.objectContaining({ message: 'dnssec chain lookup', 'nhi.name': '.', 'dns.type': 'DNSKEY' }),
+      );
+      expect(run.out.emf()).toContainEqual(
+        expect.objectContaining({ DnsLookup: 1, Outcome: expect.any(String) }),
+      );
     } finally {
       await dns.stop();
     }
