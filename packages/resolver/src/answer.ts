@@ -1,7 +1,7 @@
 import type { Answer } from '#dns-packet';
 import { DnsError } from './errors.js';
 import type { Reply } from './message.js';
-import { foldCase } from './query-name.js';
+import { canonicalDnsName } from './query-name.js';
 import type { DnsRecord } from './types.js';
 
 /** Most CNAMEs followed from the queried name (RFC 1034 only asks for "bounded"; BIND uses 16, we need few). */
@@ -38,10 +38,7 @@ export interface DnssecRecords {
 
 const AUTHORITY_TYPES = new Set(['NSEC', 'SOA', 'RRSIG']);
 
-const canonical = (name: unknown): string => {
-  const folded = foldCase(typeof name === 'string' ? name : '');
-  return folded.endsWith('.') ? folded.slice(0, -1) : folded;
-};
+const canonical = (name: unknown): string => canonicalDnsName(typeof name === 'string' ? name : '');
 
 const isIn = (record: Answer): boolean => record.type !== 'OPT' && record.class === 'IN';
 

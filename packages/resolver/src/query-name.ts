@@ -39,6 +39,15 @@ export const foldCase = (name: string): string =>
   // ten times faster; anything else only has its ASCII letters folded (toLowerCase would fold more).
   NON_ASCII.test(name) ? name.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()) : name.toLowerCase();
 
+/**
+ * A name as received (from a reply, a record, a trust anchor) in canonical form: ASCII letters
+ * folded, trailing dot dropped, the root `''`. Unlike {@link canonicalQueryName} it checks nothing.
+ */
+export const canonicalDnsName = (name: string): string => {
+  const folded = foldCase(name);
+  return folded.endsWith('.') ? folded.slice(0, -1) : folded;
+};
+
 const validated = (canonical: string): boolean =>
   canonical.length > 0 &&
   canonical.length <= MAX_NAME_LENGTH &&

@@ -2,6 +2,7 @@
  * Trust anchors: the DS or DNSKEY records an operator trusts without proof, in presentation
  * format (what `dig DS`, `keymgr ds`, `ldns-key2ds` and IANA's root-anchors print).
  */
+import { canonicalDnsName } from '../query-name.js';
 import type { DnskeyData, DsData } from './wire.js';
 
 /** The DS or DNSKEY records trusted for one zone. */
@@ -23,8 +24,6 @@ export const IANA_ROOT_ANCHORS: readonly string[] = Object.freeze([
 
 const anchorError = (line: string, why: string): TypeError =>
   new TypeError(`resolver option trustAnchors: "${line.trim().slice(0, 80)}": ${why}`);
-
-const canonicalZone = (owner: string): string => owner.toLowerCase().replace(/\.$/, '');
 
 const integer = (text: string | undefined, max: number, line: string, field: string): number => {
   const value = text !== undefined && /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
@@ -49,7 +48,7 @@ export const parseTrustAnchors = (lines: readonly string[]): TrustAnchor[] => {
     if (/^[0-9]+$/.test(fields[0] ?? '')) fields.shift(); // TTL
     if ((fields[0] ?? '').toUpperCase() === 'IN') fields.shift();
     const type = (fields.shift() ?? '').toUpperCase();
-    const zone = canonicalZone(owner);
+    const zone = canonicalDnsName(owner);
     if (!/^[a-z0-9_.-]*$/.test(zone) || zone.startsWith('.') || zone.includes('..')) {
       throw anchorError(raw, 'the owner is not a domain name');
     }

@@ -9,6 +9,7 @@
  * and kept validated here until the first of their TTL or their signatures' expiration.
  */
 import type { KeyObject } from 'node:crypto';
+import { canonicalDnsName } from '../query-name.js';
 import type { DnsRecord } from '../types.js';
 import { importDnskey, SUPPORTED_ALGORITHMS, verifySignature } from './algorithms.js';
 import type { TrustAnchor } from './trust-anchor.js';
@@ -97,7 +98,6 @@ const HALF_SERIAL = 2 ** 31;
 const serialLte = (a: number, b: number): boolean => (b - a) >>> 0 < HALF_SERIAL;
 
 const rrsigOf = (record: DnsRecord): RrsigData => record.data as RrsigData;
-const canonical = (name: string): string => name.toLowerCase().replace(/\.$/, '');
 
 const worst = (verdicts: readonly DnssecVerdict[]): DnssecVerdict => {
   const validUntil = Math.min(...verdicts.map((verdict) => verdict.validUntil));
@@ -137,7 +137,7 @@ export class DnssecValidator {
     const ttlBound = this.#options.now() + answer.ttl * 1000;
     const rrsets: Array<{ owner: string; type: string; records: readonly DnsRecord[] }> = [];
     for (const alias of answer.aliases) rrsets.push({ owner: alias.name, type: 'CNAME', records: [alias] });
-    const owner = answer.answers[0]?.name ?? canonical(name);
+    const owner = answer.answers[0]?.name ?? canonicalDnsName(name);
     rrsets.push({ owner, type: answer.answers[0]?.type ?? 'TXT', records: answer.answers });
     const verdicts: DnssecVerdict[] = [];
     for (const rrset of rrsets) {
@@ -155,7 +155,7 @@ export class DnssecValidator {
    * @throws {DnsError} when the chain cannot be fetched.
    */
   async prepare(zone: string): Promise<DnssecStatus> {
-    let name = canonical(zone);
+    let name = canonicalDnsName(zone);
     for (let depth = 0; depth <= MAX_CHAIN_DEPTH; depth++) {
       const keys = await this.#options.query(name, 'DNSKEY');
       if ((keys.kind === 'answer' && keys.answers.length > 0) || name === '') break;
@@ -203,7 +203,7 @@ export class DnssecValidator {
     let refusal = '';
     for (const record of covering) {
       const rrsig = rrsigOf(record);
-      const signer = canonical(rrsig.signersName);
+      const signer = canonicalDnsName(rrsig.signersName);
       // A DS RRset, and the NSEC that proves a cut has none, are the parent's: signed by a zone
       // above their owner (which also keeps the chain climbing: a zone never waits on itself).
       if (
@@ -402,7 +402,7 @@ export class DnssecValidator {
       (record) =>
         record.name === zone &&
         rrsigOf(record).typeCovered === 'DNSKEY' &&
-        canonical(rrsigOf(record).signersName) === zone &&
+        canonicalDnsName(rrsigOf(record).signersName) === zone &&
         rrsigOf(record).labels === labelCount(zone),
     );
     for (const record of rrsigs) {

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import dnsPacketModule from '#dns-packet';
+import { canonicalDnsName, foldCase } from '../query-name.js';
 import type { DnsRecord } from '../types.js';
 
 /** RRSIG RDATA as dns-packet decodes it. */
@@ -53,7 +54,7 @@ const dnsPacket = dnsPacketModule as unknown as Record<string, RdataCodec> & {
 
 /** A name in canonical wire form (RFC 4034 §6.2): lower case, uncompressed, root label last. */
 export const canonicalNameWire = (name: string): Buffer =>
-  dnsPacket.name.encode(name.toLowerCase().replace(/\.$/, '') || '.');
+  dnsPacket.name.encode(canonicalDnsName(name) || '.');
 
 /** Number of labels of a name, the root not counted (`*` counted: RFC 4034 §3.1.3 excludes it from RRSIG labels). */
 export const labelCount = (name: string): number => {
@@ -75,7 +76,7 @@ const NAME_IN_RDATA = new Set(['CNAME', 'NS', 'PTR', 'DNAME']);
 export const canonicalRdata = (record: DnsRecord): Buffer => {
   const type = record.type;
   let data = record.data;
-  if (NAME_IN_RDATA.has(type) && typeof data === 'string') data = data.toLowerCase();
+  if (NAME_IN_RDATA.has(type) && typeof data === 'string') data = foldCase(data);
   const encoder = dnsPacket[type.toLowerCase()] as RdataCodec | undefined;
   if (encoder === undefined) throw new Error(`no canonical RDATA for ${type}`);
   // dns-packet's RDATA encoders write the 2-byte RDLENGTH first.
@@ -103,7 +104,7 @@ const u32 = (value: number): Buffer => {
 export const signedData = (rrsig: RrsigData, owner: string, rrset: readonly DnsRecord[]): Buffer => {
   // RRSIG RDATA without the signature, signer name lower-cased: dns-packet's encoding of it.
   const header = dnsPacket.rrsig
-    .encode({ ...rrsig, signersName: rrsig.signersName.toLowerCase() || '.', signature: Buffer.alloc(0) })
+    .encode({ ...rrsig, signersName: foldCase(rrsig.signersName) || '.', signature: Buffer.alloc(0) })
     .subarray(2);
   const ownerWire = canonicalNameWire(owner);
   // TYPE is the covered type's code, the first two bytes of the header.
