@@ -129,6 +129,15 @@ const cachedEntries = async (resolver: Resolver, names: readonly string[]): Prom
   return kept;
 };
 
+/** A loopback DNS server answering every identity's TXT RRset (TTL 300 s). */
+const serveIdentities = (identities: ReturnType<typeof identityRecords>): Promise<TestDnsServer> =>
+  startTestDnsServer({
+    zone: ZONE,
+    records: identities.flatMap(({ name, rrs }) =>
+      rrs.map((data) => ({ name, type: 'TXT' as const, ttl: 300, data })),
+    ),
+  });
+
 /** Heap per cached record with 1, 5 and 20 keys. */
 const perRecordFigures = async (context: BenchContext, pool: readonly string[]): Promise<Figure[]> => {
   const size = context.quick ? SIZES.quick : SIZES.full;
@@ -136,12 +145,7 @@ const perRecordFigures = async (context: BenchContext, pool: readonly string[]):
   for (const keys of KEY_COUNTS) {
     // One more name than measured: the first lookup allocates what any lookup needs once.
     const identities = identityRecords(size.perRecordNames + 1, keys, pool);
-    const server = await startTestDnsServer({
-      zone: ZONE,
-      records: identities.flatMap(({ name, rrs }) =>
-        rrs.map((data) => ({ name, type: 'TXT' as const, ttl: 300, data })),
-      ),
-    });
+    const server = await serveIdentities(identities);
     try {
       const { directory, resolver } = directoryOn(server);
       const [first, ...rest] = identities.map((identity) => identity.name);
@@ -185,12 +189,7 @@ const perRecordFigures = async (context: BenchContext, pool: readonly string[]):
 const fullCacheFigure = async (context: BenchContext, pool: readonly string[]): Promise<Figure> => {
   const size = context.quick ? SIZES.quick : SIZES.full;
   const identities = identityRecords(size.fillNames + 1, size.fillKeys, pool);
-  const server = await startTestDnsServer({
-    zone: ZONE,
-    records: identities.flatMap(({ name, rrs }) =>
-      rrs.map((data) => ({ name, type: 'TXT' as const, ttl: 300, data })),
-    ),
-  });
+  const server = await serveIdentities(identities);
   try {
     const { directory, resolver } = directoryOn(server);
     const [first, ...rest] = identities.map((identity) => identity.name);

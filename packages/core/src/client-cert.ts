@@ -5,6 +5,7 @@
  * untrusted `unknown` input and never throws.
  */
 import { createHash, X509Certificate } from 'node:crypto';
+import { rememberBounded } from './bounded-memo.js';
 import { httpEventKind } from './http-event.js';
 
 /** A PEM longer than this is not parsed (a client certificate is 1-4 KiB): it counts as unreadable. */
@@ -49,11 +50,7 @@ const cachedThumbprint = (pem: string): string | undefined => {
   if (thumbprintCache.has(pem)) return thumbprintCache.get(pem);
   const thumbprint = certThumbprint(pem);
   if (pem.length <= MAX_CLIENT_CERT_PEM_BYTES) {
-    if (thumbprintCache.size >= THUMBPRINT_CACHE_ENTRIES) {
-      const oldest = thumbprintCache.keys().next().value;
-      if (oldest !== undefined) thumbprintCache.delete(oldest);
-    }
-    thumbprintCache.set(pem, thumbprint);
+    rememberBounded(thumbprintCache, pem, thumbprint, THUMBPRINT_CACHE_ENTRIES);
   }
   return thumbprint;
 };

@@ -96,6 +96,14 @@ interface SodiumBinding {
   readonly crypto_sign_PUBLICKEYBYTES: number;
 }
 
+/** Whether a loaded module has libsodium's Ed25519 verify with the sizes this code assumes. */
+const hasEd25519Shape = <T extends { crypto_sign_verify_detached: unknown }>(
+  sodium: Partial<T> & { crypto_sign_BYTES?: unknown; crypto_sign_PUBLICKEYBYTES?: unknown },
+): sodium is Partial<T> & Pick<T, 'crypto_sign_verify_detached'> =>
+  typeof sodium.crypto_sign_verify_detached === 'function' &&
+  sodium.crypto_sign_BYTES === 64 &&
+  sodium.crypto_sign_PUBLICKEYBYTES === 32;
+
 /** Versions whose binding signature was read (`binding.cc`, 5.1.0) and is called directly. */
 const DIRECT_BINDING_VERSIONS = /^5\.[01]\.\d+$/;
 
@@ -114,14 +122,8 @@ const loadDirect = (require: NodeJS.Require): SodiumNative | undefined => {
     const binding = require(
       `${root}prebuilds/${process.platform}-${process.arch}/${PACKAGE}.node`,
     ) as Partial<SodiumBinding>;
+    if (!hasEd25519Shape(binding)) return undefined;
     const raw = binding.crypto_sign_verify_detached;
-    if (
-      typeof raw !== 'function' ||
-      binding.crypto_sign_BYTES !== 64 ||
-      binding.crypto_sign_PUBLICKEYBYTES !== 32
-    ) {
-      return undefined;
-    }
     return {
       crypto_sign_BYTES: 64,
       crypto_sign_PUBLICKEYBYTES: 32,
@@ -170,14 +172,8 @@ const loadSodium = (): NativeEd25519Verify | undefined => {
 /** The verifier of a loaded package, or `undefined` when its shape or its self-test is wrong. */
 const verifierOf = (sodium: Partial<SodiumNative>): NativeEd25519Verify | undefined => {
   try {
+    if (!hasEd25519Shape(sodium)) return undefined;
     const verifyDetached = sodium.crypto_sign_verify_detached;
-    if (
-      typeof verifyDetached !== 'function' ||
-      sodium.crypto_sign_BYTES !== 64 ||
-      sodium.crypto_sign_PUBLICKEYBYTES !== 32
-    ) {
-      return undefined;
-    }
     // Only `true` accepts: any other answer (a future status code, a truthy object) rejects.
     const verify: NativeEd25519Verify = (signature, message, publicKey) =>
       verifyDetached(signature, message, publicKey) === true;

@@ -1,4 +1,5 @@
 import { decodeBase64url } from './base64url.js';
+import { rememberBounded } from './bounded-memo.js';
 import {
   type DecodedProof,
   MAX_PROOF_BYTES,
@@ -126,11 +127,7 @@ const decodeHeader = (segment: string): Readonly<ProofHeader> => {
   if (header.crit !== undefined) throw malformed('crit header extensions are not supported');
   const frozen = Object.freeze(header) as unknown as ProofHeader;
   if (segment.length <= MAX_CACHED_HEADER_LENGTH) {
-    if (headerCache.size >= HEADER_CACHE_ENTRIES) {
-      const oldest = headerCache.keys().next().value;
-      if (oldest !== undefined) headerCache.delete(oldest);
-    }
-    headerCache.set(segment, frozen);
+    rememberBounded(headerCache, segment, frozen, HEADER_CACHE_ENTRIES);
   }
   return frozen;
 };
