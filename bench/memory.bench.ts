@@ -11,9 +11,8 @@
  *   N invocations (DNS and Secrets Manager on loopback), against the Middy + Powertools baseline
  *   bundle of the cold-start suite serving the same events.
  */
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { formatRecord, type NhiLogger, type NhiMetrics } from '@nhi-dns/core';
 import type { TestIdentity } from '@nhi-dns/core/test-support';
@@ -22,6 +21,7 @@ import { createResolver, RESOLVER_DEFAULTS, type Resolver } from '@nhi-dns/resol
 import { forcedGc, startTestDnsServer, type TestDnsServer } from '@nhi-dns/resolver/test-support';
 import { bundleExample } from '../examples/bundle.js';
 import { apiEvent, BODY, CALLEE, createCallers, startChainFixture, ZONE } from './lib/chain-fixture.js';
+import { runProbe } from './lib/child-probe.js';
 import {
   type BenchContext,
   type BenchSuite,
@@ -259,25 +259,7 @@ interface ProbeResult {
 
 /** Runs the probe on `bundle` in a fresh `node --expose-gc` (asynchronously: the servers are in this process). */
 const probe = (probeFile: string, bundle: string, eventsFile: string, env: Record<string, string>) =>
-  new Promise<ProbeResult>((resolve, reject) => {
-    const outFile = `${eventsFile}.${process.hrtime.bigint()}.json`;
-    const child = spawn(process.execPath, ['--expose-gc', probeFile, bundle, eventsFile, outFile], {
-      env,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill(), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0)
-        return reject(new Error(`memory probe of ${bundle} exited ${code}: ${stderr.slice(0, 500)}`));
-      resolve(JSON.parse(readFileSync(outFile, 'utf8')) as ProbeResult);
-    });
-  });
+  runProbe<ProbeResult>(['--expose-gc', probeFile, bundle, eventsFile], env);
 
 /** RSS of a warm callee vs the Middy + Powertools baseline, fresh processes alternating. */
 const warmRssFigure = async (context: BenchContext, caller: TestIdentity): Promise<Figure> => {

@@ -16,7 +16,7 @@ const client = new SecretsManagerClient({});
 export const handler = middy()
   .use(logMetrics(metrics))
   .handler(async () => {
-    const secret = await client.send(new GetSecretValueCommand({ SecretId: '/prod/baseline/db' }));
+    const secret = await client.send(new GetSecretValueCommand({ SecretId: '/prod/ledger/db' }));
     logger.info('invoked', { versionId: secret.VersionId });
     return { statusCode: 200, body: 'ok' };
   });

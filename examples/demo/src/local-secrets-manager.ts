@@ -7,14 +7,32 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 export interface LocalSecretsManager {
   /** `http://127.0.0.1:<port>`: give it to the SDK as `endpoint` (or `AWS_ENDPOINT_URL_SECRETS_MANAGER`). */
   readonly endpoint: string;
+  /**
+   * The port, which also serves the Parameters and Secrets Lambda Extension's protocol: give it
+   * as `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`, with {@link LocalSecretsManagerOptions.extensionToken}
+   * as `AWS_SESSION_TOKEN`.
+   */
+  readonly port: number;
   /** Puts a new version of a secret (a rotation). */
   put(name: string, value: string): void;
-  /** API calls received, by action (`BatchGetSecretValue`, ...). */
+  /** API calls received, by action (`BatchGetSecretValue`, ...; `extension:get` for the extension's). */
   readonly calls: string[];
   /** A real SDK client pointed at this stand-in (loopback endpoint, dummy credentials). */
   client(): SecretsManagerClient;
   stop(): Promise<void>;
 }
+
+/** Options of {@link startLocalSecretsManager}. */
+export interface LocalSecretsManagerOptions {
+  /**
+   * The token the extension protocol requires in `X-Aws-Parameters-Secrets-Token` (in Lambda, the
+   * function's `AWS_SESSION_TOKEN`). Default `local-session-token`.
+   */
+  readonly extensionToken?: string;
+}
+
+/** Default {@link LocalSecretsManagerOptions.extensionToken}. */
+export const LOCAL_EXTENSION_TOKEN = 'local-session-token';
 
 interface Version {
   readonly value: string;
@@ -27,11 +45,15 @@ const ARN_PREFIX = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:';
  * The demo's and the example tests' file-backed "Secrets Manager": it speaks the JSON protocol
  * of the real service (`X-Amz-Target: secretsmanager.<Action>`) for the three read actions the
  * middleware uses, so the real AWS SDK client and the bundled handlers run unchanged, with no
- * AWS account. Not a security boundary: loopback only, no signature check.
+ * AWS account. On the same port it answers as the Parameters and Secrets Lambda Extension does
+ * (`GET /secretsmanager/get?secretId=…`, 401 without the token, 400 with Secrets Manager's error
+ * name). Not a security boundary: loopback only, no signature check.
  */
 export const startLocalSecretsManager = async (
   secrets: Record<string, string>,
+  options: LocalSecretsManagerOptions = {},
 ): Promise<LocalSecretsManager> => {
+  const extensionToken = options.extensionToken ?? LOCAL_EXTENSION_TOKEN;
   const store = new Map<string, Version>();
   const put = (name: string, value: string) => store.set(name, { value, versionId: randomUUID() });
   for (const [name, value] of Object.entries(secrets)) put(name, value);
@@ -79,7 +101,24 @@ export const startLocalSecretsManager = async (
     }
   };
 
+  /** The extension's `GET /secretsmanager/get`: the GetSecretValue answer, or its error relayed. */
+  const answerExtension = (request: IncomingMessage, response: ServerResponse) => {
+    calls.push('extension:get');
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (request.headers['x-aws-parameters-secrets-token'] !== extensionToken) {
+      response.writeHead(401).end('missing or wrong X-Aws-Parameters-Secrets-Token');
+      return;
+    }
+    const [status, body] = answer('GetSecretValue', { SecretId: url.searchParams.get('secretId') ?? '' });
+    response.writeHead(status, { 'content-type': 'application/json' });
+    response.end(status === 200 ? JSON.stringify(body) : `${notFound.__type}: ${notFound.message}`);
+  };
+
   const handle = (request: IncomingMessage, response: ServerResponse) => {
+    if (request.method === 'GET' && request.url?.startsWith('/secretsmanager/get?')) {
+      answerExtension(request, response);
+      return;
+    }
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -102,6 +141,7 @@ export const startLocalSecretsManager = async (
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    port,
     put,
     calls,
     client: () =>

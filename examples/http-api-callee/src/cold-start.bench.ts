@@ -6,7 +6,16 @@
  * alternating between bundles.
  */
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import {
+  apiEvent,
+  BODY,
+  CALLEE,
+  createCallers,
+  startChainFixture,
+} from '../../../bench/lib/chain-fixture.js';
+import { runProbe } from '../../../bench/lib/child-probe.js';
 import {
   type BenchContext,
   type BenchSuite,
@@ -16,8 +25,9 @@ import {
   singleValue,
 } from '../../../bench/lib/figure.js';
 import { bundleExampleBaseDir, findRepoRoot } from '../../../bench/lib/repo-root.js';
-import { summarise } from '../../../bench/lib/stats.js';
+import { round, summarise } from '../../../bench/lib/stats.js';
 import { bundleExample } from '../../bundle.js';
+import { LOCAL_EXTENSION_TOKEN } from '../../demo/src/local-secrets-manager.js';
 
 const SIZES = { full: { processes: 20 }, quick: { processes: 3 } };
 
@@ -34,6 +44,9 @@ const CHILD_ENV = {
   AWS_SECRET_ACCESS_KEY: 'bench',
   AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9',
   AWS_SDK_JS_SUPPRESS_NODE_VERSION_WARNING: '1',
+  // As every other suite but native-verify: node:crypto, so that loading sodium-native (a root
+  // devDependency here, an optional peer for users) does not count in the first request.
+  NHI_ED25519: 'node',
 };
 
 /** Milliseconds to import `bundle` in a fresh Node process. */
@@ -46,6 +59,144 @@ const importOnce = (repoRoot: string, bundle: string, env: Record<string, string
   if (child.status !== 0) throw new Error(`import of ${bundle} failed: ${child.stderr.slice(0, 500)}`);
   const line = child.stdout.trim().split('\n').pop() ?? '';
   return (JSON.parse(line) as { importMs: number }).importMs;
+};
+
+/** What bench/cold-start/invoke-probe.mjs reports for one fresh process. */
+interface ColdInvocation {
+  readonly importMs: number;
+  readonly firstInvokeMs: number;
+  readonly totalMs: number;
+  readonly statusCode?: number;
+}
+
+/** The bundles the cold-invocation figures compare. */
+interface ColdInvocationBundles {
+  readonly callee: string;
+  readonly calleeSdkExternal: string;
+  readonly baseline: string;
+  readonly baselineSdk: string;
+  readonly baselineExtension: string;
+}
+
+/**
+ * Init plus the first invocation, as a new execution environment serves its first request: a
+ * fresh process imports the bundle and answers one signed API Gateway event. The callee resolves
+ * the caller's record (one query to the loopback DNS server), verifies the proof and reads its
+ * secret (Secrets Manager through the SDK, or the Parameters and Secrets extension's protocol,
+ * both served on loopback by this process); each baseline reads the same secret the same way.
+ */
+const coldInvocationFigures = async (
+  context: BenchContext,
+  repoRoot: string,
+  bundles: ColdInvocationBundles,
+  processes: number,
+): Promise<Figure[]> => {
+  const [caller] = createCallers(1);
+  if (caller === undefined) throw new Error('no caller');
+  const fixture = await startChainFixture([caller]);
+  try {
+    // Every process has its own replay store, so one proof serves them all.
+    const eventFile = join(repoRoot, '.tmp', 'bench', 'bundles', 'cold-invocation-event.json');
+    writeFileSync(
+      eventFile,
+      JSON.stringify(apiEvent(await caller.sign({ aud: CALLEE, body: BODY, method: 'POST' }))),
+    );
+    const env = {
+      ...CHILD_ENV,
+      NHI_ALLOW: caller.name,
+      NHI_DNS_SERVERS: fixture.dns.server,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: fixture.secretsManager.endpoint,
+      PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(fixture.secretsManager.port),
+      AWS_SESSION_TOKEN: LOCAL_EXTENSION_TOKEN,
+    };
+    const probeFile = join(repoRoot, 'bench/cold-start/invoke-probe.mjs');
+    const invoke = async (bundle: string, extra: Record<string, string> = {}) => {
+      const result = await runProbe<ColdInvocation>([probeFile, bundle, eventFile], { ...env, ...extra });
+      if (result.statusCode !== 200)
+        throw new Error(`cold invocation of ${bundle} answered ${result.statusCode}`);
+      return result;
+    };
+    context.log(`cold start: init + first invocation, ${processes} fresh processes per bundle`);
+    const runs = {
+      calleeSdk: [] as ColdInvocation[],
+      calleeExtension: [] as ColdInvocation[],
+      baseline: [] as ColdInvocation[],
+      baselineSdk: [] as ColdInvocation[],
+      baselineExtension: [] as ColdInvocation[],
+    };
+    await invoke(bundles.baseline); // warms the OS file cache, untimed
+    for (let i = 0; i < processes; i++) {
+      runs.baseline.push(await invoke(bundles.baseline));
+      runs.calleeSdk.push(await invoke(bundles.callee));
+      runs.baselineSdk.push(await invoke(bundles.baselineSdk));
+      runs.calleeExtension.push(await invoke(bundles.calleeSdkExternal, { NHI_SECRETS_SOURCE: 'extension' }));
+      runs.baselineExtension.push(await invoke(bundles.baselineExtension));
+    }
+    const total = (label: string, results: readonly ColdInvocation[]) =>
+      measurement(label, 'ms', summarise(results.map((result) => result.totalMs)));
+    const medianOf = (results: readonly ColdInvocation[], pick: (result: ColdInvocation) => number) =>
+      round(summarise(results.map(pick)).median, 2);
+    /** Import and first-request medians of both sides, flat (the report prints scalars). */
+    const split = (subject: readonly ColdInvocation[], baseline: readonly ColdInvocation[]) => ({
+      subjectImportMs: medianOf(subject, (result) => result.importMs),
+      subjectFirstRequestMs: medianOf(subject, (result) => result.firstInvokeMs),
+      baselineImportMs: medianOf(baseline, (result) => result.importMs),
+      baselineFirstRequestMs: medianOf(baseline, (result) => result.firstInvokeMs),
+    });
+    const method = (what: string) =>
+      `${what} A fresh node process per sample (bench/cold-start/invoke-probe.mjs): performance.now() from before import() of the bundle to the first answer; DNS, Secrets Manager and the extension protocol on loopback in the bench process (examples/demo/src/local-secrets-manager.ts). Median of ${processes}, bundles alternating.`;
+    const extensionSubject = total(
+      'http-api-callee, extension source, SDK external: init + first request',
+      runs.calleeExtension,
+    );
+    return [
+      figure({
+        id: 'coldInvocationSdk',
+        title:
+          'Cold invocation (init + first request), SDK source, vs Middy + Powertools reading the secret with the SDK',
+        subject: total('http-api-callee bundle (SDK inside): init + first request', runs.calleeSdk),
+        baseline: total(
+          'middy + Powertools + SecretsManagerClient GetSecretValue: init + first request',
+          runs.baselineSdk,
+        ),
+        ratioOf: 'subject/baseline',
+        target: { comparison: '<=', value: 1.1 },
+        details: split(runs.calleeSdk, runs.baselineSdk),
+        method: method(
+          'Both bundles carry the SDK (esbuild, minified ESM). The callee prefetches its secret at init and resolves the caller (one DNS query) and verifies the proof on the first request; the baseline creates its client at init and calls GetSecretValue on the first request.',
+        ),
+      }),
+      figure({
+        id: 'coldInvocationExtension',
+        title: 'Cold invocation (init + first request), extension source, vs the Middy + Powertools bundle',
+        subject: extensionSubject,
+        baseline: total('middy + Powertools Logger/Metrics bundle: init + first request', runs.baseline),
+        ratioOf: 'subject/baseline',
+        target: { comparison: '<=', value: 1.3 },
+        details: split(runs.calleeExtension, runs.baseline),
+        method: method(
+          'The callee as deployed on the Node.js runtime with NHI_SECRETS_SOURCE=extension (SDK external, never loaded): nothing is fetched at init (the extension answers only during an invocation), so the first request resolves the caller, verifies the proof and reads the secret from the extension. The baseline reads no secret.',
+        ),
+      }),
+      figure({
+        id: 'coldInvocationExtensionPeer',
+        title:
+          'Cold invocation (init + first request), extension source, vs Middy + Powertools reading the secret from the extension',
+        subject: extensionSubject,
+        baseline: total(
+          'middy + Powertools, secret from the extension on the first request: init + first request',
+          runs.baselineExtension,
+        ),
+        ratioOf: 'subject/baseline',
+        details: split(runs.calleeExtension, runs.baselineExtension),
+        method: method(
+          'What nhi-dns adds to a function that already reads its secret through the extension (bench/cold-start/baseline-extension-handler.ts, one node:http GET to the extension on the first request); no target set by the issue.',
+        ),
+      }),
+    ];
+  } finally {
+    await fixture.stop();
+  }
 };
 
 const run = async (context: BenchContext): Promise<Figure[]> => {
@@ -72,6 +223,10 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
   const baselineSdk = await bundleExample(example('bench'), {
     entry: 'cold-start/baseline-sdk-handler.ts',
     outDir: join(outRoot, 'baseline-sdk'),
+  });
+  const baselineExtension = await bundleExample(example('bench'), {
+    entry: 'cold-start/baseline-extension-handler.ts',
+    outDir: join(outRoot, 'baseline-extension'),
   });
 
   context.log(`cold start: ${size.processes} fresh processes per bundle`);
@@ -100,6 +255,18 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
     summarise(samples.baseline),
   );
   const baselineSize = singleValue('middy + Powertools Logger/Metrics bundle', 'bytes', baseline.bytes);
+  const invocation = await coldInvocationFigures(
+    context,
+    repoRoot,
+    {
+      callee: callee.file,
+      calleeSdkExternal: calleeSdkExternal.file,
+      baseline: baseline.file,
+      baselineSdk: baselineSdk.file,
+      baselineExtension: baselineExtension.file,
+    },
+    size.processes,
+  );
   const method = (what: string) =>
     `${what} Bundles: esbuild, minified ESM, node20 target (examples/bundle.ts). Import time: performance.now() around import() of the bundle in a fresh node process (handler built at module scope), median of ${size.processes}, bundles alternating.`;
   return [
@@ -190,8 +357,12 @@ const run = async (context: BenchContext): Promise<Figure[]> => {
       subject: singleValue('http-api-callee bundle', 'bytes', calleeSdkExternal.bytes),
       baseline: baselineSize,
       ratioOf: 'subject/baseline',
-      method: method('Size of the minified bundle without @aws-sdk/* and @smithy/*.'),
+      target: { comparison: '<=', value: 2 },
+      method: method(
+        "Size of the minified bundle without @aws-sdk/* and @smithy/*, as deployed with the extension source (the issue's target: at most twice the Middy + Powertools bundle).",
+      ),
     }),
+    ...invocation,
   ];
 };
 

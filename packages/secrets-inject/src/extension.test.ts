@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { httpGet } from './extension.js';
 import { secretsInject } from './middleware.js';
 import { SecretReader } from './reader.js';
 import {
@@ -132,6 +133,26 @@ describe("secrets from the Parameters and Secrets Lambda Extension (source: 'ext
     await expect(new SecretReader({ source: 'extension' }).read('/prod/z')).rejects.toMatchObject({
       reason: 'fetch_failed',
     });
+  });
+
+  it('refuses an answer over 1 MiB, and gives up on an extension that does not answer', async () => {
+    extension.values.set('/prod/huge', { SecretString: 'x'.repeat(2 * 1024 * 1024) });
+    await expect(new SecretReader({ source: 'extension' }).read('/prod/huge')).rejects.toMatchObject({
+      reason: 'fetch_failed',
+    });
+    const silent = createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const started = Date.now();
+      await expect(
+        httpGet(new URL(`http://127.0.0.1:${port}/secretsmanager/get`), {}, AbortSignal.timeout(50)),
+      ).rejects.toMatchObject({ name: 'AbortError' });
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('refuses an unknown source at init', () => {

@@ -8,6 +8,49 @@ export const DEFAULT_EXTENSION_PORT = 2773;
 const TOKEN_HEADER = 'X-Aws-Parameters-Secrets-Token';
 /** Milliseconds one request to the extension may take (it answers from its cache or calls Secrets Manager). */
 const DEFAULT_TIMEOUT_MS = 3000;
+/** Largest answer read: a secret holds at most 64 KiB, plus its JSON envelope. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** What one GET to the extension answered. */
+export interface ExtensionAnswer {
+  readonly status: number;
+  readonly text: string;
+}
+
+/** Sends one GET to the extension; rejects when it cannot connect, times out or answers too much. */
+export type ExtensionGet = (
+  url: URL,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+) => Promise<ExtensionAnswer>;
+
+/**
+ * The default {@link ExtensionGet}: one `node:http` request, imported on first use. Not the
+ * global `fetch`: its first call loads undici, about 20 ms more of the first invocation on this
+ * machine (bench `coldInvocationExtension`), for one loopback GET.
+ */
+export const httpGet: ExtensionGet = async (url, headers, signal) => {
+  const { get } = await import('node:http');
+  return new Promise<ExtensionAnswer>((resolve, reject) => {
+    const request = get(url, { headers, signal }, (response) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > MAX_ANSWER_BYTES) {
+          request.destroy(new Error(`extension answer over ${MAX_ANSWER_BYTES} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+      );
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
+};
 
 /** Options of {@link ExtensionSecretsSource}. */
 export interface ExtensionSecretsSourceOptions {
@@ -17,8 +60,8 @@ export interface ExtensionSecretsSourceOptions {
   readonly endpoint?: string;
   /** SSRF token. Default: `AWS_SESSION_TOKEN`, read per request (it changes when credentials do). */
   readonly token?: () => string | undefined;
-  /** The `fetch` to call. Default: the global one. */
-  readonly fetch?: typeof fetch;
+  /** How a GET is sent. Default {@link httpGet} (`node:http`). */
+  readonly get?: ExtensionGet;
   readonly timeoutMs?: number;
 }
 
@@ -70,12 +113,13 @@ export class ExtensionSecretsSource implements SecretsSource {
     const token = (this.#options.token ?? (() => process.env.AWS_SESSION_TOKEN))();
     const started = now();
     try {
-      const response = await (this.#options.fetch ?? fetch)(url, {
-        headers: token === undefined ? {} : { [TOKEN_HEADER]: token },
-        signal: AbortSignal.timeout(this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-      });
-      const text = await response.text();
-      if (!response.ok) {
+      const response = await (this.#options.get ?? httpGet)(
+        url,
+        token === undefined ? {} : { [TOKEN_HEADER]: token },
+        AbortSignal.timeout(this.#options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      );
+      const { text } = response;
+      if (response.status < 200 || response.status > 299) {
         // 400 with Secrets Manager's error relayed, 401 without the token, 5xx while it cannot serve.
         return failure(awsCodeIn(text) ?? `Extension${response.status}`, response.status >= 500);
       }

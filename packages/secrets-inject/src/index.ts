@@ -12,7 +12,13 @@ export {
   type SecretsErrorOptions,
   type SecretsErrorReason,
 } from './errors.js';
-export { DEFAULT_EXTENSION_PORT, ExtensionSecretsSource } from './extension.js';
+export {
+  DEFAULT_EXTENSION_PORT,
+  type ExtensionAnswer,
+  type ExtensionGet,
+  ExtensionSecretsSource,
+  type ExtensionSecretsSourceOptions,
+} from './extension.js';
 export { BATCH_SIZE, DEFAULT_VERSION_STAGE, type SecretsSource } from './fetch.js';
 export { type SecretsContext, type SecretsInjectMiddleware, secretsInject } from './middleware.js';
 export { ENVIRONMENT_VARIABLE, validateNamespace, validateSecretName } from './names.js';
