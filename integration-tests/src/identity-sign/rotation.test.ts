@@ -25,7 +25,7 @@ const SECRET = '/prod/nhi/billing/signing-key';
 const KEY_MAX_AGE = 60;
 /** keygen's and rotate's default TTL; rotate's propagation wait is it + 5 s. */
 const TTL = 300;
-/** The shortest overlap rotate allows: TTL + max proof lifetime (300 s). */
+/** The shortest overlap rotate allows with default signers and verifiers: max(TTL, 60 + 60) + 300. */
 const OVERLAP = TTL + 300;
 
 const kidOf = (token: string): string =>

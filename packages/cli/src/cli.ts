@@ -1,13 +1,13 @@
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type KeyType, type ProofAlgorithm, splitIdentityLabels } from '@nhi-dns/core';
+import { DEFAULT_CLOCK_SKEW, type KeyType, type ProofAlgorithm, splitIdentityLabels } from '@nhi-dns/core';
 import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander';
 import { type CheckResult, check, type TxtResolver } from './commands/check.js';
 import { keygen } from './commands/keygen.js';
 import { certThumbprintOfFile, checkTrustedFingerprint, publish } from './commands/publish.js';
 import { parseRenderFormat, render } from './commands/render.js';
 import { revoke } from './commands/revoke.js';
-import { finishRotation, rotate } from './commands/rotate.js';
+import { DEFAULT_SIGNER_KEY_MAX_AGE, finishRotation, rotate } from './commands/rotate.js';
 import { keyFileSource, readBodyFile, readKeyFile, readProcessStdin, sign } from './commands/sign.js';
 import { type CommandDeps, retryOptionsOf } from './deps.js';
 import { CliError, describeError, EXIT_CODE, type ExitCode, exitCodeFor, usageError } from './errors.js';
@@ -368,7 +368,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
   )
     .option(
       '--overlap <seconds>',
-      'how long old keys stay valid (>= TTL + max proof lifetime; required unless --finish)',
+      'how long old keys stay valid (>= max(TTL, signer key max age + clock skew) + max proof lifetime; required unless --finish)',
       integer('--overlap', 1),
     )
     .option(
@@ -376,6 +376,18 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
       'longest proof lifetime verifiers accept',
       integer('--max-proof-lifetime', 1),
       300,
+    )
+    .option(
+      '--signer-key-max-age <seconds>',
+      "longest keyMaxAge of the identity's signers (how long a warm signer keeps its key)",
+      integer('--signer-key-max-age', 0),
+      DEFAULT_SIGNER_KEY_MAX_AGE,
+    )
+    .option(
+      '--clock-skew <seconds>',
+      "largest clockSkew of the identity's verifiers",
+      integer('--clock-skew', 0),
+      DEFAULT_CLOCK_SKEW,
     )
     .addOption(new Option('--alg <type>', 'type of the new key').default('ed25519').argParser(alg))
     .option('--kid <id>', 'id of the new key (default: k + UTC time)', kidOption)
@@ -391,6 +403,8 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
         flags: TargetFlags & {
           overlap?: number;
           maxProofLifetime: number;
+          signerKeyMaxAge: number;
+          clockSkew: number;
           alg: KeyType;
           kid?: string;
           force?: boolean;
@@ -416,6 +430,8 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
             ...write(flags),
             overlapSeconds: flags.overlap,
             maxProofLifetimeSeconds: flags.maxProofLifetime,
+            signerKeyMaxAgeSeconds: flags.signerKeyMaxAge,
+            clockSkewSeconds: flags.clockSkew,
             keyType: flags.alg,
             ...(flags.kid === undefined ? {} : { kid: flags.kid }),
             force: flags.force === true,

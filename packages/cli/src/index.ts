@@ -32,7 +32,9 @@ export {
 export { type RevokeOptions, type RevokeResult, revoke } from './commands/revoke.js';
 export {
   DEFAULT_MAX_PROOF_LIFETIME,
+  DEFAULT_SIGNER_KEY_MAX_AGE,
   finishRotation,
+  minimumOverlap,
   type RotateFinishResult,
   type RotateOptions,
   type RotateStartResult,

@@ -11,7 +11,7 @@ import { formatTxtValue, parseTxtValue } from '../txt-presentation.js';
 import { keygen } from './keygen.js';
 import { certThumbprintOfFile, publish } from './publish.js';
 import { revoke } from './revoke.js';
-import { finishRotation, rotate } from './rotate.js';
+import { finishRotation, minimumOverlap, rotate } from './rotate.js';
 
 const SECRET = '/prod/nhi/billing/signing-key';
 const SPF = '"v=spf1 -all"';
@@ -510,6 +510,24 @@ describe('rotate', () => {
       exitCode: 2,
     });
     expect(aws.changeCalls()).toBe(0);
+  });
+
+  it("counts the signers' key max age and the verifiers' clock skew in the shortest overlap", async () => {
+    const aws = fakeAws();
+    aws.setTxt(NAME, [(await published('k0')).value], 60);
+    // A signer that keeps its key 900 s signs with k0 until 900 s after the switch; its last
+    // proof lives 300 s and verifies up to 60 s past its exp: k0 must last 1260 s.
+    const slowSigners = { signerKeyMaxAgeSeconds: 900, propagationWaitSeconds: 0 };
+    await expect(rotate({ ...TARGET, ...slowSigners, overlapSeconds: 1259 }, aws.deps)).rejects.toMatchObject(
+      {
+        reason: 'usage',
+        message: expect.stringContaining('1260 seconds'),
+      },
+    );
+    expect(aws.changeCalls()).toBe(0);
+    await rotate({ ...TARGET, ...slowSigners, overlapSeconds: 1260, kid: 'k1' }, aws.deps);
+    expect(minimumOverlap({ ttl: 300, maxProofLifetime: 300, signerKeyMaxAge: 60, clockSkew: 60 })).toBe(600);
+    expect(minimumOverlap({ ttl: 60, maxProofLifetime: 120, signerKeyMaxAge: 60, clockSkew: 30 })).toBe(210);
   });
 
   it('refuses to start while a rotation is in progress, unless forced', async () => {

@@ -1,4 +1,4 @@
-import type { KeyType } from '@nhi-dns/core';
+import { DEFAULT_CLOCK_SKEW, type KeyType } from '@nhi-dns/core';
 import { type CommandDeps, retryOptionsOf } from '../deps.js';
 import { CliError, EXIT_CODE, usageError } from '../errors.js';
 import { defaultKid, generateSigningKey, publicKeyFingerprint } from '../keys.js';
@@ -34,6 +34,26 @@ import { planPutKey } from './publish.js';
 
 /** Default longest lifetime of a proof, in seconds (DESIGN §3 `maxLifetime`). */
 export const DEFAULT_MAX_PROOF_LIFETIME = 300;
+/**
+ * Default of {@link RotateOptions.signerKeyMaxAgeSeconds}: identity-sign's default `keyMaxAge`,
+ * how long a warm signer keeps using the key it loaded.
+ */
+export const DEFAULT_SIGNER_KEY_MAX_AGE = 60;
+
+/**
+ * Shortest overlap {@link rotate} accepts. The old keys get `exp = now + overlap` once the new key
+ * is the secret's current version; warm signers keep the old key up to their `keyMaxAge`, a
+ * proof they sign then lives up to the max proof lifetime, and verifiers accept it up to their
+ * clock skew past its `exp`: the old key must outlive all three, or the last of those proofs is
+ * denied `expired_key`. Never shorter than the RRset's TTL + the max proof lifetime (the rule
+ * before the signer's cache was counted).
+ */
+export const minimumOverlap = (limits: {
+  readonly ttl: number;
+  readonly maxProofLifetime: number;
+  readonly signerKeyMaxAge: number;
+  readonly clockSkew: number;
+}): number => Math.max(limits.ttl, limits.signerKeyMaxAge + limits.clockSkew) + limits.maxProofLifetime;
 
 export { PROPAGATION_MARGIN_SECONDS } from '../negative-cache.js';
 
@@ -48,13 +68,20 @@ export const checkPropagationWait = (seconds: number): number => {
 /** Options of {@link rotate}. */
 export interface RotateOptions extends IdentityTarget, WriteOptions {
   /**
-   * Seconds the old keys stay valid after the new key is in place. Must be at least the
-   * RRset's TTL plus `maxProofLifetimeSeconds`, so that every cached RRset has seen the new key
-   * and every proof signed with an old key has expired before the old key goes.
+   * Seconds the old keys stay valid once the new key is the secret's current version. At least
+   * {@link minimumOverlap}: max(TTL, signer key max age + clock skew) + max proof lifetime, so
+   * that every proof signed with an old key has expired before the old key goes.
    */
   readonly overlapSeconds: number;
   /** Longest proof lifetime verifiers accept. Default {@link DEFAULT_MAX_PROOF_LIFETIME}. */
   readonly maxProofLifetimeSeconds?: number;
+  /**
+   * Longest `keyMaxAge` of the identity's signers (how long a warm signer keeps the key it
+   * loaded). Default {@link DEFAULT_SIGNER_KEY_MAX_AGE}.
+   */
+  readonly signerKeyMaxAgeSeconds?: number;
+  /** Largest `clockSkew` the identity's verifiers tolerate. Default {@link DEFAULT_CLOCK_SKEW}. */
+  readonly clockSkewSeconds?: number;
   /** Type of the new key. Default `ed25519`. */
   readonly keyType?: KeyType;
   /** Id of the new key. Default: `k` + the UTC time. */
@@ -164,9 +191,12 @@ export const rotate = async (options: RotateOptions, deps: CommandDeps): Promise
   const previousTtl = current.recordSet.ttl ?? DEFAULT_TTL;
   const ttl = options.ttl === undefined ? previousTtl : checkTtl(options.ttl);
   const maxProofLifetime = options.maxProofLifetimeSeconds ?? DEFAULT_MAX_PROOF_LIFETIME;
-  if (!Number.isSafeInteger(options.overlapSeconds) || options.overlapSeconds < ttl + maxProofLifetime) {
+  const signerKeyMaxAge = options.signerKeyMaxAgeSeconds ?? DEFAULT_SIGNER_KEY_MAX_AGE;
+  const clockSkew = options.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW;
+  const shortest = minimumOverlap({ ttl, maxProofLifetime, signerKeyMaxAge, clockSkew });
+  if (!Number.isSafeInteger(options.overlapSeconds) || options.overlapSeconds < shortest) {
     throw usageError(
-      `--overlap must be at least TTL + max proof lifetime = ${ttl} + ${maxProofLifetime} = ${ttl + maxProofLifetime} seconds`,
+      `--overlap must be at least max(TTL ${ttl}, signer key max age ${signerKeyMaxAge} + clock skew ${clockSkew}) + max proof lifetime ${maxProofLifetime} = ${shortest} seconds`,
     );
   }
   const propagationWait =
