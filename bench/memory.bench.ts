@@ -221,7 +221,7 @@ const fullCacheFigure = async (context: BenchContext, pool: readonly string[]): 
         rssDeltaMB: round((full.rss - before.rss) / MIB),
         ...(context.quick ? { note: 'quick run: caches not full' } : {}),
       },
-      method: `More distinct names than the 10 000 entries of either cache, through one IdentityDirectory; (heapUsed + arrayBuffers after forced GC) minus the same before, in MiB. The resolver's share is what resolver.clear() frees; the rest is the parsed-identity cache (10 000 entries, no byte bound), KeyObjects' native memory not included.`,
+      method: `More distinct names than the 10 000 entries of either cache, through one IdentityDirectory; (heapUsed + arrayBuffers after forced GC) minus the same before, in MiB. The resolver's share is what resolver.clear() frees; the rest is the parsed-identity cache (10 000 entries and an estimated 16 MiB, KeyObjects' native memory counted in that estimate but not in this heap figure).`,
     });
   } finally {
     await server.stop();
