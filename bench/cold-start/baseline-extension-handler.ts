@@ -5,7 +5,6 @@
  * without nhi-dns would.
  */
 
-import { get } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -16,11 +15,14 @@ const metrics = new Metrics({ namespace: 'NHI', serviceName: 'baseline' });
 const port = process.env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? '2773';
 let secret: Promise<{ VersionId?: string }> | undefined;
 
-/** The secret from the extension, fetched once, with node:http (cheaper on a first call than fetch). */
+/**
+ * The secret from the extension, fetched once, with node:http as secrets-inject sends it (loaded
+ * with getBuiltinModule: an ES import of node:http loads undici on Node 22 and 24).
+ */
 const readSecret = () => {
   secret ??= new Promise((resolve, reject) => {
     const url = `http://localhost:${port}/secretsmanager/get?secretId=${encodeURIComponent('/prod/ledger/db')}`;
-    get(
+    process.getBuiltinModule('node:http').get(
       url,
       { headers: { 'X-Aws-Parameters-Secrets-Token': process.env.AWS_SESSION_TOKEN ?? '' } },
       (response) => {
