@@ -22,19 +22,22 @@ let secret: Promise<{ VersionId?: string }> | undefined;
 const readSecret = () => {
   secret ??= new Promise((resolve, reject) => {
     const url = `http://localhost:${port}/secretsmanager/get?secretId=${encodeURIComponent('/prod/ledger/db')}`;
-    process.getBuiltinModule('node:http').get(
-      url,
-      { headers: { 'X-Aws-Parameters-Secrets-Token': process.env.AWS_SESSION_TOKEN ?? '' } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          if (response.statusCode !== 200)
-            return reject(new Error(`extension answered ${response.statusCode}`));
-          resolve(JSON.parse(Buffer.concat(chunks).toString()) as { VersionId?: string });
-        });
-      },
-    ).on('error', reject);
+    process
+      .getBuiltinModule('node:http')
+      .get(
+        url,
+        { headers: { 'X-Aws-Parameters-Secrets-Token': process.env.AWS_SESSION_TOKEN ?? '' } },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => {
+            if (response.statusCode !== 200)
+              return reject(new Error(`extension answered ${response.statusCode}`));
+            resolve(JSON.parse(Buffer.concat(chunks).toString()) as { VersionId?: string });
+          });
+        },
+      )
+      .on('error', reject);
   });
   return secret;
 };
