@@ -114,3 +114,88 @@ describe('clientCertOf', () => {
     }
   });
 });
+
+describe('clientCertOf behind an ALB listener with mutual TLS (albMutualTls)', () => {
+  /** URL-encoded PEM as the ALB sends it: `+`, `=` and `/` left as they are. */
+  const albEncoded = (pem: string) =>
+    encodeURIComponent(pem).replace(/%2B/g, '+').replace(/%3D/g, '=').replace(/%2F/g, '/');
+  const alb = (headers: Record<string, string>) => ({
+    httpMethod: 'POST',
+    path: '/pay',
+    headers,
+    requestContext: { elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/t/1' } },
+  });
+  const albMulti = (multiValueHeaders: Record<string, string[]>) => ({
+    httpMethod: 'POST',
+    path: '/pay',
+    multiValueHeaders,
+    requestContext: { elb: {} },
+  });
+
+  it("reads the leaf of verify mode and the chain's first certificate in passthrough mode", () => {
+    expect(
+      clientCertOf(alb({ 'x-amzn-mtls-clientcert-leaf': albEncoded(billing.pem) }), {
+        albMutualTls: 'verify',
+      }),
+    ).toEqual({ presented: true, thumbprint: billing.thumbprint });
+    const chain = albEncoded(`${other.pem}${billing.pem}`);
+    expect(clientCertOf(alb({ 'x-amzn-mtls-clientcert': chain }), { albMutualTls: 'passthrough' })).toEqual({
+      presented: true,
+      thumbprint: other.thumbprint,
+    });
+    expect(
+      clientCertOf(albMulti({ 'X-Amzn-Mtls-Clientcert-Leaf': [albEncoded(billing.pem)] }), {
+        albMutualTls: 'verify',
+      }),
+    ).toEqual({ presented: true, thumbprint: billing.thumbprint });
+  });
+
+  it('reads no header unless told the listener does mutual TLS, and only the header of its mode', () => {
+    const headers = {
+      'x-amzn-mtls-clientcert-leaf': albEncoded(billing.pem),
+      'x-amzn-mtls-clientcert': albEncoded(billing.pem),
+    };
+    // A client can send these headers itself to a listener without mutual TLS.
+    expect(clientCertOf(alb(headers))).toEqual({ presented: false });
+    expect(
+      clientCertOf(alb({ 'x-amzn-mtls-clientcert': albEncoded(billing.pem) }), { albMutualTls: 'verify' }),
+    ).toEqual({ presented: false });
+    expect(
+      clientCertOf(alb({ 'x-amzn-mtls-clientcert-leaf': albEncoded(billing.pem) }), {
+        albMutualTls: 'passthrough',
+      }),
+    ).toEqual({ presented: false });
+    // API Gateway events keep their slot, whatever the ALB setting.
+    expect(clientCertOf(v2(slot(billing.pem)), { albMutualTls: 'verify' })).toEqual({
+      presented: true,
+      thumbprint: billing.thumbprint,
+    });
+  });
+
+  it('presents an unreadable certificate for two values, broken URL encoding, no PEM or an oversized value', () => {
+    const unreadable = { presented: true, thumbprint: undefined };
+    const leaf = 'x-amzn-mtls-clientcert-leaf';
+    for (const event of [
+      albMulti({ [leaf]: [albEncoded(billing.pem), albEncoded(other.pem)] }),
+      alb({ [leaf]: `${albEncoded(billing.pem)}%E0%A4%A` }),
+      alb({ [leaf]: 'not a certificate' }),
+      alb({
+        [leaf]: albEncoded('-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n'),
+      }),
+      alb({ [leaf]: 'A'.repeat(12 * MAX_CLIENT_CERT_PEM_BYTES + 1) }),
+    ]) {
+      expect(clientCertOf(event, { albMutualTls: 'verify' })).toEqual(unreadable);
+    }
+  });
+
+  it('never throws on any header value', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (value) => {
+        const presented = clientCertOf(alb({ 'x-amzn-mtls-clientcert': value }), {
+          albMutualTls: 'passthrough',
+        });
+        expect(presented.presented).toBe(true);
+      }),
+    );
+  });
+});

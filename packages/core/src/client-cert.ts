@@ -1,12 +1,14 @@
 /**
- * The client certificate of an API Gateway mutual TLS connection (DESIGN §2, `x5t-s256`), as the
- * event reports it. API Gateway terminates TLS and checks the certificate against the domain's
- * truststore; the function sees only what the event says. Everything here treats the event as
- * untrusted `unknown` input and never throws.
+ * The client certificate of a mutual TLS connection (DESIGN §2, `x5t-s256`), as the event reports
+ * it: API Gateway's `clientCert` slot, or, when the caller says the function sits behind an
+ * Application Load Balancer listener with mutual TLS, that listener's `X-Amzn-Mtls-*` header. The
+ * front end terminates TLS (and so checks that the client holds the certificate's key); the
+ * function sees only what the event says. Everything here treats the event as untrusted `unknown`
+ * input and never throws.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { rememberBounded } from './bounded-memo.js';
-import { httpEventKind } from './http-event.js';
+import { headerValues, httpEventKind } from './http-event.js';
 
 /** A PEM longer than this is not parsed (a client certificate is 1-4 KiB): it counts as unreadable. */
 export const MAX_CLIENT_CERT_PEM_BYTES = 16 * 1024;
@@ -24,6 +26,35 @@ type UnknownRecord = Record<string, unknown>;
 const isRecord = (value: unknown): value is UnknownRecord => typeof value === 'object' && value !== null;
 
 const NOT_PRESENTED: PresentedClientCert = Object.freeze({ presented: false });
+const UNREADABLE: PresentedClientCert = Object.freeze({ presented: true, thumbprint: undefined });
+
+/**
+ * How an Application Load Balancer listener with mutual TLS forwards the client certificate:
+ * `verify` (the listener checked the chain against its trust store) puts the leaf in
+ * `X-Amzn-Mtls-Clientcert-Leaf`; `passthrough` (no chain check) puts the whole chain, leaf
+ * first, in `X-Amzn-Mtls-Clientcert`. Both URL-encode the PEM.
+ */
+export type AlbMutualTlsMode = 'verify' | 'passthrough';
+
+/** Options of {@link clientCertOf}. */
+export interface ClientCertOptions {
+  /**
+   * Read ALB events' mutual TLS header of this listener mode. Default: unset, ALB events present
+   * no certificate. Set it only for a function behind an ALB listener with mutual TLS on: the
+   * listener then writes the header itself, while without mutual TLS a client's own header of
+   * that name reaches the function, and a certificate is public.
+   */
+  readonly albMutualTls?: AlbMutualTlsMode;
+}
+
+const ALB_HEADER: Readonly<Record<AlbMutualTlsMode, string>> = Object.freeze({
+  verify: 'x-amzn-mtls-clientcert-leaf',
+  passthrough: 'x-amzn-mtls-clientcert',
+});
+/** A URL-encoded chain longer than this is not decoded: four certificates of the largest size read. */
+const MAX_ALB_HEADER_BYTES = 4 * 3 * MAX_CLIENT_CERT_PEM_BYTES;
+/** The first certificate of a PEM text (the leaf, in the order the ALB forwards a chain). */
+const FIRST_PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----/;
 
 /** Thumbprints of recently seen PEMs: a warm function sees the same few client certificates. */
 const thumbprintCache = new Map<string, string | undefined>();
@@ -56,9 +87,9 @@ const cachedThumbprint = (pem: string): string | undefined => {
 };
 
 /**
- * Where the event's front end puts the mutual TLS client certificate: HTTP API (payload v2)
+ * Where API Gateway puts the mutual TLS client certificate: HTTP API (payload v2)
  * `requestContext.authentication.clientCert`, REST API (v1) `requestContext.identity.clientCert`.
- * Function URLs and ALB events carry none here (ALB's mTLS headers are not read).
+ * Function URLs and ALB events carry none here (ALB's header: {@link albClientCert}).
  */
 const clientCertSlot = (event: unknown): unknown => {
   const kind = httpEventKind(event);
@@ -80,12 +111,37 @@ export const clientCertPem = (event: unknown): string | undefined => {
 };
 
 /**
- * The client certificate an API Gateway event presents, with its thumbprint. A slot that is
- * absent or `null` presents none; anything else in it (a PEM that does not parse, a missing or
- * non-string `clientCertPem`) presents an unreadable certificate (`thumbprint: undefined`), so a
- * check against a pin fails closed.
+ * The certificate in an ALB event's mutual TLS header of `mode`: none without the header; an
+ * unreadable one for several values (a smuggled second header), an oversized value, broken
+ * URL encoding or no PEM certificate in it.
  */
-export const clientCertOf = (event: unknown): PresentedClientCert => {
+const albClientCert = (event: unknown, mode: AlbMutualTlsMode): PresentedClientCert => {
+  const values = headerValues(event, ALB_HEADER[mode]);
+  if (values.length === 0) return NOT_PRESENTED;
+  const value = values[0]!;
+  if (values.length > 1 || value.length > MAX_ALB_HEADER_BYTES) return UNREADABLE;
+  let pem: string;
+  try {
+    pem = decodeURIComponent(value);
+  } catch {
+    return UNREADABLE;
+  }
+  const leaf = FIRST_PEM_CERTIFICATE.exec(pem)?.[0];
+  return leaf === undefined ? UNREADABLE : { presented: true, thumbprint: cachedThumbprint(leaf) };
+};
+
+/**
+ * The client certificate an event presents, with its thumbprint. API Gateway events: a slot that
+ * is absent or `null` presents none; anything else in it (a PEM that does not parse, a missing or
+ * non-string `clientCertPem`) presents an unreadable certificate (`thumbprint: undefined`), so a
+ * check against a pin fails closed. ALB events present one only with
+ * {@link ClientCertOptions.albMutualTls}, read from that mode's header.
+ */
+export const clientCertOf = (event: unknown, options: ClientCertOptions = {}): PresentedClientCert => {
+  if (options.albMutualTls !== undefined) {
+    const kind = httpEventKind(event);
+    if (kind === 'alb' || kind === 'alb-multi') return albClientCert(event, options.albMutualTls);
+  }
   const slot = clientCertSlot(event);
   if (slot === undefined || slot === null) return NOT_PRESENTED;
   const pem = isRecord(slot) ? slot.clientCertPem : undefined;

@@ -9,6 +9,8 @@ export {
   withSignedPayload,
 } from './caller.js';
 export {
+  type AlbMutualTlsMode,
+  type ClientCertOptions,
   certThumbprint,
   clientCertOf,
   clientCertPem,

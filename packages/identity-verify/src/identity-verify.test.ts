@@ -749,6 +749,45 @@ describe('mutual TLS binding (x5t-s256 pin, API Gateway clientCertPem)', () => {
     expect(error).toMatchObject({ reason: 'cert_mismatch', statusCode: 401 });
   });
 
+  it('behind an ALB listener with mutual TLS (albMutualTls): reads its header, and only when told', async () => {
+    const encoded = (pem: string) => encodeURIComponent(pem);
+    const alb = (proof: string, headers: Record<string, string>) => ({
+      httpMethod: 'POST',
+      path: '/pay',
+      headers: { host: 'api.example.com', authorization: `NHI ${proof}`, ...headers },
+      requestContext: { elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/t/1' } },
+      body: '',
+      isBase64Encoded: false,
+    });
+    const leaf = 'x-amzn-mtls-clientcert-leaf';
+    const verifyMode = chain({ albMutualTls: 'verify', requireClientCert: true }, pinnedTable());
+    expect(
+      (await run(async () => verifyMode.invoke(alb(await token(), { [leaf]: encoded(pinned.pem) })))).result
+        .statusCode,
+    ).toBe(200);
+    expect(
+      (await run(async () => verifyMode.invoke(alb(await token(), { [leaf]: encoded(other.pem) })))).result
+        .body,
+    ).toBe('{"error":"cert_mismatch"}');
+    const passthrough = chain({ albMutualTls: 'passthrough', requireClientCert: true }, pinnedTable());
+    const chainHeader = { 'x-amzn-mtls-clientcert': encoded(`${pinned.pem}${other.pem}`) };
+    expect(
+      (await run(async () => passthrough.invoke(alb(await token(), chainHeader)))).result.statusCode,
+    ).toBe(200);
+    // Without the option the header is not read: a client could have sent it.
+    const unset = chain({ requireClientCert: true }, pinnedTable());
+    const { result, out } = await run(async () =>
+      unset.invoke(alb(await token(), { [leaf]: encoded(pinned.pem) })),
+    );
+    expect(result.body).toBe('{"error":"cert_mismatch"}');
+    expect(out.json()).toContainEqual(
+      expect.objectContaining({ 'nhi.detail': expect.stringContaining('no client certificate presented') }),
+    );
+    expect(() => identityVerify({ self: SELF, allow: [billing.name], albMutualTls: 'on' as never })).toThrow(
+      /albMutualTls/,
+    );
+  });
+
   it('checks the pin after the signature and before the replay store: a mismatch does not burn the jti', async () => {
     const replayStore = new MemoryReplayStore();
     const { invoke } = chain({ replayStore }, pinnedTable());

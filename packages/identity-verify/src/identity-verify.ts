@@ -1,5 +1,6 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import {
+  type AlbMutualTlsMode,
   aBoolean,
   aFunction,
   aNumber,
@@ -119,6 +120,16 @@ export interface IdentityVerifyOptions {
    */
   requireClientCert?: boolean;
   /**
+   * Behind an Application Load Balancer listener with mutual TLS, read the client certificate of
+   * ALB events from the header the listener writes: `'verify'` (the listener checks the chain
+   * against its trust store; `X-Amzn-Mtls-Clientcert-Leaf`) or `'passthrough'` (it checks
+   * nothing but the client's key; the chain's first certificate in `X-Amzn-Mtls-Clientcert`).
+   * Default: unset, ALB events present no certificate. Set it only for such a listener: without
+   * mutual TLS a client's own header of that name reaches the function, and a certificate is
+   * public, so the pin would bind nothing (SECURITY.md).
+   */
+  albMutualTls?: AlbMutualTlsMode;
+  /**
    * Scheme and host callers address this function at (`https://api.example.com`), for proofs
    * bound to a URL (`htu`): the request's path is joined to it instead of to the event's own
    * scheme and host. Set it where the event does not name what the caller called: behind a
@@ -153,6 +164,7 @@ const OPTION_RULES: OptionRules = {
   requireDnssec: either(aBoolean, oneOf('validated')),
   requireBodyHash: aBoolean,
   requireClientCert: aBoolean,
+  albMutualTls: oneOf('verify', 'passthrough'),
   origin: {
     allowed: 'an origin: http(s)://host[:port], no path',
     test: (value) => typeof value === 'string' && parseOrigin(value) !== undefined,
@@ -239,6 +251,7 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
   const replayStore = options.replayStore ?? new MemoryReplayStore({ clockSkew: 0 });
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const origin = originOf(options.origin);
+  const clientCertOptions = { albMutualTls: options.albMutualTls };
   const requireDnssec = options.requireDnssec ?? false;
   let observability: Observability | undefined;
   const telemetry = () => {
@@ -288,7 +301,7 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
       now: at,
       // Decoded only after the signature verified, and only when the proof binds the body.
       body: () => signedBody(event),
-      clientCert: () => clientCertOf(event),
+      clientCert: () => clientCertOf(event, clientCertOptions),
       ...(method === undefined ? {} : { method }),
       ...(url === undefined ? {} : { url }),
       claim: claimOptions(context),
