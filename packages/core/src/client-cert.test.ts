@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { certThumbprint, clientCertOf, clientCertPem, MAX_CLIENT_CERT_PEM_BYTES } from './client-cert.js';
 import { CERT_THUMBPRINT_PATTERN } from './record.js';
-import { createTestCertificate, type TestCertificate } from './test-support/test-certificate.js';
+import {
+  albHeaderValue,
+  apiGatewayClientCert,
+  createTestCertificate,
+  type TestCertificate,
+} from './test-support/test-certificate.js';
 
 let billing: TestCertificate;
 let other: TestCertificate;
@@ -23,13 +28,7 @@ const v1 = (clientCert: unknown) => ({
   headers: {},
   requestContext: { path: '/prod/pay', identity: { sourceIp: '192.0.2.1', clientCert } },
 });
-const slot = (pem: unknown) => ({
-  clientCertPem: pem,
-  subjectDN: 'CN=billing',
-  issuerDN: 'CN=billing',
-  serialNumber: '1',
-  validity: { notBefore: 'x', notAfter: 'y' },
-});
+const slot = apiGatewayClientCert;
 
 describe('certThumbprint', () => {
   it("is RFC 8705's x5t#S256: base64url SHA-256 of the DER (checked against openssl's DER)", () => {
@@ -116,9 +115,7 @@ describe('clientCertOf', () => {
 });
 
 describe('clientCertOf behind an ALB listener with mutual TLS (albMutualTls)', () => {
-  /** URL-encoded PEM as the ALB sends it: `+`, `=` and `/` left as they are. */
-  const albEncoded = (pem: string) =>
-    encodeURIComponent(pem).replace(/%2B/g, '+').replace(/%3D/g, '=').replace(/%2F/g, '/');
+  const albEncoded = albHeaderValue;
   const alb = (headers: Record<string, string>) => ({
     httpMethod: 'POST',
     path: '/pay',

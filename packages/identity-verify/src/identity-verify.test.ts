@@ -5,6 +5,8 @@ import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import { IdentityError, MemoryReplayStore } from '@nhi-dns/core';
 import {
+  albHeaderValue,
+  apiGatewayClientCert,
   captureOutput,
   createTestCertificate,
   createTestIdentity,
@@ -634,13 +636,7 @@ describe('mutual TLS binding (x5t-s256 pin, API Gateway clientCertPem)', () => {
     other = createTestCertificate('billing');
   });
 
-  const clientCert = (pem: string) => ({
-    clientCertPem: pem,
-    subjectDN: 'CN=billing',
-    issuerDN: 'CN=billing',
-    serialNumber: '01',
-    validity: { notBefore: 'May 1 00:00:00 2026 GMT', notAfter: 'May 2 00:00:00 2026 GMT' },
-  });
+  const clientCert = apiGatewayClientCert;
   /** HTTP API (payload v2): `requestContext.authentication.clientCert`. */
   const v2 = (token: string | undefined, pem?: string) => ({
     ...httpEvent(token, ''),
@@ -750,7 +746,7 @@ describe('mutual TLS binding (x5t-s256 pin, API Gateway clientCertPem)', () => {
   });
 
   it('behind an ALB listener with mutual TLS (albMutualTls): reads its header, and only when told', async () => {
-    const encoded = (pem: string) => encodeURIComponent(pem);
+    const encoded = albHeaderValue;
     const alb = (proof: string, headers: Record<string, string>) => ({
       httpMethod: 'POST',
       path: '/pay',

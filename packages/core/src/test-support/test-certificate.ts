@@ -56,3 +56,20 @@ export const createTestCertificate = (commonName: string): TestCertificate => {
     rmSync(dir, { recursive: true, force: true });
   }
 };
+
+/**
+ * The `clientCert` object API Gateway puts in a mutual TLS event (HTTP API
+ * `requestContext.authentication.clientCert`, REST API `requestContext.identity.clientCert`),
+ * around `clientCertPem` (any value, so tests can put junk there).
+ */
+export const apiGatewayClientCert = (clientCertPem: unknown) => ({
+  clientCertPem,
+  subjectDN: 'CN=billing',
+  issuerDN: 'CN=billing',
+  serialNumber: '01',
+  validity: { notBefore: 'May 1 00:00:00 2026 GMT', notAfter: 'May 2 00:00:00 2026 GMT' },
+});
+
+/** A PEM URL-encoded as an ALB mutual TLS listener writes it into its headers (`+`, `=`, `/` kept). */
+export const albHeaderValue = (pem: string): string =>
+  encodeURIComponent(pem).replace(/%2B/g, '+').replace(/%3D/g, '=').replace(/%2F/g, '/');
