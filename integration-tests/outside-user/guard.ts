@@ -316,34 +316,71 @@ try {
     writeFileSync(join(app, 'src', 'identity-only.ts'), identityOnlyHandler);
     writeFileSync(join(app, 'src', 'caller.ts'), callerSource);
 
-    for (const skipLibCheck of [true, false]) {
-      writeFileSync(
-        join(app, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            target: 'ES2022',
-            module: 'NodeNext',
-            moduleResolution: 'NodeNext',
-            strict: true,
-            noEmit: true,
-            skipLibCheck,
-            types: ['node'],
-          },
-          include: ['src'],
-        }),
-      );
-      const tsc = run(bin('tsc'), ['-p', '.', '--pretty', 'false'], app);
-      const errors = tsc.stdout.split('\n').filter((line) => /error TS\d+/.test(line));
-      // Middy 7's own declarations need @aws/durable-execution-sdk-js without skipLibCheck: theirs,
-      // documented in README; only errors from our code and our packages' declarations count.
-      const ours = errors.filter(
-        (line) => !line.includes('node_modules/') || line.includes('node_modules/@nhi-dns/'),
-      );
-      check(
-        ours.length === 0,
-        `Middy ${middy}: Quick start typechecks, strict NodeNext, skipLibCheck ${skipLibCheck}${ours.length === 0 ? (errors.length > 0 ? ` (${errors.length} errors from others' declarations ignored)` : '') : `\n  ${ours.join('\n  ')}`}`,
-      );
+    // The pinned matrix (the repo's TypeScript, @types/node of the oldest Node we run), then what a
+    // newcomer's `npm install -D typescript @types/node` picks today: the newest of both, which
+    // once broke our declarations while the pinned legs stayed green.
+    const toolchains: { label: string; tsc: string }[] = [
+      {
+        label: `TypeScript ${run(bin('tsc'), ['--version'], app).stdout.trim().replace('Version ', '')}, @types/node ^${typesNodeMajor}`,
+        tsc: bin('tsc'),
+      },
+    ];
+    const latest = join(app, 'latest-toolchain');
+    mkdirSync(latest, { recursive: true });
+    writeFileSync(join(latest, 'package.json'), '{"private":true}');
+    const latestInstall = run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--loglevel=error', 'typescript@latest', '@types/node@latest'],
+      latest,
+    );
+    check(
+      latestInstall.status === 0,
+      `Middy ${middy}: npm install typescript@latest @types/node@latest${latestInstall.status === 0 ? '' : `\n${latestInstall.stderr}`}`,
+    );
+    if (latestInstall.status === 0) {
+      const versionOf = (name: string) =>
+        (
+          JSON.parse(readFileSync(join(latest, 'node_modules', name, 'package.json'), 'utf8')) as {
+            version: string;
+          }
+        ).version;
+      toolchains.push({
+        label: `TypeScript ${versionOf('typescript')}, @types/node ${versionOf('@types/node')} (latest)`,
+        tsc: join(latest, 'node_modules', '.bin', 'tsc'),
+      });
     }
+    for (const { label, tsc: tscBin } of toolchains)
+      for (const skipLibCheck of [true, false]) {
+        const latestTypes = tscBin !== bin('tsc');
+        writeFileSync(
+          join(app, 'tsconfig.json'),
+          JSON.stringify({
+            compilerOptions: {
+              target: 'ES2022',
+              module: 'NodeNext',
+              moduleResolution: 'NodeNext',
+              strict: true,
+              noEmit: true,
+              skipLibCheck,
+              types: ['node'],
+              // The latest leg reads @types/node from its own folder, not the app's pinned one.
+              ...(latestTypes ? { typeRoots: [join(latest, 'node_modules', '@types')] } : {}),
+            },
+            include: ['src'],
+          }),
+        );
+        const tsc = run(tscBin, ['-p', '.', '--pretty', 'false'], app);
+        const errors = tsc.stdout.split('\n').filter((line) => /error TS\d+/.test(line));
+        // Middy 7's own declarations need @aws/durable-execution-sdk-js without skipLibCheck: theirs,
+        // documented in README; only errors from our code and our packages' declarations count.
+        const ours = errors.filter(
+          (line) => !line.includes('node_modules/') || line.includes('node_modules/@nhi-dns/'),
+        );
+        check(
+          ours.length === 0,
+          `Middy ${middy}: Quick start typechecks (${label}), strict NodeNext, skipLibCheck ${skipLibCheck}${ours.length === 0 ? (errors.length > 0 ? ` (${errors.length} errors from others' declarations ignored)` : '') : `\n  ${ours.join('\n  ')}`}`,
+        );
+      }
 
     // The AWS SDK v3 (secrets-inject's client) ships CommonJS under `main`: esbuild's ESM output
     // cannot require() Node built-ins from it, so ESM bundles either leave the SDK to the Lambda

@@ -4,11 +4,10 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPair as generateNodeKeyPair,
-  type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
 import { promisify } from 'node:util';
-import { ALGORITHM_BY_KEY_TYPE, type KeyType, KID_PATTERN } from '@nhi-dns/core';
+import { ALGORITHM_BY_KEY_TYPE, type Jwk, type KeyType, KID_PATTERN } from '@nhi-dns/core';
 import { CliError, EXIT_CODE, type ExitCode, usageError } from './errors.js';
 import { checkKid } from './validation.js';
 
@@ -18,7 +17,7 @@ const generateKeyPairAsync = promisify(generateNodeKeyPair);
 export const JWS_ALGORITHM = ALGORITHM_BY_KEY_TYPE;
 
 /** The private signing key as stored in Secrets Manager: a private JWK plus `kid` and `alg`. */
-export interface SigningKeyJwk extends JsonWebKey {
+export interface SigningKeyJwk extends Jwk {
   readonly kid: string;
   readonly alg: 'EdDSA' | 'ES256';
   readonly use: 'sig';
@@ -97,7 +96,7 @@ const publicPartMatches = (jwk: Record<string, unknown>, keyType: KeyType): bool
   try {
     if (keyType === 'ed25519') {
       const derived = createPublicKey(
-        createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x } as JsonWebKey, format: 'jwk' }),
+        createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x } as Jwk, format: 'jwk' }),
       ).export({ format: 'jwk' });
       return derived.x === x;
     }
@@ -155,7 +154,7 @@ export const publishedKeyFromJwk = (jwk: unknown, source: JwkSource = SIGNING_KE
   let published: PublishedKey;
   try {
     const publicJwk = keyType === 'ed25519' ? { kty, crv, x } : { kty, crv, x, y };
-    const publicKey = createPublicKey({ key: publicJwk as JsonWebKey, format: 'jwk' });
+    const publicKey = createPublicKey({ key: publicJwk as Jwk, format: 'jwk' });
     published = { kid, keyType, publicKey: encodePublicKey(keyType, publicKey) };
   } catch {
     return fail('public part is not a valid point');

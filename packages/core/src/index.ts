@@ -46,6 +46,7 @@ export {
   signedBody,
 } from './http-event.js';
 export { IdentityError, type IdentityErrorCause, statusForReason } from './identity-error.js';
+export type { Jwk } from './jwk.js';
 export { type ImportedRecordKeys, importRecordKeys, type VerificationKey } from './keys.js';
 export {
   canonicalName,

@@ -1,12 +1,6 @@
-import {
-  createECDH,
-  createPrivateKey,
-  createPublicKey,
-  type JsonWebKey,
-  type KeyObject,
-  sign,
-} from 'node:crypto';
+import { createECDH, createPrivateKey, createPublicKey, type KeyObject, sign } from 'node:crypto';
 import { NhiError } from './errors.js';
+import type { Jwk } from './jwk.js';
 import { canonicalName } from './names.js';
 import { PROOF_TYPE, type ProofAlgorithm } from './proof.js';
 import {
@@ -25,7 +19,7 @@ export interface ProofSignerOptions {
    * The private key: a `KeyObject`, or a private JWK (as `nhi-dns keygen` stores it). A JWK's
    * public members (`x`, `y`) must match its private part `d`.
    */
-  privateKey: KeyObject | JsonWebKey;
+  privateKey: KeyObject | Jwk;
   /** `kid` of the matching public key in the caller's identity record. */
   kid: string;
   /** Caller identity name (canonicalised once). */
@@ -71,7 +65,7 @@ const derivedPublicKey = (key: KeyObject): KeyObject => {
 };
 
 /** Imports a JWK once and proves that its public members belong to its private part. */
-const importJwk = (jwk: JsonWebKey): KeyObject => {
+const importJwk = (jwk: Jwk): KeyObject => {
   if (typeof jwk !== 'object' || jwk === null || typeof jwk.d !== 'string') {
     throw invalidKey('privateKey must be a private key (a JWK needs d)');
   }

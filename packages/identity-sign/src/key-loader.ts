@@ -1,8 +1,9 @@
-import type { JsonWebKey, KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import {
   ACCEPTED_ALGORITHMS,
   countWithDimension,
   isIdentityLabel,
+  type Jwk,
   METRIC,
   NhiError,
   type Observability,
@@ -15,7 +16,7 @@ import { type SecretReader, SecretsError } from '@nhi-dns/secrets-inject';
 import { SigningError } from './errors.js';
 
 /** A private JWK as `nhi-dns keygen` stores it: the key, its `kid`, optionally `alg` and `use`. */
-export interface SigningKeyJwk extends JsonWebKey {
+export interface SigningKeyJwk extends Jwk {
   kid: string;
 }
 
@@ -164,7 +165,7 @@ export class SigningKeyLoader {
     return this.#build(() => jwk, jwk.kid, where);
   }
 
-  #build(key: () => KeyObject | JsonWebKey, kid: string, where: string): ProofSigner {
+  #build(key: () => KeyObject | Jwk, kid: string, where: string): ProofSigner {
     try {
       return new ProofSigner({
         privateKey: key(),

@@ -1,10 +1,10 @@
 // `nhi-dns sign`: a proof (DESIGN §3) for a caller outside Lambda (curl, CI jobs, containers),
 // signed with core's ProofSigner from a private JWK file or the workload's signing-key secret.
-import type { JsonWebKey } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import {
   ACCEPTED_ALGORITHMS,
   decodeProof,
+  type Jwk,
   MAX_PROOF_BYTES,
   NhiError,
   type ProofAlgorithm,
@@ -218,7 +218,7 @@ export const sign = (options: SignOptions, deps: { readonly now: () => number })
 
   // Only the key members reach node's import; kid, alg and use are the CLI's to check.
   const { kty, crv, d, x, y } = members;
-  const privateKey = { kty, crv, d, x, ...(y === undefined ? {} : { y }) } as JsonWebKey;
+  const privateKey = { kty, crv, d, x, ...(y === undefined ? {} : { y }) } as Jwk;
   let token: string;
   try {
     const signer = new ProofSigner({
