@@ -27,6 +27,8 @@ export const DENIAL_REASONS = [
   'cert_mismatch',
   'dns_failure',
   'self_mismatch',
+  'wrong_token',
+  'key_custody',
 ] as const;
 
 /** One of {@link DENIAL_REASONS}. */

@@ -3,6 +3,8 @@ import { type DenialReason, NhiError } from './errors.js';
 /** HTTP status of each denial: 403 only for a proven caller the policy refuses, 503 for retryable or kill-switch states. */
 const STATUS_BY_REASON: Partial<Record<DenialReason, number>> = {
   not_allowed: 403,
+  // Proven, but its key's custody is not what this callee requires: policy, like not_allowed.
+  key_custody: 403,
   dns_failure: 503,
   self_mismatch: 503,
   // The in-memory replay store is full of live jtis: capacity, not a verdict on the caller.

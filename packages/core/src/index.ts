@@ -105,7 +105,7 @@ export {
   ProofError,
   type ProofHeader,
 } from './proof.js';
-export { decodeProof } from './proof-decode.js';
+export { decodeProof, decodeWorkloadProof } from './proof-decode.js';
 export {
   DEFAULT_PROOF_LIFETIME,
   type ProofRequest,
@@ -131,6 +131,9 @@ export {
   type IdentityRecord,
   type IdentityRecordInput,
   type IdentityRecordSet,
+  KEY_CUSTODIES,
+  KEY_CUSTODY_TAG,
+  type KeyCustody,
   type KeyType,
   KID_PATTERN,
   MAX_RECORD_BYTES,
@@ -149,3 +152,25 @@ export {
   MemoryReplayStore,
   type MemoryReplayStoreOptions,
 } from './replay-memory.js';
+export {
+  assembleWit,
+  DEFAULT_WIT_LIFETIME,
+  ecdsaDerToJose,
+  identityNameOfWorkloadUri,
+  MAX_WIT_LIFETIME,
+  tokenHash,
+  type VerifiedWorkloadIdentity,
+  type VerifyWorkloadIdentityOptions,
+  type VerifyWorkloadProofOptions,
+  verifyWorkloadIdentity,
+  verifyWorkloadProof,
+  WIT_TYPE,
+  type WitRequest,
+  WORKLOAD_IDENTITY_TOKEN_HEADER,
+  WORKLOAD_PROOF_TOKEN_HEADER,
+  WorkloadProofSigner,
+  type WorkloadProofSignerOptions,
+  WPT_TYPE,
+  witSigningInput,
+  workloadUri,
+} from './workload-token.js';

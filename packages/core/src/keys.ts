@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import type { IdentityRecord, KeyType } from './record.js';
+import type { IdentityRecord, KeyCustody, KeyType } from './record.js';
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), followed by the 32 raw key bytes. */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -31,6 +31,8 @@ export interface VerificationKey {
    * presents over mutual TLS, when the record pins one.
    */
   readonly certThumbprint?: string;
+  /** `kc=` of the record: `kms` when the private half never leaves AWS KMS (DESIGN §2). */
+  readonly keyCustody?: KeyCustody;
   /** `x-NAME=` attributes of the record. */
   readonly attributes: Readonly<Record<string, string>>;
 }
@@ -130,6 +132,29 @@ const toKeyObject = (keyType: KeyType, der: Buffer): KeyObject => {
 };
 
 /**
+ * A {@link VerificationKey} for 32 raw Ed25519 public-key bytes that no record publishes (the key
+ * a workload identity token confirms, DESIGN §3a), with the record keys' checks: `undefined` for
+ * a key of the wrong size, a small-order or a non-canonical one.
+ */
+export const ed25519VerificationKey = (raw: Uint8Array, kid: string): VerificationKey | undefined => {
+  if (raw.length !== 32) return undefined;
+  let keyObject: KeyObject;
+  try {
+    keyObject = toKeyObject('ed25519', Buffer.from(raw));
+  } catch {
+    return undefined;
+  }
+  return Object.freeze({
+    kid,
+    keyType: 'ed25519',
+    keyObject,
+    rawPublicKey: new Uint8Array(raw),
+    revoked: false,
+    attributes: Object.freeze({}),
+  });
+};
+
+/**
  * Builds {@link VerificationKey}s from parsed records (see `parseRecordSet`). Never throws:
  * a key Node cannot import (e.g. a P-256 point off the curve) is left out and its kid
  * reported in `rejected`; so are kids that appear more than once (ambiguous, fail closed).
@@ -172,6 +197,7 @@ export const importRecordKeys = (records: readonly IdentityRecord[]): ImportedRe
           : Object.freeze({ ...record.attributes }),
         ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }),
         ...(record.certThumbprint === undefined ? {} : { certThumbprint: record.certThumbprint }),
+        ...(record.keyCustody === undefined ? {} : { keyCustody: record.keyCustody }),
       }),
     );
   }

@@ -80,13 +80,28 @@ const decodeJsonObject = (segment: string): Record<string, unknown> | undefined 
  * (DESIGN §4.2). Nothing decoded here may be trusted before `verifyProof` succeeds.
  *
  * Checks, in order: size (before any parsing), three canonical base64url segments, header
- * and claims are JSON objects, `alg`/`kid`/`typ` are strings and there is no `crit` header
- * (no extension is understood, RFC 7515 §4.1.11), `iss` is a string.
+ * and claims are JSON objects, `alg`/`typ` are strings and there is no `crit` header
+ * (no extension is understood, RFC 7515 §4.1.11), `kid` and `iss` are strings.
+ * Workload identity tokens (DESIGN §3a) decode the same way.
  *
  * @throws {ProofError} `proof_too_large` over {@link MAX_PROOF_BYTES}, `bad_typ` without a string
  *   `typ`, `malformed_proof` otherwise.
  */
 export const decodeProof = (token: string): DecodedProof => {
+  const proof = decodeCompactJws(token);
+  if (typeof proof.header.kid !== 'string') throw malformed('kid must be a string');
+  if (typeof proof.claims.iss !== 'string') throw malformed('iss must be a string');
+  return proof;
+};
+
+/**
+ * Decodes a WIMSE workload proof token (DESIGN §3a) WITHOUT verifying it: as {@link decodeProof},
+ * except that `kid` and `iss` are not needed (the key is the one the identity token confirms).
+ * @throws {ProofError} as {@link decodeProof}.
+ */
+export const decodeWorkloadProof = (token: string): DecodedProof => decodeCompactJws(token);
+
+const decodeCompactJws = (token: string): DecodedProof => {
   if (typeof token !== 'string') throw malformed('proof must be a string');
   // Characters, not bytes: a non-ASCII token is malformed anyway (base64url is ASCII).
   if (token.length > MAX_PROOF_BYTES) throw new ProofError('proof_too_large', 'proof is larger than 8 KiB');
@@ -101,7 +116,6 @@ export const decodeProof = (token: string): DecodedProof => {
   if (claims === undefined) throw malformed('proof claims are not a base64url JSON object');
   const signature = decodeBase64url(token.slice(secondDot + 1));
   if (signature === undefined) throw malformed('proof signature is not base64url');
-  if (typeof claims.iss !== 'string') throw malformed('iss must be a string');
   if (Array.isArray(claims.aud)) Object.freeze(claims.aud);
 
   return new BrandedProof(
@@ -121,7 +135,7 @@ const decodeHeader = (segment: string): Readonly<ProofHeader> => {
   const header = decodeJsonObject(segment);
   if (header === undefined) throw malformed('proof header is not a base64url JSON object');
   if (typeof header.alg !== 'string' || header.alg === '') throw malformed('alg must be a string');
-  if (typeof header.kid !== 'string') throw malformed('kid must be a string');
+  if (header.kid !== undefined && typeof header.kid !== 'string') throw malformed('kid must be a string');
   // A missing or non-string typ is the same cause as a wrong one: one reason for operators.
   if (typeof header.typ !== 'string') throw new ProofError('bad_typ', `typ must be ${PROOF_TYPE}`);
   if (header.crit !== undefined) throw malformed('crit header extensions are not supported');

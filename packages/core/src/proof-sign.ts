@@ -17,7 +17,7 @@ const jtiPool = Buffer.alloc(JTI_BYTES * 256);
 let jtiOffset = jtiPool.length;
 
 /** A fresh 16-byte random `jti`, base64url (22 characters). */
-const randomJti = (): string => {
+export const randomJti = (): string => {
   if (jtiOffset === jtiPool.length) {
     randomFillSync(jtiPool);
     jtiOffset = 0;

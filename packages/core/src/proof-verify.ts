@@ -36,7 +36,8 @@ export const ACCEPTED_ALGORITHMS: Readonly<Record<KeyType, readonly ProofAlgorit
 
 /** Both algorithms produce 64-byte signatures (Ed25519; ES256 as raw r||s, RFC 7518 §3.4). */
 const SIGNATURE_BYTES = 64;
-const ACCEPTED_TYPES: ReadonlySet<string> = new Set([PROOF_TYPE, `application/${PROOF_TYPE}`]);
+/** `typ` values that name an NHI1 proof (RFC 7515 §4.1.9: `application/` may be left out). */
+const PROOF_TYPES: ReadonlySet<string> = new Set([PROOF_TYPE, `application/${PROOF_TYPE}`]);
 
 /** Options of {@link verifyProof}. */
 export interface VerifyProofOptions {
@@ -69,7 +70,8 @@ export interface VerifyProofOptions {
   url?: string;
 }
 
-function deny(reason: ProofError['reason'], message: string): never {
+/** Throws the denial: every check above ends here. */
+export function deny(reason: ProofError['reason'], message: string): never {
   throw new ProofError(reason, message);
 }
 
@@ -158,26 +160,78 @@ const verifySignature = (proof: DecodedProof, key: VerificationKey): boolean => 
  * @throws {TypeError} for invalid `now`, `maxLifetime` or `clockSkew` options.
  */
 export const verifyProof = (proof: DecodedProof, options: VerifyProofOptions): ProofClaims => {
+  const settings = settingsOf(options);
+  if (!isDecodedProof(proof)) deny('malformed_proof', 'proof was not produced by decodeProof');
+  checkSignedBy(proof, options.key, settings.now, PROOF_TYPES, PROOF_TYPE);
+  return checkRequestClaims(proof.claims, options, settings);
+};
+
+/** `now`, `maxLifetime` and `clockSkew` with their defaults, checked. */
+export interface VerifySettings {
+  readonly now: number;
+  readonly maxLifetime: number;
+  readonly clockSkew: number;
+}
+
+/**
+ * The time settings of a verification with their defaults, checked.
+ * @throws {TypeError} for invalid `now`, `maxLifetime` or `clockSkew`.
+ */
+export const settingsOf = (options: {
+  now?: number | undefined;
+  maxLifetime?: number | undefined;
+  clockSkew?: number | undefined;
+}): VerifySettings => {
   const {
-    key,
-    audience,
     now = Math.floor(Date.now() / 1000),
     maxLifetime = DEFAULT_MAX_LIFETIME,
     clockSkew = DEFAULT_CLOCK_SKEW,
   } = options;
   checkSettings(now, maxLifetime, clockSkew);
-  if (!isDecodedProof(proof)) deny('malformed_proof', 'proof was not produced by decodeProof');
+  return { now, maxLifetime, clockSkew };
+};
 
+/**
+ * The checks every signed token of ours shares, in order: `revoked_key`, `expired_key`, `bad_typ`
+ * (one of `types`, compared as RFC 7515 §4.1.9 says), `bad_alg` (the key type fixes it),
+ * `bad_signature`.
+ * @throws {ProofError} with the reason of the first failed check.
+ */
+export const checkSignedBy = (
+  token: DecodedProof,
+  key: VerificationKey,
+  now: number,
+  types: ReadonlySet<string>,
+  typeName: string,
+): void => {
   if (key.revoked || key.keyObject === undefined) deny('revoked_key', 'key is revoked');
   if (key.expiresAt !== undefined && key.expiresAt <= now) deny('expired_key', 'key is past its exp');
-  const { header, claims } = proof;
-  if (!ACCEPTED_TYPES.has(header.typ.toLowerCase())) deny('bad_typ', `typ must be ${PROOF_TYPE}`);
+  const { header } = token;
+  if (!types.has(header.typ.toLowerCase())) deny('bad_typ', `typ must be ${typeName}`);
   const accepted = ACCEPTED_ALGORITHMS[key.keyType];
   if (!accepted.includes(header.alg as ProofAlgorithm)) {
     deny('bad_alg', `alg must be ${accepted.join(' or ')} for a ${key.keyType} key`);
   }
-  if (!verifySignature(proof, key)) deny('bad_signature', 'signature does not verify');
+  if (!verifySignature(token, key)) deny('bad_signature', 'signature does not verify');
+};
 
+/** The request-binding options of {@link checkRequestClaims}: {@link VerifyProofOptions} less the key. */
+export type RequestClaimOptions = Omit<VerifyProofOptions, 'key' | 'now' | 'maxLifetime' | 'clockSkew'>;
+
+/**
+ * The claim checks of a request proof (an NHI1 proof, or a WIMSE proof token), in order: claim
+ * types (`malformed_proof`), `wrong_audience`, `not_yet_valid` (`iat` or `nbf` after now + skew),
+ * `expired` (`exp` ≤ now − skew), `lifetime_too_long`, `jti` length (`malformed_proof`),
+ * `body_mismatch`, then `htm`/`htu` (`wrong_audience`: they bind the request target).
+ * Run only after the signature has verified.
+ * @throws {ProofError} with the reason of the first failed check.
+ */
+export const checkRequestClaims = (
+  claims: Readonly<Record<string, unknown>>,
+  options: RequestClaimOptions,
+  { now, maxLifetime, clockSkew }: VerifySettings,
+): ProofClaims => {
+  const { audience } = options;
   const { aud, iat, exp, nbf, jti, bh, htm, htu } = claims;
   if (!isAudience(aud)) deny('malformed_proof', 'aud must be a string or a non-empty array of strings');
   if (!isUnixSeconds(iat) || !isUnixSeconds(exp) || (nbf !== undefined && !isUnixSeconds(nbf))) {

@@ -162,6 +162,33 @@ describe('parseRecord', () => {
   });
 });
 
+describe('key custody (kc)', () => {
+  it('reads kc=kms, and treats a custody it does not know as no statement (the key stays usable)', () => {
+    expect(parseRecord(`${rr()}; kc=kms`, NAME)).toMatchObject({
+      status: 'valid',
+      record: { keyCustody: 'kms' },
+    });
+    const unknown = parseRecord(`${rr()}; kc=hsm`, NAME);
+    expect(unknown.status).toBe('valid');
+    expect(unknown.status === 'valid' && 'keyCustody' in unknown.record).toBe(false);
+  });
+
+  it('writes kc after x5t-s256 and reads it back; refuses a custody it does not know', () => {
+    const input: IdentityRecordInput = {
+      service: 'billing',
+      environment: 'prod',
+      kid: 'k1',
+      publicKey: KEY,
+      certThumbprint: PIN,
+      keyCustody: 'kms',
+    };
+    const text = formatRecord(input);
+    expect(text).toBe(`v=NHI1; svc=billing; env=prod; kid=k1; k=ed25519; p=${KEY}; x5t-s256=${PIN}; kc=kms`);
+    expect(parseRecord(text, NAME)).toMatchObject({ status: 'valid', record: { keyCustody: 'kms' } });
+    expect(() => formatRecord({ ...input, keyCustody: 'hsm' as 'kms' })).toThrow(/kc must be one of kms/);
+  });
+});
+
 describe('parseRecordSet', () => {
   const key = (kid: string, extra = '') => `v=NHI1; svc=billing; env=prod; kid=${kid}; p=${KEY}${extra}`;
 

@@ -47,6 +47,12 @@ export interface IdentityRecord {
    * Per key, so a key and its certificate rotate together (DESIGN §2).
    */
   readonly certThumbprint?: string;
+  /**
+   * `kc=`: where the private half lives. `kms` says it was made in AWS KMS and cannot be exported
+   * (DESIGN §2, key custody); absent (or a value this version does not know) says nothing, and a
+   * policy that wants KMS-held keys treats such a key as exportable.
+   */
+  readonly keyCustody?: KeyCustody;
   /** `x-NAME=` attributes, by NAME. */
   readonly attributes: Readonly<Record<string, string>>;
 }
@@ -89,6 +95,14 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 const EXP = /^[0-9]{1,15}$/;
 /** Tag of the pinned client certificate (DESIGN §2); `#` of RFC 8705's `x5t#S256` is not a tag character. */
 export const CERT_THUMBPRINT_TAG = 'x5t-s256';
+/** Tag of a key's custody (DESIGN §2): `kc=kms` for a key that never leaves AWS KMS. */
+export const KEY_CUSTODY_TAG = 'kc';
+/** The custodies a record can state (`kc=`); more may come, and unknown ones state nothing. */
+export const KEY_CUSTODIES = ['kms'] as const;
+/** One of {@link KEY_CUSTODIES}. */
+export type KeyCustody = (typeof KEY_CUSTODIES)[number];
+const isKeyCustody = (value: string | undefined): value is KeyCustody =>
+  (KEY_CUSTODIES as readonly string[]).includes(value ?? '');
 /** An `x5t#S256` value: unpadded base64url of 32 bytes (RFC 8705 §3.1). */
 export const CERT_THUMBPRINT_PATTERN = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 const STARTS_WITH_V = /^[ \t]*v[ \t]*=/;
@@ -144,8 +158,8 @@ const checkPublicKey = (keyType: KeyType, publicKey: string): string | undefined
  * character-strings (as `dns-packet` decodes them, or as text), which are concatenated.
  * Never throws: the result says whether the RR is valid, ignored or invalid, and why.
  * Tags: `v` (first), `svc`, `env`, `kid`, `k`, `p`, `exp`, `x5t-s256` (the pinned mTLS client
- * certificate of this key, {@link IdentityRecord.certThumbprint}; malformed = `bad_cert`) and
- * `x-NAME` attributes; other tags are ignored.
+ * certificate of this key, {@link IdentityRecord.certThumbprint}; malformed = `bad_cert`), `kc`
+ * ({@link IdentityRecord.keyCustody}) and `x-NAME` attributes; other tags are ignored.
  *
  * @param strings - the RR's character-strings, or the already concatenated text.
  * @param name - the owner name; `svc` and `env` must equal its first two labels.
@@ -205,6 +219,9 @@ export const parseRecord = (
   if (certThumbprint !== undefined && !CERT_THUMBPRINT_PATTERN.test(certThumbprint)) {
     return invalid('bad_cert', `${CERT_THUMBPRINT_TAG} must be the base64url SHA-256 of a certificate`);
   }
+  // An unknown custody promises nothing we can check: the key stays usable, as one without kc=.
+  const custodyText = values.get(KEY_CUSTODY_TAG);
+  const keyCustody = isKeyCustody(custodyText) ? custodyText : undefined;
 
   // Frozen: parsed records are cached and shared by every invocation that hits the same answer.
   const record: IdentityRecord = Object.freeze({
@@ -216,6 +233,7 @@ export const parseRecord = (
     attributes: Object.freeze(attributes),
     ...(expText === undefined ? {} : { expiresAt: Number(expText) }),
     ...(certThumbprint === undefined ? {} : { certThumbprint }),
+    ...(keyCustody === undefined ? {} : { keyCustody }),
   });
   return { status: 'valid', record };
 };
@@ -277,13 +295,15 @@ export interface IdentityRecordInput {
   readonly expiresAt?: number;
   /** `x5t-s256=`: base64url SHA-256 of the DER client certificate to pin (see `certThumbprint` in core). */
   readonly certThumbprint?: string;
+  /** `kc=`: where the private half lives; `kms` only for a key made in KMS (never imported). */
+  readonly keyCustody?: KeyCustody;
   readonly attributes?: Readonly<Record<string, string>>;
 }
 
 /**
  * Formats one NHI1 RR as text, validating every field so that {@link parseRecord} accepts it
  * back unchanged. Split the text with {@link splitTxtStrings} before putting it on the wire.
- * Tags are written in the order `v, svc, env, kid, k, p, exp, x5t-s256, x-*`.
+ * Tags are written in the order `v, svc, env, kid, k, p, exp, x5t-s256, kc, x-*`.
  *
  * @throws {NhiError} `invalid_record` naming the offending field.
  */
@@ -315,6 +335,11 @@ export const formatRecord = (input: IdentityRecordInput): string => {
     if (!CERT_THUMBPRINT_PATTERN.test(input.certThumbprint))
       fail(`${CERT_THUMBPRINT_TAG} must be the base64url SHA-256 of a certificate (43 characters)`);
     parts.push(`${CERT_THUMBPRINT_TAG}=${input.certThumbprint}`);
+  }
+  if (input.keyCustody !== undefined) {
+    if (!isKeyCustody(input.keyCustody))
+      fail(`${KEY_CUSTODY_TAG} must be one of ${KEY_CUSTODIES.join(', ')}`);
+    parts.push(`${KEY_CUSTODY_TAG}=${input.keyCustody}`);
   }
   for (const [attribute, value] of Object.entries(input.attributes ?? {})) {
     if (!ATTRIBUTE_NAME.test(attribute)) fail(`attribute name ${JSON.stringify(attribute)} must be a label`);
