@@ -152,6 +152,7 @@ export {
   MemoryReplayStore,
   type MemoryReplayStoreOptions,
 } from './replay-memory.js';
+export { grantReachesSigningKeys, type SigningKeyOwner, signingKeyReach } from './signing-key-grants.js';
 export {
   assembleWit,
   DEFAULT_WIT_LIFETIME,
