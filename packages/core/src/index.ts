@@ -159,6 +159,8 @@ export {
   ecdsaDerToJose,
   identityNameOfWorkloadUri,
   MAX_WIT_LIFETIME,
+  type MintWorkloadIdentityOptions,
+  mintWorkloadIdentity,
   tokenHash,
   type VerifiedWorkloadIdentity,
   type VerifyWorkloadIdentityOptions,

@@ -10,6 +10,7 @@ import {
   assembleWit,
   ecdsaDerToJose,
   identityNameOfWorkloadUri,
+  mintWorkloadIdentity,
   tokenHash,
   verifyWorkloadIdentity,
   verifyWorkloadProof,
@@ -372,5 +373,49 @@ describe('ecdsaDerToJose', () => {
     ]) {
       expect(() => ecdsaDerToJose(Buffer.from(bad, 'hex'))).toThrow(/DER/);
     }
+  });
+});
+
+describe('mintWorkloadIdentity', () => {
+  it('makes a fresh confirmation key per WIT, has the record key sign it once, and signs WPTs locally', async () => {
+    const root = generateKeyPairSync('ed25519').privateKey;
+    const key = recordKey(root, 'ed25519');
+    const signed: Uint8Array[] = [];
+    const remote = async (input: Uint8Array) => {
+      signed.push(input);
+      return sign(null, input, root);
+    };
+    const first = await mintWorkloadIdentity({
+      name: CALLER,
+      kid: 'kms-1',
+      keyType: 'ed25519',
+      sign: remote,
+      now: NOW,
+    });
+    const second = await mintWorkloadIdentity({
+      name: CALLER,
+      kid: 'kms-1',
+      keyType: 'ed25519',
+      sign: remote,
+      now: NOW,
+    });
+    expect(signed).toHaveLength(2);
+    const cnfOf = (wit: string) => (decodeProof(wit).claims.cnf as { jwk: { x: string } }).jwk.x;
+    expect(cnfOf(first.wit)).not.toBe(cnfOf(second.wit));
+    const identity = verifyWorkloadIdentity(decodeProof(first.wit), { key, now: NOW });
+    const wpt = first.sign({ aud: CALLEE, now: NOW });
+    expect(verifyWorkloadProof(decodeWorkloadProof(wpt), identity, { audience: CALLEE, now: NOW }).iss).toBe(
+      CALLER,
+    );
+    expect(first.expiresAt).toBe(NOW + 3600);
+  });
+
+  it('passes on what the remote signer throws, and makes no signer', async () => {
+    const failing = async (): Promise<Uint8Array> => {
+      throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    };
+    await expect(
+      mintWorkloadIdentity({ name: CALLER, kid: 'kms-1', keyType: 'p256', sign: failing, now: NOW }),
+    ).rejects.toThrow('Rate exceeded');
   });
 });

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash, type KeyObject, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { decodeBase64url } from './base64url.js';
 import { NhiError } from './errors.js';
 import { ed25519VerificationKey, type VerificationKey } from './keys.js';
@@ -243,6 +243,38 @@ export class WorkloadProofSigner {
     return `${signingInput}.${sign(null, Buffer.from(signingInput), this.#privateKey).toString('base64url')}`;
   }
 }
+
+/** Options of {@link mintWorkloadIdentity}. */
+export interface MintWorkloadIdentityOptions extends Omit<WitRequest, 'confirmationKey'> {
+  /**
+   * Signs the WIT's signing input with the record key and returns the 64-byte JOSE signature
+   * (AWS KMS `Sign` with `MessageType: RAW`; a P-256 DER answer through {@link ecdsaDerToJose}).
+   */
+  sign: (signingInput: Uint8Array) => Promise<Uint8Array>;
+  /** Default lifetime of the WPTs, seconds. Default 60. */
+  proofLifetime?: number;
+}
+
+/**
+ * Mints a workload identity: a fresh Ed25519 key pair in memory, a WIT for its public half signed
+ * by `sign` (one remote signature), and the {@link WorkloadProofSigner} that signs WPTs with the
+ * private half. The one way every caller (identity-sign, the CLI) makes a WIT.
+ * @throws {NhiError} `invalid_proof_options` for bad WIT inputs; whatever `sign` throws.
+ */
+export const mintWorkloadIdentity = async (
+  options: MintWorkloadIdentityOptions,
+): Promise<WorkloadProofSigner> => {
+  const { sign: signRemotely, proofLifetime, ...request } = options;
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const { signingInput } = witSigningInput({ ...request, confirmationKey: publicKey });
+  const signature = await signRemotely(Buffer.from(signingInput));
+  const wit = assembleWit(signingInput, signature);
+  return new WorkloadProofSigner({
+    wit,
+    privateKey,
+    ...(proofLifetime === undefined ? {} : { lifetime: proofLifetime }),
+  });
+};
 
 const WPT_HEADER_SEGMENT = segment({ alg: ALGORITHM_BY_KEY_TYPE[CNF_KEY_TYPE], typ: WPT_TYPE });
 
