@@ -34,13 +34,18 @@ describe('validation (one module for every command)', () => {
   });
 
   it('accepts Route 53 hosted zone ids with or without /hostedzone/, nothing else', () => {
-    for (const good of ['Z0123456789ABC', '/hostedzone/Z08559491LNT7BKCH9KZ6', 'Z1']) {
+    for (const good of [
+      'Z0123456789ABC',
+      '/hostedzone/Z08559491LNT7BKCH9KZ6',
+      'Z1',
+      'Z',
+      'V9AN3MLQ2Q4B0Y62O7VRGE',
+    ]) {
       expect(checkHostedZoneId(good)).toBe(good);
     }
     for (const bad of [
       'not-an-id!',
       'z0123',
-      'Z',
       'Zabc',
       'hostedzone/Z1',
       '/hostedzone/',

@@ -17,8 +17,12 @@ import {
 import { CliError, EXIT_CODE, usageError } from './errors.js';
 import type { PublishedKey } from './keys.js';
 
-/** A Route 53 hosted zone id: `Z` and upper-case alphanumerics, optionally `/hostedzone/` first. */
-const HOSTED_ZONE_ID = /^(?:\/hostedzone\/)?Z[A-Z0-9]{1,31}$/;
+/**
+ * A Route 53 hosted zone id: upper-case letters and digits, at most 32 (as the API documents it;
+ * real ids start with `Z` but nothing promises it, and emulators such as moto make others),
+ * optionally after `/hostedzone/`.
+ */
+const HOSTED_ZONE_ID = /^(?:\/hostedzone\/)?[A-Z0-9]{1,32}$/;
 /** An AWS region name such as `eu-west-1`, `us-gov-west-1` or `ap-southeast-4`. */
 const REGION = /^[a-z]{2,}(?:-[a-z0-9]+)*-[0-9]{1,2}$/;
 /** `[v6]` or `[v6]:port`. */
@@ -66,11 +70,11 @@ export const checkZone = (zone: string): string => {
   }
 };
 
-/** Checks `--hosted-zone-id` (`Z…` or `/hostedzone/Z…`). @throws {CliError} usage error. */
+/** Checks `--hosted-zone-id` (`Z0123…` or `/hostedzone/Z0123…`). @throws {CliError} usage error. */
 export const checkHostedZoneId = (id: string): string => {
   if (!HOSTED_ZONE_ID.test(id)) {
     throw usageError(
-      `--hosted-zone-id must be a Route 53 hosted zone id (Z + upper-case letters and digits, ` +
+      `--hosted-zone-id must be a Route 53 hosted zone id (up to 32 upper-case letters and digits, ` +
         `optionally after /hostedzone/), not ${JSON.stringify(id)}`,
     );
   }
