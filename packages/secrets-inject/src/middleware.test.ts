@@ -367,6 +367,35 @@ describe('secretsInject: namespace', () => {
     );
   });
 
+  it('refuses a signing key (a name under nhi/) at the factory call, before any fetch', () => {
+    expect(() =>
+      secretsInject({
+        client: newClient(),
+        secrets: { key: 'nhi/payments/signing-key' },
+        namespace: '/prod/',
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        name: 'SecretsError',
+        reason: 'invalid_config',
+        message: expect.stringContaining(
+          'secret name "nhi/payments/signing-key" is under nhi/, which holds the workloads\' signing keys',
+        ),
+      }),
+    );
+    expect(() =>
+      secretsInject({
+        client: newClient(),
+        secrets: { key: { name: 'nhi/billing/signing-key' } },
+        namespace: '/prod/',
+      }),
+    ).toThrow(
+      expect.objectContaining({ reason: 'invalid_config', message: expect.stringContaining('nhi/') }),
+    );
+    expect(sm.calls(GetSecretValueCommand)).toHaveLength(0);
+    expect(sm.calls(BatchGetSecretValueCommand)).toHaveLength(0);
+  });
+
   it('rejects a bad namespace, bad durations and an invalid NHI_ENVIRONMENT at init', () => {
     const invalid = (options: Partial<SecretsInjectOptions>) => () =>
       secretsInject({ secrets: { db: 'dbcreds' }, prefetch: false, ...options });

@@ -2,9 +2,12 @@ import { SecretsError } from './errors.js';
 import { namespaceOfEnvironment, validateNamespace, validateSecretName } from './names.js';
 
 describe('validateSecretName', () => {
-  it.each(['dbcreds', 'billing/db', 'a.b_c+d=e@f-g', 'nhi/billing/signing-key'])('accepts %j', (name) => {
-    expect(validateSecretName(name)).toBe(name);
-  });
+  it.each(['dbcreds', 'billing/db', 'a.b_c+d=e@f-g', 'nhix/db', 'app/nhi/db', 'nhi.db'])(
+    'accepts %j',
+    (name) => {
+      expect(validateSecretName(name)).toBe(name);
+    },
+  );
 
   it.each([
     '',
@@ -23,6 +26,18 @@ describe('validateSecretName', () => {
     expect(() => validateSecretName(name)).toThrow(expect.objectContaining({ reason: 'invalid_config' }));
   });
 
+  it.each(['nhi/payments/signing-key', 'nhi/billing/signing-key', 'nhi/x'])(
+    'refuses %j: nhi/ holds the signing keys, which only identity-sign reads',
+    (name) => {
+      expect(() => validateSecretName(name)).toThrow(
+        expect.objectContaining({
+          reason: 'invalid_config',
+          message: `secrets-inject: secret name "${name}" is under nhi/, which holds the workloads' signing keys: identity-sign reads a function's own key, and no key is injected`,
+        }),
+      );
+    },
+  );
+
   it('refuses names that do not fit in the namespace', () => {
     expect(() => validateSecretName('a'.repeat(11), 10)).toThrow(SecretsError);
     expect(validateSecretName('a'.repeat(10), 10)).toHaveLength(10);
@@ -30,7 +45,7 @@ describe('validateSecretName', () => {
 });
 
 describe('validateNamespace', () => {
-  it.each(['/prod/', '/prod/team/'])('accepts %j', (namespace) => {
+  it.each(['/prod/', '/prod/team/', '/nhi/', '/prod/team/nhi/'])('accepts %j', (namespace) => {
     expect(validateNamespace(namespace)).toBe(namespace);
   });
 
@@ -40,6 +55,12 @@ describe('validateNamespace', () => {
       expect(() => validateNamespace(namespace)).toThrow(SecretsError);
     },
   );
+
+  it.each(['/prod/nhi/', '/prod/nhi/billing/'])('refuses %j, inside the signing keys', (namespace) => {
+    expect(() => validateNamespace(namespace)).toThrow(
+      expect.objectContaining({ reason: 'invalid_config', message: expect.stringContaining('signing keys') }),
+    );
+  });
 });
 
 describe('namespaceOfEnvironment', () => {

@@ -16,6 +16,13 @@ export const MAX_ENVIRONMENT_NAMESPACE_LENGTH = 65;
 const configError = (message: string): SecretsError =>
   new SecretsError('invalid_config', `secrets-inject: ${message}`);
 
+/**
+ * The subtree of a namespace that holds the workloads' signing keys, `/<env>/nhi/<service>/signing-key`.
+ * identity-sign reads a function's own key; injecting one (its own or another workload's) would
+ * put a key that signs as a workload into `context.secrets`, so names under it are refused.
+ */
+export const SIGNING_KEY_SEGMENT = 'nhi';
+
 /** True when every `/`-separated segment is non-empty and neither `.` nor `..`. */
 const hasSafeSegments = (path: string): boolean =>
   path.split('/').every((segment) => segment.length > 0 && segment !== '.' && segment !== '..');
@@ -23,7 +30,8 @@ const hasSafeSegments = (path: string): boolean =>
 /**
  * Validates a secret name relative to its namespace (`dbcreds`, `billing/db`). A name that could
  * leave the namespace (leading `/`, `..`, empty segments, an ARN, any character outside
- * `[A-Za-z0-9/_+=.@-]`) is refused.
+ * `[A-Za-z0-9/_+=.@-]`) is refused, and so is a name under `nhi/`, where the signing keys are
+ * (see {@link SIGNING_KEY_SEGMENT}).
  *
  * @param name - the configured name.
  * @param maxLength - the room left once the namespace is prepended.
@@ -41,6 +49,11 @@ export const validateSecretName = (name: unknown, maxLength = MAX_SECRET_NAME_LE
       `secret name "${name}" must stay inside its namespace (no leading or trailing "/", "//", "." or "..")`,
     );
   }
+  if (name.split('/')[0] === SIGNING_KEY_SEGMENT) {
+    throw configError(
+      `secret name "${name}" is under ${SIGNING_KEY_SEGMENT}/, which holds the workloads' signing keys: identity-sign reads a function's own key, and no key is injected`,
+    );
+  }
   if (name.length > maxLength) {
     throw configError(`secret name "${name}" is too long for its namespace (max ${maxLength} characters)`);
   }
@@ -48,8 +61,10 @@ export const validateSecretName = (name: unknown, maxLength = MAX_SECRET_NAME_LE
 };
 
 /**
- * Validates an explicit namespace prefix such as `/prod/` or `/prod/billing/`.
- * @throws {SecretsError} `invalid_config` when it is not `/segment/.../`.
+ * Validates an explicit namespace prefix such as `/prod/` or `/prod/billing/`. A namespace inside
+ * an environment's signing keys (`/prod/nhi/`, `/prod/nhi/billing/`) is refused, as names under
+ * `nhi/` are.
+ * @throws {SecretsError} `invalid_config` when it is not `/segment/.../`, or is under `/<env>/nhi/`.
  */
 export const validateNamespace = (namespace: unknown): string => {
   if (
@@ -61,6 +76,11 @@ export const validateNamespace = (namespace: unknown): string => {
     !hasSafeSegments(namespace.slice(1, -1))
   ) {
     throw configError('namespace must look like "/prod/" or "/prod/team/" (segments of [A-Za-z0-9_+=.@-])');
+  }
+  if (namespace.split('/')[2] === SIGNING_KEY_SEGMENT) {
+    throw configError(
+      `namespace "${namespace}" is under /<environment>/${SIGNING_KEY_SEGMENT}/, which holds the workloads' signing keys: identity-sign reads a function's own key, and no key is injected`,
+    );
   }
   if (namespace.length >= MAX_SECRET_NAME_LENGTH) throw configError('namespace is too long');
   return namespace;
