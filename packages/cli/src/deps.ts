@@ -1,3 +1,4 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { RetryOptions } from './retry.js';
@@ -9,6 +10,8 @@ import type { RetryOptions } from './retry.js';
 export interface CommandDeps {
   readonly route53: Route53Client;
   readonly secrets: SecretsManagerClient;
+  /** KMS, for identities whose signing key AWS KMS holds (`--kms`, `--kms-key-id`). */
+  readonly kms?: KMSClient;
   /** Current time in milliseconds since the epoch. */
   readonly now: () => number;
   /** Waits `ms` milliseconds (retry backoff). */

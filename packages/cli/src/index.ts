@@ -16,6 +16,13 @@ export {
 } from './commands/check.js';
 export { type KeygenOptions, type KeygenResult, keygen } from './commands/keygen.js';
 export {
+  type KeygenKmsOptions,
+  type KeygenKmsResult,
+  keygenKms,
+  publishExistingKmsKey,
+  publishKmsKey,
+} from './commands/keygen-kms.js';
+export {
   checkTrustedFingerprint,
   type PublishOptions,
   type PublishResult,
@@ -67,6 +74,21 @@ export {
   type SigningKeyJwk,
   signingKeyFromJwk,
 } from './keys.js';
+export {
+  createKmsSigningKey,
+  grantKmsSign,
+  KMS_KEY_SPEC,
+  KMS_SIGNING_ALGORITHM,
+  type KmsKeyPolicyInput,
+  type KmsPublishedKey,
+  kidOfKmsKey,
+  kmsAliasName,
+  kmsKeyPolicy,
+  kmsSign,
+  type MintKmsWorkloadIdentityOptions,
+  mintKmsWorkloadIdentity,
+  readKmsPublicKey,
+} from './kms-key.js';
 export { type NegativeCacheTtl, readNegativeCacheTtl } from './negative-cache.js';
 export {
   DEFAULT_TTL,

@@ -1,0 +1,184 @@
+/**
+ * Keys that never leave KMS, end to end against real AWS APIs (moto on loopback) and real DNS:
+ * `keygen --kms` creates the key and publishes it in Route 53; the RRset is served by a loopback
+ * DNS server; a WIT minted through KMS `Sign` and a WPT signed with the short-lived key verify
+ * against what DNS says; revoking the key denies the unexpired WIT. moto has no Ed25519 keys, so
+ * these keys are P-256 (Ed25519 KMS keys are covered with KMS's response shape in unit tests).
+ */
+import { GetKeyPolicyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
+import {
+  ChangeResourceRecordSetsCommand,
+  CreateHostedZoneCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+} from '@aws-sdk/client-route-53';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { keygenKms, mintKmsWorkloadIdentity, revoke } from '@nhi-dns/cli';
+import {
+  decodeProof,
+  decodeWorkloadProof,
+  importRecordKeys,
+  type ProofError,
+  parseRecordSet,
+  verifyWorkloadIdentity,
+  verifyWorkloadProof,
+} from '@nhi-dns/core';
+import { createResolver } from '@nhi-dns/resolver';
+import { startTestDnsServer, type TestDnsServer } from '@nhi-dns/resolver/test-support';
+import { type MotoServer, startMoto } from '../lab/moto.js';
+
+const ZONE = 'auth.example.com';
+const NAME = `billing.prod.${ZONE}`;
+const CALLEE = `ledger.prod.${ZONE}`;
+const SIGNER_ROLE = 'arn:aws:iam::123456789012:role/billing-function';
+
+let moto: MotoServer;
+let dns: TestDnsServer;
+let route53: Route53Client;
+let kms: KMSClient;
+let hostedZoneId: string;
+
+const deps = () => ({
+  route53,
+  secrets: new SecretsManagerClient(moto.clientConfig),
+  kms,
+  now: Date.now,
+  sleep: async () => {},
+  log: () => {},
+});
+const target = () => ({
+  service: 'billing',
+  environment: 'prod',
+  zone: ZONE,
+  hostedZoneId,
+  propagationWaitSeconds: 0,
+});
+
+/** Copies the identity's TXT RRset from moto's Route 53 into the loopback DNS server. */
+const exportToDns = async (): Promise<void> => {
+  const { ResourceRecordSets = [] } = await route53.send(
+    new ListResourceRecordSetsCommand({ HostedZoneId: hostedZoneId }),
+  );
+  dns.removeRecords(NAME, 'TXT');
+  for (const set of ResourceRecordSets.filter((rr) => rr.Type === 'TXT' && rr.Name === `${NAME}.`)) {
+    for (const { Value = '' } of set.ResourceRecords ?? []) {
+      // Route 53 presents TXT data as quoted character-strings.
+      const strings = [...Value.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) =>
+        (m[1] ?? '').replace(/\\(.)/g, '$1'),
+      );
+      dns.addRecord({ name: NAME, type: 'TXT', ttl: set.TTL ?? 60, data: strings });
+    }
+  }
+};
+
+/** The caller's keys as DNS serves them now (no cache: each call asks). */
+const keysFromDns = async () => {
+  const resolver = createResolver({ servers: [dns.server], cache: false });
+  const answer = await resolver.resolveTxt(NAME);
+  const set = parseRecordSet(NAME, answer.records);
+  return importRecordKeys(set.keys).keys;
+};
+
+beforeAll(async () => {
+  moto = await startMoto();
+  dns = await startTestDnsServer({ zone: ZONE });
+  route53 = new Route53Client(moto.clientConfig);
+  kms = new KMSClient(moto.clientConfig);
+  const zone = await route53.send(
+    new CreateHostedZoneCommand({ Name: ZONE, CallerReference: `${Date.now()}` }),
+  );
+  hostedZoneId = (zone.HostedZone?.Id ?? '').replace('/hostedzone/', '');
+  // moto lists its default SOA as a Python dict repr: put a real one in its place.
+  await route53.send(
+    new ChangeResourceRecordSetsCommand({
+      HostedZoneId: hostedZoneId,
+      ChangeBatch: {
+        Changes: [
+          {
+            Action: 'UPSERT',
+            ResourceRecordSet: {
+              Name: `${ZONE}.`,
+              Type: 'SOA',
+              TTL: 900,
+              ResourceRecords: [{ Value: 'ns-1.example.net. hostmaster.example.net. 1 7200 900 1209600 60' }],
+            },
+          },
+        ],
+      },
+    }),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await dns?.stop();
+  await moto?.stop();
+});
+
+describe('a KMS-held identity on moto (Route 53, KMS) and real DNS', () => {
+  let kid: string;
+  let keyArn: string;
+
+  it('keygen --kms: creates the key, its alias and a policy only the signer role can sign under, and publishes kc=kms', async () => {
+    const result = await keygenKms({ ...target(), keyType: 'p256', signerRoles: [SIGNER_ROLE] }, deps());
+    kid = result.kid;
+    keyArn = result.keyArn ?? '';
+    expect(kid).toMatch(/^kms-[0-9a-f-]{36}$/);
+    const aliases = await kms.send(new ListAliasesCommand({}));
+    expect(aliases.Aliases?.map((alias) => alias.AliasName)).toContain('alias/nhi/prod/billing');
+    const { Policy = '' } = await kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }));
+    const statements = (JSON.parse(Policy) as { Statement: { Sid: string; Principal: unknown }[] }).Statement;
+    expect(statements.find((s) => s.Sid === 'WorkloadSigns')?.Principal).toEqual({ AWS: [SIGNER_ROLE] });
+    // moto stores key policies without evaluating them: the text is what AWS will enforce.
+    expect(statements.find((s) => s.Sid === 'OnlyTheWorkloadSigns')).toMatchObject({
+      Effect: 'Deny',
+      Action: 'kms:Sign',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [SIGNER_ROLE] } },
+    });
+
+    await exportToDns();
+    const keys = await keysFromDns();
+    expect(keys.get(kid)).toMatchObject({ keyType: 'p256', keyCustody: 'kms', revoked: false });
+  });
+
+  it('a WIT signed by KMS and a WPT signed by the short-lived key verify against the record DNS serves', async () => {
+    const started = performance.now();
+    const signer = await mintKmsWorkloadIdentity({ kms, kmsKeyId: 'alias/nhi/prod/billing', name: NAME });
+    const mintMs = performance.now() - started;
+    const wpt = signer.sign({
+      aud: CALLEE,
+      method: 'POST',
+      url: 'https://ledger.example.com/pay',
+      body: '{}',
+    });
+    const wit = decodeProof(signer.wit);
+    expect(wit.header).toEqual({ alg: 'ES256', kid, typ: 'wit+jwt' });
+    const key = (await keysFromDns()).get(kid);
+    if (key === undefined) throw new Error('key not in DNS');
+    const identity = verifyWorkloadIdentity(wit, { key });
+    const claims = verifyWorkloadProof(decodeWorkloadProof(wpt), identity, {
+      audience: CALLEE,
+      method: 'POST',
+      url: 'https://ledger.example.com/pay',
+      body: '{}',
+      requireBodyHash: true,
+    });
+    expect(claims.iss).toBe(NAME);
+    // What the WIT adds to a signer's init on loopback moto (DescribeKey, GetPublicKey, Sign).
+    console.log(`mint a WIT through KMS on loopback moto: ${mintMs.toFixed(1)} ms`);
+  });
+
+  it('revoke: the unexpired WIT is refused once DNS serves the revocation', async () => {
+    const signer = await mintKmsWorkloadIdentity({ kms, kmsKeyId: keyArn, name: NAME });
+    await revoke({ ...target(), kid }, deps());
+    await exportToDns();
+    const key = (await keysFromDns()).get(kid);
+    if (key === undefined) throw new Error('revoked key left the record');
+    let reason: string | undefined;
+    try {
+      verifyWorkloadIdentity(decodeProof(signer.wit), { key });
+    } catch (error) {
+      reason = (error as ProofError).reason;
+    }
+    expect(reason).toBe('revoked_key');
+  });
+});
