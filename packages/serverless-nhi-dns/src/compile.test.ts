@@ -171,8 +171,8 @@ describe('compileNhi', () => {
     expect(message).toContain('grant secretsmanager:GetSecretValue');
   });
 
-  it('warns when the provider role already lets every function read any secret', () => {
-    const broad = { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: '*' };
+  it('warns when the provider role lets every function use Secrets Manager on "*" without reading values', () => {
+    const broad = { Effect: 'Allow', Action: ['secretsmanager:ListSecrets'], Resource: '*' };
     const report = compileNhi(
       compiledTemplate(['ledger'], sharedRole([broad])),
       resolve({ zone: ZONE }, { ledger: { identity: 'ledger', secrets: ['ledger/db'] } }),
@@ -181,6 +181,73 @@ describe('compileNhi', () => {
     expect(report.warnings).toEqual([
       expect.stringContaining('the provider role grants Secrets Manager on "*" to every function'),
     ]);
+  });
+
+  const sub = (name: string) => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${name}`,
+  });
+
+  it.each([
+    ['/prod/* (the pattern the docs once showed)', 'secretsmanager:GetSecretValue', sub('/prod/*')],
+    ['secret:*', ['secretsmanager:GetSecretValue', 'secretsmanager:BatchGetSecretValue'], sub('*')],
+    ['"*" with secretsmanager:*', 'secretsmanager:*', '*'],
+    ['"*" with Get*', 'secretsmanager:Get*', '*'],
+    ['a literal prefix of a signing key', '*', 'arn:aws:secretsmanager:eu-west-1:1:secret:/prod/nhi/bill*'],
+    [
+      'another workload’s exact key',
+      'secretsmanager:GetSecretValue',
+      sub('/prod/nhi/billing/signing-key-??????'),
+    ],
+  ])(
+    'refuses a provider statement on %s: every function could read and sign with other workloads’ keys',
+    (_, Action, Resource) => {
+      const statement = { Effect: 'Allow', Action, Resource };
+      const template = compiledTemplate(['ledger', 'reports'], sharedRole([statement]));
+      const message = configError(() =>
+        compileNhi(
+          template,
+          resolve(
+            { zone: ZONE },
+            { ledger: { identity: 'ledger', secrets: ['ledger/db'] }, reports: { identity: 'reports' } },
+          ),
+          naming,
+        ),
+      );
+      expect(message).toContain('serverless-nhi-dns: provider.iam.role.statements {"Effect":"Allow"');
+      expect(message).toContain(
+        "every function of the service can read other workloads' signing keys (/prod/nhi/<service>/signing-key) and sign as them",
+      );
+      expect(message).toContain('set custom.nhi.allowBroadSecretsGrant: true');
+      // Refused before anything is added: no per-function role copies the grant.
+      expect(template.Resources.LedgerNhiRole).toBeUndefined();
+    },
+  );
+
+  it('with custom.nhi.allowBroadSecretsGrant: true packages the grant and warns, naming the setting; narrower grants pass', () => {
+    const narrow = [
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: sub('/prod/app/*') },
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: sub('/prod/app/db-??????') },
+      // BatchGetSecretValue takes only "*" and reads each secret through GetSecretValue.
+      { Effect: 'Allow', Action: 'secretsmanager:BatchGetSecretValue', Resource: '*' },
+      { Effect: 'Deny', Action: 'secretsmanager:*', Resource: '*' },
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: 'AppSecret' } },
+    ];
+    const broad = { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: sub('/prod/*') };
+    const template = compiledTemplate(['billing'], sharedRole([...narrow, broad]));
+    const report = compileNhi(
+      template,
+      resolve({ zone: ZONE, allowBroadSecretsGrant: true }, { billing: { identity: 'billing', sign: true } }),
+      naming,
+    );
+    expect(report.warnings).toEqual([
+      expect.stringMatching(
+        /^provider\.iam\.role\.statements .*every function of the service can read other workloads' signing keys .*secret:\/prod\/\*" \(intrinsics read as \*\) matches them \(allowed by custom\.nhi\.allowBroadSecretsGrant\)$/,
+      ),
+      // The BatchGetSecretValue statement: Secrets Manager on "*", though it reads no value.
+      expect.stringContaining('the provider role grants Secrets Manager on "*" to every function'),
+    ]);
+    // The function still gets its role with its own signing-key grant.
+    expect(report.roles).toEqual({ billing: 'BillingNhiRole' });
   });
 
   it('gives functions that share a service dimension one set of alarms', () => {
@@ -390,6 +457,26 @@ describe('ServerlessNhiDns (the plugin class)', () => {
       ),
       cause: expect.any(NhiError),
     });
+  });
+
+  it('reports a shared-role grant on other workloads’ signing keys as NHI_INVALID_CONFIG at packaging', () => {
+    const { serverless } = fakeServerless({ zone: ZONE }, { ledger: { nhi: { identity: 'ledger' } } });
+    serverless.service.provider.compiledCloudFormationTemplate.Resources.IamRoleLambdaExecution = sharedRole([
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue'],
+        Resource: ['arn:aws:secretsmanager:eu-west-1:123456789012:secret:/prod/*'],
+      },
+    ]);
+    const plugin = new ServerlessNhiDns(serverless);
+    plugin.initialize();
+    expect(() => plugin.package()).toThrow(
+      expect.objectContaining({
+        code: ERROR_CODE,
+        message: expect.stringContaining('to deploy it anyway, set custom.nhi.allowBroadSecretsGrant: true'),
+        cause: expect.any(NhiError),
+      }),
+    );
   });
 
   it('does nothing for a service that does not use it', () => {

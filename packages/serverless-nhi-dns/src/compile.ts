@@ -1,4 +1,4 @@
-import { METRIC, METRICS_NAMESPACE } from '@nhi-dns/core';
+import { METRIC, METRICS_NAMESPACE, signingKeyReach } from '@nhi-dns/core';
 import type { ResolvedConfig, ResolvedFunction } from './config.js';
 import { invalidConfig, show } from './errors.js';
 import { recordResource } from './record.js';
@@ -64,24 +64,77 @@ const addDependency = (resource: CfnResource, logicalId: string): void => {
   if (!dependsOn.includes(logicalId)) resource.DependsOn = [...dependsOn, logicalId];
 };
 
-/** Allowed statements of a role's inline policies that reach Secrets Manager beyond named ARNs. */
-const broadSecretStatements = (role: CfnResource): unknown[] =>
+/** The statements of a role's inline policies (`provider.iam.role.statements` among them). */
+const roleStatements = (role: CfnResource): unknown[] =>
   asList(role.Properties?.Policies).flatMap((policy) =>
-    asList((policy as { PolicyDocument?: { Statement?: unknown } }).PolicyDocument?.Statement).filter(
-      (statement) => {
-        const { Effect, Action, Resource } = statement as {
-          Effect?: unknown;
-          Action?: unknown;
-          Resource?: unknown;
-        };
-        const actions = asList(Action).map(String);
-        const reachesSecrets = actions.some(
-          (action) => action === '*' || action.toLowerCase().startsWith('secretsmanager:'),
-        );
-        return Effect === 'Allow' && reachesSecrets && asList(Resource).some((resource) => resource === '*');
-      },
-    ),
+    asList((policy as { PolicyDocument?: { Statement?: unknown } }).PolicyDocument?.Statement),
   );
+
+/** True for an allowed statement that reaches Secrets Manager on `"*"`. */
+const isBroadSecretStatement = (statement: unknown): boolean => {
+  const { Effect, Action, Resource } = statement as {
+    Effect?: unknown;
+    Action?: unknown;
+    Resource?: unknown;
+  };
+  const actions = asList(Action).map(String);
+  const reachesSecrets = actions.some(
+    (action) => action === '*' || action.toLowerCase().startsWith('secretsmanager:'),
+  );
+  return Effect === 'Allow' && reachesSecrets && asList(Resource).some((resource) => resource === '*');
+};
+
+/** Name of the setting that lets a shared-role statement reaching signing keys through. */
+export const BROAD_SECRETS_OVERRIDE = 'custom.nhi.allowBroadSecretsGrant';
+
+/**
+ * Checks the shared role's statements, which every function of the service holds (the plugin's
+ * per-function roles are copies of it). A statement that lets a function read another workload's
+ * signing key (`/<environment>/nhi/<service>/signing-key`, @nhi-dns/core's
+ * `signingKeyReach`) lets every function sign as that workload: refused, unless
+ * {@link BROAD_SECRETS_OVERRIDE}, which turns it into a warning. Other statements that allow
+ * Secrets Manager on `"*"` (`ListSecrets`, `DescribeSecret`) are only warned about.
+ *
+ * @returns the warnings.
+ * @throws {NhiError} `invalid_config` naming the statement and the override.
+ */
+const checkSharedRole = (sharedRole: CfnResource, config: ResolvedConfig): string[] => {
+  const warnings: string[] = [];
+  let broad: unknown;
+  for (const statement of roleStatements(sharedRole)) {
+    const reach = signingKeyReach(statement);
+    if (reach === undefined) {
+      if (broad === undefined && isBroadSecretStatement(statement)) broad = statement;
+      continue;
+    }
+    const how =
+      reach === 'NotResource'
+        ? 'its NotResource allows every secret it does not list'
+        : `its Resource ${JSON.stringify(reach)} (intrinsics read as *) matches them`;
+    const why =
+      `every function of the service can read other workloads' signing keys (/${config.environment}/nhi/<service>/signing-key) ` +
+      `and sign as them: ${how}`;
+    if (!config.allowBroadSecretsGrant) {
+      throw invalidConfig(
+        'provider.iam.role.statements',
+        statement,
+        `${why}. Grant secretsmanager:GetSecretValue on exact secret ARNs (…:secret:/${config.environment}/ledger/db-??????), ` +
+          `or on a prefix outside nhi/ (…:secret:/${config.environment}/ledger/*), or give the function nhi.secrets; ` +
+          `to deploy it anyway, set ${BROAD_SECRETS_OVERRIDE}: true`,
+      );
+    }
+    warnings.push(
+      `provider.iam.role.statements ${show(statement)}: ${why} (allowed by ${BROAD_SECRETS_OVERRIDE})`,
+    );
+  }
+  if (broad !== undefined) {
+    warnings.push(
+      `the provider role grants Secrets Manager on "*" to every function (${show(broad)}): ` +
+        'the per-function nhi grants cannot narrow that; remove it from provider.iam.role.statements',
+    );
+  }
+  return warnings;
+};
 
 /**
  * The function's own role: a copy of the provider role Serverless generated (its trust policy,
@@ -310,9 +363,10 @@ const dashboardResource = (config: ResolvedConfig): CfnResource => {
  * - Per `service` dimension: the AuthFailure alarm, the DNS miss anomaly and ceiling alarms, and
  *   with `selfCheck` the self_mismatch alarm.
  *
- * @throws {NhiError} `invalid_config` when a function that needs grants runs under a role the
- *   plugin did not generate (`functions.<fn>.role`, `provider.iam.role` as an ARN), or a logical
- *   id is taken.
+ * @throws {NhiError} `invalid_config` when the shared role lets its functions read other
+ *   workloads' signing keys (see {@link BROAD_SECRETS_OVERRIDE}), when a function that needs
+ *   grants runs under a role the plugin did not generate (`functions.<fn>.role`,
+ *   `provider.iam.role` as an ARN), or when a logical id is taken.
  */
 export const compileNhi = (
   template: CfnTemplate,
@@ -330,7 +384,7 @@ export const compileNhi = (
 
   const sharedRoleId = naming.getRoleLogicalId();
   const sharedRole = template.Resources[sharedRoleId];
-  let warnedSharedRole = false;
+  if (sharedRole !== undefined) report.warnings.push(...checkSharedRole(sharedRole, config));
   for (const fn of config.functions) {
     const functionId = naming.getLambdaLogicalId(fn.key);
     const functionResource = template.Resources[functionId];
@@ -350,16 +404,6 @@ export const compileNhi = (
           'with a role of your own (functions.<fn>.role, provider.iam.role as a name or ARN) grant secretsmanager:GetSecretValue ' +
           'and DescribeSecret on the secrets there and drop nhi.secrets/nhi.sign',
       );
-    }
-    if (!warnedSharedRole) {
-      warnedSharedRole = true;
-      const broad = broadSecretStatements(sharedRole);
-      if (broad.length > 0) {
-        report.warnings.push(
-          `the provider role grants Secrets Manager on "*" to every function (${show(broad[0])}): ` +
-            'the per-function nhi grants cannot narrow that; remove it from provider.iam.role.statements',
-        );
-      }
     }
     const roleId = `${naming.getNormalizedFunctionName(fn.key)}NhiRole`;
     addResource(template, roleId, functionRole(sharedRole, fn));

@@ -85,6 +85,13 @@ export interface NhiServiceOptions {
    * p99, SecretFetchError by Code). Default `false` (as `@nhi-dns/cdk`'s `dashboard`).
    */
   readonly dashboard?: boolean;
+  /**
+   * Deploy even though a statement of the shared role (`provider.iam.role.statements`) lets
+   * every function read other workloads' signing keys (`secretsmanager:GetSecretValue` on
+   * `…:secret:/<environment>/*`, `…:secret:*`, `*`): packaging warns instead of refusing. Any
+   * function holding such a grant can sign as any of those workloads. Default `false`.
+   */
+  readonly allowBroadSecretsGrant?: boolean;
 }
 
 /** `functions.<fn>.nhi`: the function's identity and what it may do. */
@@ -160,6 +167,8 @@ export interface ResolvedConfig {
   readonly dnsServers?: readonly string[];
   readonly alarms: ResolvedAlarms;
   readonly dashboard: boolean;
+  /** `custom.nhi.allowBroadSecretsGrant`: a shared-role grant reaching signing keys warns, not refuses. */
+  readonly allowBroadSecretsGrant: boolean;
   readonly functions: readonly ResolvedFunction[];
   /** Empty unless `recordOwner: 'stack'`. */
   readonly records: readonly ResolvedRecord[];
@@ -256,6 +265,7 @@ const SERVICE_RULES = {
   dnsServers: aStringList,
   alarms: anObject,
   dashboard: aBoolean,
+  allowBroadSecretsGrant: aBoolean,
 };
 
 const ALARM_RULES = {
@@ -642,6 +652,7 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
     ...(dnsServers === undefined ? {} : { dnsServers }),
     alarms,
     dashboard: service.dashboard === true,
+    allowBroadSecretsGrant: service.allowBroadSecretsGrant === true,
     functions,
     records: resolvedRecords,
   };

@@ -44,6 +44,7 @@ export const CUSTOM_SCHEMA = {
           additionalProperties: false,
         },
         dashboard: { type: 'boolean' },
+        allowBroadSecretsGrant: { type: 'boolean' },
       },
       required: ['zone'],
       additionalProperties: false,
