@@ -31,6 +31,10 @@ describe('DynamoDbReplayStore', () => {
     });
   });
 
+  it('declares itself shared by every instance (one table)', () => {
+    expect(new DynamoDbReplayStore({ client, tableName: 'nhi-replay' }).shared).toBe(true);
+  });
+
   it('writes the deliveryId and lets that same delivery claim again (a queue redelivery)', async () => {
     dynamo.on(PutItemCommand).resolves({});
     const store = new DynamoDbReplayStore({ client, tableName: 'nhi-replay' });

@@ -52,6 +52,8 @@ const CONDITION_FAILED = 'ConditionalCheckFailedException';
  * a `deliveryId` also writes it, and succeeds again for that same delivery (a queue redelivery).
  */
 export class DynamoDbReplayStore implements ReplayStore {
+  /** Every instance claims in the one table: a jti one instance recorded is a replay on all. */
+  readonly shared = true;
   readonly #client: () => DynamoDBClient | Promise<DynamoDBClient>;
   #resolvedClient: DynamoDBClient | undefined;
   readonly #tableName: string;

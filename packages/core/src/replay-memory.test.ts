@@ -23,6 +23,10 @@ describe('MemoryReplayStore', () => {
     expect(store.claim('k'.repeat(22), ISS, T0 + 60)).toBe(true);
   });
 
+  it('declares itself not shared: other instances never see its jtis', () => {
+    expect(new MemoryReplayStore().shared).toBe(false);
+  });
+
   it('accepts a redelivery of the message that carried a jti, and refuses the jti in any other message', () => {
     const store = new MemoryReplayStore({ now: manualClock(T0).now });
     const jti = 'q'.repeat(22);

@@ -42,6 +42,8 @@ interface Entry {
  * across instances.
  */
 export class MemoryReplayStore implements ReplayStore {
+  /** One instance's own store: other instances never see its jtis. */
+  readonly shared = false;
   readonly #maxEntries: number;
   readonly #maxPerIssuer: number;
   readonly #now: () => number;

@@ -10,6 +10,14 @@ export interface ReplayStore {
    * @throws when the store cannot answer: the verifier then denies (fail closed).
    */
   claim(jti: string, issuer: string, expiresAt: number, options?: ClaimOptions): boolean | Promise<boolean>;
+  /**
+   * True when every instance of the function claims in this one store (a DynamoDB table), so a
+   * jti one instance recorded is a replay on all of them. Absent or false: the store belongs to
+   * one instance, and a fresh instance has seen nothing. identityVerifyRecords trusts the time a
+   * queue accepted a message only with a shared store (DESIGN §4.3a): a made-up queue event
+   * handed to a fresh instance could otherwise replay a captured proof long after it expired.
+   */
+  readonly shared?: boolean;
 }
 
 /** Per-claim settings the verifier passes to a {@link ReplayStore}. */

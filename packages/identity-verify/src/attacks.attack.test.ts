@@ -2,7 +2,9 @@
  * Attack catalogue (SECURITY.md): every attack an adversary without the caller's private key can
  * mount on the identity-resolve → identity-verify chain, each run through a full Middy chain and
  * held to the same four facts: HTTP status, `{"error": reason}`, one `AuthFailure` EMF metric with
- * that `Reason`, and the handler never ran.
+ * that `Reason`, and the handler never ran. Queue records (A12) are held to the same facts in
+ * their own form: the record listed in `batchItemFailures`, `AuthFailure` with that `Reason`, and
+ * no handler run.
  */
 import { createHmac, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -14,9 +16,15 @@ import { captureOutput, createTestIdentity } from '@nhi-dns/core/test-support';
 import identityResolve from '@nhi-dns/identity-resolve';
 import { createResolver, type Resolver } from '@nhi-dns/resolver';
 import { createTableResolver, startTestDnsServer } from '@nhi-dns/resolver/test-support';
-import type { Context } from 'aws-lambda';
+import type { Context, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import identityVerify, { type IdentityVerifyContext, type IdentityVerifyOptions } from './index.js';
+import identityVerify, {
+  type IdentityVerifyContext,
+  type IdentityVerifyOptions,
+  type IdentityVerifyRecordsContext,
+  type IdentityVerifyRecordsOptions,
+  identityVerifyRecords,
+} from './index.js';
 
 const ZONE = 'auth.example.com';
 const SELF = `ledger.prod.${ZONE}`;
@@ -1007,5 +1015,135 @@ describe('A11 TTL-0 storms', () => {
     }
     handler.mockClear();
     expectDenied(await run(() => invoke(httpEvent(captured))), handler, 401, 'replayed');
+  });
+});
+
+describe('A12 queue records (identityVerifyRecords)', () => {
+  /** A consumer instance: a fresh middleware is a fresh Lambda instance, with its own memory. */
+  const consumerInstance = (options: Partial<IdentityVerifyRecordsOptions> = {}) => {
+    const handler = jest.fn(async (_event: unknown, _context: Context) => ({}));
+    const wrapped = middy(handler).use(
+      identityVerifyRecords({
+        self: SELF,
+        allow: [`*.prod.${ZONE}`],
+        resolver: tableResolver(defaultZone(), true),
+        ...options,
+      }),
+    );
+    return {
+      invoke: (event: unknown) =>
+        wrapped(event, { ...lambdaContext } as unknown as Context & IdentityVerifyRecordsContext),
+      handler,
+    };
+  };
+  /** An SQS record as Lambda delivers it, or as a direct invoker makes one up. */
+  const sqsRecord = (messageId: string, body: string, proof: string, sentAt: number): SQSRecord => ({
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(sentAt * 1000),
+      SenderId: 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: String(sentAt * 1000 + 5),
+    },
+    messageAttributes: {
+      nhiProof: { stringValue: proof, stringListValues: [], binaryListValues: [], dataType: 'String' },
+    },
+    md5OfBody: 'ignored',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:ledger',
+    awsRegion: 'eu-west-1',
+  });
+  /** The facts of a refused batch: every listed id reported, `AuthFailure` by reason, no handler. */
+  const expectRecordsRefused = (
+    { result, out }: Awaited<ReturnType<typeof run>>,
+    handler: ReturnType<typeof consumerInstance>['handler'],
+    messageIds: string[],
+    reason: string,
+  ) => {
+    expect(result).toEqual({ batchItemFailures: messageIds.map((itemIdentifier) => ({ itemIdentifier })) });
+    expect(out.emf()).toContainEqual(expect.objectContaining({ AuthFailure: 1, Reason: reason }));
+    expect(handler).not.toHaveBeenCalled();
+  };
+  const body = '{"amount":10}';
+  /** A 60 s proof that expired 29 minutes ago, captured from a real message. */
+  const capturedProof = async () => {
+    const iat = nowSeconds() - 60 - 29 * 60;
+    return { iat, proof: await billing.sign({ aud: SELF, body, now: iat, lifetime: 60 }) };
+  };
+
+  it('a captured queue proof in a made-up SQS event (SentTimestamp = its iat), 29 minutes after it expired, on three fresh instances with the default store', async () => {
+    const { iat, proof } = await capturedProof();
+    for (const attempt of [1, 2, 3]) {
+      const { invoke, handler } = consumerInstance();
+      const forged = { Records: [sqsRecord(`forged-${attempt}`, body, proof, iat)] };
+      expectRecordsRefused(await run(() => invoke(forged)), handler, [`forged-${attempt}`], 'expired');
+    }
+  });
+
+  describe('with a replay store every instance shares (DynamoDB, aws-sdk-client-mock)', () => {
+    const client = new DynamoDBClient({ region: 'eu-west-1' });
+    const dynamo = mockClient(client);
+    /** Key → the deliveryId that first claimed it. */
+    const table = new Map<string, string | undefined>();
+    beforeEach(() => {
+      table.clear();
+      dynamo.reset();
+      // Emulates the conditional put: a new key, or the same delivery of a key already there.
+      dynamo
+        .on(PutItemCommand)
+        .callsFake(
+          (input: {
+            Item: Record<string, { S?: string }>;
+            ExpressionAttributeValues?: Record<string, { S?: string }>;
+          }) => {
+            const key = input.Item.jti?.S ?? '';
+            const delivery = input.ExpressionAttributeValues?.[':delivery']?.S;
+            if (table.has(key) && (delivery === undefined || table.get(key) !== delivery)) {
+              throw new ConditionalCheckFailedException({
+                message: 'The conditional request failed',
+                $metadata: {},
+              });
+            }
+            table.set(key, input.Item.deliveryId?.S);
+            return {};
+          },
+        );
+    });
+    const sharedInstance = () =>
+      consumerInstance({ replayStore: new DynamoDbReplayStore({ client, tableName: 'nhi-replay' }) });
+
+    it('the real message that waited 29 minutes past its proof is accepted; a made-up copy on a fresh instance is replayed', async () => {
+      const { iat, proof } = await capturedProof();
+      const a = sharedInstance();
+      const real = { Records: [sqsRecord('real-1', body, proof, iat)] };
+      const accepted = await run(() => a.invoke(real));
+      expect(accepted.result).toEqual({});
+      expect(a.handler).toHaveBeenCalledTimes(1);
+      const b = sharedInstance();
+      const forged = { Records: [sqsRecord('forged-1', body, proof, iat)] };
+      expectRecordsRefused(await run(() => b.invoke(forged)), b.handler, ['forged-1'], 'replayed');
+    });
+
+    it('a made-up copy that arrives before the real message takes its jti: the signed bytes reach a handler once', async () => {
+      const { iat, proof } = await capturedProof();
+      const b = sharedInstance();
+      await run(() => b.invoke({ Records: [sqsRecord('forged-1', body, proof, iat)] }));
+      expect(b.handler).toHaveBeenCalledTimes(1);
+      const a = sharedInstance();
+      const real = { Records: [sqsRecord('real-1', body, proof, iat)] };
+      expectRecordsRefused(await run(() => a.invoke(real)), a.handler, ['real-1'], 'replayed');
+    });
+  });
+
+  it('a made-up SQS batch holding one message id twice: every copy is refused', async () => {
+    const now = nowSeconds();
+    const proof = await billing.sign({ aud: SELF, body, now, lifetime: 60 });
+    const { invoke, handler } = consumerInstance();
+    const forged = { Records: [sqsRecord('dup-1', body, proof, now), sqsRecord('dup-1', body, proof, now)] };
+    const refused = await run(() => invoke(forged));
+    expectRecordsRefused(refused, handler, ['dup-1'], 'replayed');
+    expect(refused.out.emf().filter((doc) => doc.Reason === 'replayed')).toHaveLength(2);
   });
 });

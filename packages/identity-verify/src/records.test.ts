@@ -52,6 +52,15 @@ const sqsRecord = (messageId: string, body: string, proof: string | undefined, s
 
 const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 
+/**
+ * A user's replay store that declares itself shared by every instance (as a DynamoDB or Redis
+ * store would), backed here by one process-wide map.
+ */
+const sharedStore = (): ReplayStore => {
+  const memory = new MemoryReplayStore({ clockSkew: 0, now: () => NOW * 1000 });
+  return { shared: true, claim: (...args) => memory.claim(...args) };
+};
+
 const sign = (
   identity: TestIdentity,
   body: string,
@@ -187,9 +196,9 @@ describe('identityVerifyRecords: SQS', () => {
     table.delete(flaky.name);
   });
 
-  it('checks proof times when SQS accepted the message: it may wait longer than a proof lives, not be re-enqueued later', async () => {
+  it('with a shared replay store, checks proof times when SQS accepted the message: it may wait longer than a proof lives, not be re-enqueued later', async () => {
     const late = NOW + 1800; // half an hour in the queue; the proof lived 60 s
-    const { handler, seen } = consumer({}, () => late);
+    const { handler, seen } = consumer({ replayStore: sharedStore() }, () => late);
     const { value } = await run(
       handler,
       sqsEvent(
@@ -199,7 +208,7 @@ describe('identityVerifyRecords: SQS', () => {
     );
     expect(seen.map((record) => record.messageId)).toEqual(['m-waited']);
     expect(value).toMatchObject({ batchItemFailures: [{ itemIdentifier: 'm-reenqueued' }] });
-    const tooOld = consumer({ maxMessageAge: 900 }, () => late);
+    const tooOld = consumer({ maxMessageAge: 900, replayStore: sharedStore() }, () => late);
     const old = await run(
       tooOld.handler,
       sqsEvent(sqsRecord('m-old', 'o', await sign(billing, 'o'), NOW + 5)),
@@ -216,6 +225,83 @@ describe('identityVerifyRecords: SQS', () => {
     const copy = await run(handler, sqsEvent(sqsRecord('m-copy', 'p', proof)));
     expect(seen.map((record) => record.messageId)).toEqual(['m-1', 'm-1']);
     expect(copy.value).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-copy' }] });
+  });
+
+  it('with a per-instance replay store (the default), checks proof times at delivery: a message that waited longer than its proof lived is expired, and says so once', async () => {
+    const late = NOW + 1800;
+    const { handler, seen } = consumer({}, () => late);
+    const { value, out } = await run(
+      handler,
+      sqsEvent(sqsRecord('m-waited', 'w', await sign(billing, 'w'), NOW + 5)),
+    );
+    expect(seen).toEqual([]);
+    expect(value).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-waited' }] });
+    expect(out.json().find((line) => line.message === 'record refused')?.['nhi.reason']).toBe('expired');
+    expect(out.emf()).toContainEqual(expect.objectContaining({ AuthFailure: 1, Reason: 'expired' }));
+    expect(out.json().filter((line) => line.message === 'queue proofs are checked at delivery')).toHaveLength(
+      1,
+    );
+    // Once per instance, not per batch.
+    const again = await run(
+      handler,
+      sqsEvent(sqsRecord('m-fresh', 'f', await sign(billing, 'f', { now: late }))),
+    );
+    expect(seen.map((record) => record.messageId)).toEqual(['m-fresh']);
+    expect(again.out.json().some((line) => line.message === 'queue proofs are checked at delivery')).toBe(
+      false,
+    );
+  });
+
+  it('trustEnqueueTime overrides what the store declares, and an explicit choice is not warned about', async () => {
+    const late = NOW + 1800;
+    const waited = async () => sqsEvent(sqsRecord('m-waited', 'w', await sign(billing, 'w'), NOW + 5));
+    // The operator vouches that only the event source mapping invokes the function.
+    const trusted = consumer({ trustEnqueueTime: true }, () => late);
+    const { out } = await run(trusted.handler, await waited());
+    expect(trusted.seen.map((record) => record.messageId)).toEqual(['m-waited']);
+    expect(out.json().some((line) => line.message === 'queue proofs are checked at delivery')).toBe(false);
+    const atDelivery = consumer({ trustEnqueueTime: false, replayStore: sharedStore() }, () => late);
+    const refused = await run(atDelivery.handler, await waited());
+    expect(atDelivery.seen).toEqual([]);
+    expect(refused.out.json().find((line) => line.message === 'record refused')?.['nhi.reason']).toBe(
+      'expired',
+    );
+    expect(refused.out.json().some((line) => line.message === 'queue proofs are checked at delivery')).toBe(
+      false,
+    );
+    // A queue that holds no message longer than a proof may live loses nothing at delivery.
+    const short = consumer({ maxMessageAge: 360 });
+    const quiet = await run(short.handler, sqsEvent(sqsRecord('m-1', 'x', await sign(billing, 'x'))));
+    expect(short.seen).toHaveLength(1);
+    expect(quiet.out.json().some((line) => line.message === 'queue proofs are checked at delivery')).toBe(
+      false,
+    );
+  });
+
+  it('refuses every record of a batch whose message id appears twice (SQS never sends that), without burning the jti', async () => {
+    const { handler, seen } = consumer();
+    const body = '{"order":1}';
+    const proof = await sign(billing, body);
+    const { value, out } = await run(
+      handler,
+      sqsEvent(
+        sqsRecord('m-twice', body, proof),
+        sqsRecord('m-other', 'o', await sign(billing, 'o')),
+        sqsRecord('m-twice', body, proof),
+      ),
+    );
+    expect(seen.map((record) => record.messageId)).toEqual(['m-other']);
+    expect(value).toEqual({ handled: 1, batchItemFailures: [{ itemIdentifier: 'm-twice' }] });
+    const refusals = out.json().filter((line) => line.message === 'record refused');
+    expect(refusals.map((line) => [line['nhi.messageId'], line['nhi.reason']])).toEqual([
+      ['m-twice', 'replayed'],
+      ['m-twice', 'replayed'],
+    ]);
+    expect(refusals[0]?.['nhi.detail']).toMatch(/more than once in the batch/);
+    expect(out.emf().filter((doc) => doc.AuthFailure === 1 && doc.Reason === 'replayed')).toHaveLength(2);
+    // The real message, delivered on its own, still verifies: the made-up batch claimed nothing.
+    await run(handler, sqsEvent(sqsRecord('m-twice', body, proof)));
+    expect(seen.map((record) => record.messageId)).toEqual(['m-other', 'm-twice']);
   });
 
   it('verifies SNS → SQS (no raw delivery) and EventBridge → SQS bodies, against SQS time', async () => {
@@ -239,7 +325,7 @@ describe('identityVerifyRecords: SQS', () => {
       resources: [],
       detail: { nhiProof: await sign(billing, message), nhiPayload: message },
     });
-    const { handler, seen } = consumer();
+    const { handler, seen } = consumer({ replayStore: sharedStore() }, () => NOW + 600);
     const { value } = await run(
       handler,
       sqsEvent(sqsRecord('m-sns', snsEnvelope, undefined), sqsRecord('m-eb', bridged, undefined)),
@@ -341,28 +427,29 @@ describe('identityVerifyRecords: SQS', () => {
 });
 
 describe('identityVerifyRecords: SNS and EventBridge (one record per invocation)', () => {
-  const snsEvent = async (message: string, proof: string): Promise<SNSEvent> => ({
-    Records: [
-      {
-        EventVersion: '1.0',
-        EventSubscriptionArn: 'arn:aws:sns:eu-west-1:123456789012:orders:sub',
-        EventSource: 'aws:sns',
-        Sns: {
-          SignatureVersion: '1',
-          Timestamp: new Date(NOW * 1000).toISOString(),
-          Signature: 'EXAMPLE',
-          SigningCertUrl: 'https://sns.eu-west-1.amazonaws.com/cert.pem',
-          MessageId: 'sns-msg-1',
-          Message: message,
-          MessageAttributes: { nhiProof: { Type: 'String', Value: proof } },
-          Type: 'Notification',
-          UnsubscribeUrl: 'https://sns.eu-west-1.amazonaws.com/unsub',
-          TopicArn: 'arn:aws:sns:eu-west-1:123456789012:orders',
-          Subject: 'order',
-        },
-      },
-    ],
+  const snsRecord = (
+    message: string,
+    proof: string,
+    messageId = 'sns-msg-1',
+  ): SNSEvent['Records'][number] => ({
+    EventVersion: '1.0',
+    EventSubscriptionArn: 'arn:aws:sns:eu-west-1:123456789012:orders:sub',
+    EventSource: 'aws:sns',
+    Sns: {
+      SignatureVersion: '1',
+      Timestamp: new Date(NOW * 1000).toISOString(),
+      Signature: 'EXAMPLE',
+      SigningCertUrl: 'https://sns.eu-west-1.amazonaws.com/cert.pem',
+      MessageId: messageId,
+      Message: message,
+      MessageAttributes: { nhiProof: { Type: 'String', Value: proof } },
+      Type: 'Notification',
+      UnsubscribeUrl: 'https://sns.eu-west-1.amazonaws.com/unsub',
+      TopicArn: 'arn:aws:sns:eu-west-1:123456789012:orders',
+      Subject: 'order',
+    },
   });
+  const snsEvent = (...records: SNSEvent['Records']): SNSEvent => ({ Records: records });
   const eventBridgeEvent = (detail: unknown): EventBridgeEvent<string, unknown> => ({
     version: '0',
     id: 'eb-evt-1',
@@ -375,12 +462,29 @@ describe('identityVerifyRecords: SNS and EventBridge (one record per invocation)
     detail,
   });
 
-  it('verifies an SNS record against SNS time, and throws IdentityError for a refused one', async () => {
-    const { handler, seen } = consumer({}, () => NOW + 600);
-    await run(handler, await snsEvent('hello', await sign(billing, 'hello')));
+  it('verifies an SNS record against SNS time (with a shared replay store), and throws IdentityError for a refused one', async () => {
+    const { handler, seen } = consumer({ replayStore: sharedStore() }, () => NOW + 600);
+    await run(handler, snsEvent(snsRecord('hello', await sign(billing, 'hello'))));
     expect(seen).toEqual([{ messageId: 'sns-msg-1', caller: billing.name, body: 'hello' }]);
-    const { error } = await run(handler, await snsEvent('tampered', await sign(billing, 'hello')));
+    const { error } = await run(handler, snsEvent(snsRecord('tampered', await sign(billing, 'hello'))));
     expect(error).toMatchObject({ name: 'IdentityError', reason: 'body_mismatch' });
+    // With the default per-instance store, the same wait is checked at delivery.
+    const atDelivery = consumer({}, () => NOW + 600);
+    const late = await run(atDelivery.handler, snsEvent(snsRecord('hello', await sign(billing, 'hello'))));
+    expect(late.error).toMatchObject({ name: 'IdentityError', reason: 'expired' });
+    expect(atDelivery.seen).toEqual([]);
+  });
+
+  it('refuses an SNS event whose records repeat one MessageId', async () => {
+    const { handler, seen } = consumer();
+    const proof = await sign(billing, 'hello');
+    const { error, out } = await run(handler, snsEvent(snsRecord('hello', proof), snsRecord('hello', proof)));
+    expect(error).toMatchObject({ name: 'IdentityError', reason: 'replayed', statusCode: 401 });
+    expect(out.emf()).toContainEqual(expect.objectContaining({ AuthFailure: 1, Reason: 'replayed' }));
+    expect(out.json().find((line) => line.message === 'identity denied')?.['nhi.detail']).toMatch(
+      /more than once in the batch/,
+    );
+    expect(seen).toEqual([]);
   });
 
   it('verifies an EventBridge event at delivery time (its time is the sender’s to choose)', async () => {

@@ -102,10 +102,23 @@ export interface IdentityVerifyRecordsOptions {
   clockSkew?: number;
   /**
    * Longest a message may have waited since the queue accepted it (SQS `SentTimestamp`, SNS
-   * `Timestamp`), seconds: proofs are checked at that moment, so a message may wait longer than a
-   * proof lives, up to this age. Default 3600. The replay store keeps each jti this much longer.
+   * `Timestamp`), seconds. Default 3600. With `trustEnqueueTime`, proofs are checked at that
+   * moment, so a message may wait longer than a proof lives, up to this age, and the replay store
+   * keeps each jti this much longer.
    */
   maxMessageAge?: number;
+  /**
+   * Check a record's proof times at the moment the queue accepted the message (SQS
+   * `SentTimestamp`, SNS `Timestamp`) instead of at delivery, so a message may wait longer than
+   * its proof lives. Whoever may invoke this function directly can hand it a made-up queue event
+   * with any such timestamp and any message id; only a replay store that every instance shares
+   * then still knows the jti a fresh instance is offered again. Default: `true` when `replayStore`
+   * declares itself shared (`shared: true`, as `DynamoDbReplayStore` does), else `false`: proofs
+   * are checked at delivery, and a message that waited longer than its proof lives is `expired`.
+   * Set `true` with a per-instance store only when nothing but the event source mapping (or the
+   * SNS subscription) may invoke the function; set `false` to check at delivery whatever the store.
+   */
+  trustEnqueueTime?: boolean;
   /**
    * What happens to an SQS record refused for good (a bad, foreign, replayed or unbound proof):
    * `'report'` (default) lists it in `batchItemFailures`, so the queue retries it until its
@@ -115,7 +128,11 @@ export interface IdentityVerifyRecordsOptions {
    * always reported, so they are retried. Needs `ReportBatchItemFailures` on the event source mapping.
    */
   refused?: 'report' | 'drop';
-  /** Where used jtis are remembered. Default: an in-memory store per instance. */
+  /**
+   * Where used jtis are remembered. Default: an in-memory store per instance, with which proofs
+   * are checked at delivery (see `trustEnqueueTime`). A queue whose messages may wait longer than
+   * a proof lives needs a store shared by every instance (`DynamoDbReplayStore`).
+   */
   replayStore?: ReplayStore;
   /** A resolver or its options. Default: the process-wide resolver identity-resolve uses. */
   resolver?: IdentityResolveOptions['resolver'];
@@ -149,6 +166,7 @@ const OPTION_RULES: OptionRules = {
   maxLifetime: aNumber(1, { integer: true }),
   clockSkew: aNumber(0, { integer: true }),
   maxMessageAge: aNumber(1, { integer: true, max: 14 * 24 * 3600 }),
+  trustEnqueueTime: aBoolean,
   refused: oneOf('report', 'drop'),
   replayStore: {
     allowed: 'a ReplayStore (an object with a claim(jti, issuer, expiresAt) method)',
@@ -173,10 +191,35 @@ type Verdict =
       readonly carried: CarriedRecord;
       readonly error: IdentityError;
       readonly kid?: string;
+      /** What to log as `nhi.detail` when the error carries nothing to describe. */
+      readonly detail?: string;
     };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Message ids that occur more than once in one event. A queue or bus never delivers one message
+ * twice in the same batch, so such a batch was made up by whoever invoked the function.
+ */
+const repeatedIds = (records: readonly CarriedRecord[]): ReadonlySet<string> => {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const { messageId } of records) (seen.has(messageId) ? repeated : seen).add(messageId);
+  return repeated;
+};
+
+/**
+ * The verdict on a record whose message id repeats in its batch: every copy is refused
+ * (`replayed`), before any lookup or claim, so a made-up batch neither reaches the handler twice
+ * nor burns the jti of the real message it copies.
+ */
+const refuseRepeated = (carried: CarriedRecord): Verdict => ({
+  ok: false,
+  carried,
+  error: new IdentityError('replayed', PACKAGE_NAME),
+  detail: 'the message id appears more than once in the batch',
+});
 
 const asDenial = (error: unknown): IdentityError => {
   if (error instanceof IdentityError) return error;
@@ -190,10 +233,12 @@ const asDenial = (error: unknown): IdentityError => {
  * Middy middleware that verifies every record of a queue or bus event on its own (DESIGN §4.3,
  * "Records"): SQS (also SNS → SQS and EventBridge → SQS), SNS and EventBridge. Each record's proof
  * is checked against its own bytes, its producer's DNS record (records of one producer share one
- * lookup), the allow list and the replay store, with its times checked when the queue accepted
- * it. The handler gets only the verified records (`event.Records` and `context.verifiedRecords`,
- * each with its caller); refused SQS records are answered as a partial batch response
- * (`batchItemFailures`, merged with the handler's own). An SNS or EventBridge event (one record)
+ * lookup), the allow list and the replay store, with its times checked at delivery, or when the
+ * queue accepted it under `trustEnqueueTime` (the default with a shared replay store). Records
+ * whose message id repeats in the batch are all refused (`replayed`). The handler gets only the
+ * verified records (`event.Records` and `context.verifiedRecords`, each with its caller); refused
+ * SQS records are answered as a partial batch response (`batchItemFailures`, merged with the
+ * handler's own). An SNS or EventBridge event (one record)
  * that fails is thrown as an `IdentityError`, so Lambda's retries and DLQ take it.
  *
  * @throws {NhiError} `invalid_config` at creation for a bad option.
@@ -211,6 +256,14 @@ export const identityVerifyRecords = (
   const maxMessageAge = options.maxMessageAge ?? DEFAULT_MAX_MESSAGE_AGE;
   const deadlineMargin = options.deadlineMargin ?? 500;
   const refused = options.refused ?? 'report';
+  const maxLifetime = options.maxLifetime ?? DEFAULT_MAX_LIFETIME;
+  const replayStore = options.replayStore ?? new MemoryReplayStore({ clockSkew: 0 });
+  const trustEnqueueTime = options.trustEnqueueTime ?? replayStore.shared === true;
+  // Checking at delivery is the safe default, but it refuses messages that waited longer than
+  // their proof lived: say so once per instance, unless the operator chose it or the queue
+  // cannot hold a message that long.
+  let deliveryTimeWarningDue =
+    options.trustEnqueueTime === undefined && !trustEnqueueTime && maxMessageAge > maxLifetime + clockSkew;
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   let observability: Observability | undefined;
   const telemetry = () => {
@@ -239,9 +292,9 @@ export const identityVerifyRecords = (
     requireBodyHash: options.requireBodyHash ?? true,
     // Queues and buses carry no TLS client certificate: a pin is a promise for mTLS endpoints only.
     requireClientCert: false,
-    maxLifetime: options.maxLifetime ?? DEFAULT_MAX_LIFETIME,
+    maxLifetime,
     clockSkew,
-    replayStore: options.replayStore ?? new MemoryReplayStore({ clockSkew: 0 }),
+    replayStore,
   });
   /** Refused SQS records to report, by invocation, for `after`. */
   const failuresOf = new WeakMap<object, SQSBatchItemFailure[]>();
@@ -257,6 +310,8 @@ export const identityVerifyRecords = (
           `message waited more than maxMessageAge (${maxMessageAge} s)`,
         );
       }
+      // The queue's timestamp is honoured only where a made-up one cannot outlive the proof's jti.
+      const enqueuedAt = trustEnqueueTime ? carried.enqueuedAt : undefined;
       const proof = decodeProof(carried.token);
       kid = proof.header.kid;
       const resolved = await directory.resolveCaller(proof, context);
@@ -264,9 +319,7 @@ export const identityVerifyRecords = (
       const caller = await verifier.verify(resolved, {
         now: at,
         body: () => carried.body,
-        ...(carried.enqueuedAt === undefined
-          ? {}
-          : { enqueuedAt: carried.enqueuedAt, keepExtra: maxMessageAge }),
+        ...(enqueuedAt === undefined ? {} : { enqueuedAt, keepExtra: maxMessageAge }),
         claim: { deliveryId: carried.messageId, ...(deadline === undefined ? {} : { deadline }) },
       });
       return {
@@ -301,7 +354,7 @@ export const identityVerifyRecords = (
       'nhi.detail':
         error.cause.data instanceof Error
           ? `${error.cause.data.name}: ${error.cause.data.message}`
-          : error.cause.data,
+          : (error.cause.data ?? verdict.detail),
     });
     countWithDimension(metrics, METRIC.authFailure, 'Reason', error.reason);
     if (!retry) countWithDimension(metrics, METRIC.recordDropped, 'Reason', error.reason);
@@ -311,6 +364,15 @@ export const identityVerifyRecords = (
   const before = async (request: Request<unknown, unknown, Error, Context>) => {
     const context = request.context as Context & Partial<IdentityVerifyRecordsContext>;
     attachLambdaContext(telemetry(), context);
+    if (deliveryTimeWarningDue) {
+      deliveryTimeWarningDue = false;
+      telemetry().logger.warn('queue proofs are checked at delivery', {
+        'nhi.detail':
+          'the replay store is not shared by all instances, so a message that waited longer than its proof lives ' +
+          'is refused as expired; give a replayStore shared by every instance (DynamoDbReplayStore) for a queue ' +
+          'whose messages may wait, or set trustEnqueueTime: false to keep checking at delivery',
+      });
+    }
     const carried = carriedRecords(request.event);
     if (carried === undefined) {
       // Not a queue or bus event: nothing here can carry per-record proofs.
@@ -322,14 +384,23 @@ export const identityVerifyRecords = (
       return undefined;
     }
     const at = now();
-    const verdicts = await Promise.all(carried.map((record) => verifyRecord(record, context, at)));
+    const repeated = repeatedIds(carried);
+    const verdicts = await Promise.all(
+      carried.map((record) =>
+        repeated.has(record.messageId) ? refuseRepeated(record) : verifyRecord(record, context, at),
+      ),
+    );
     if (carried[0]!.source !== 'sqs') {
       // One record per SNS or EventBridge invocation: a refusal fails it, for Lambda's retries and DLQ.
       const refusal = verdicts.find((verdict): verdict is Verdict & { ok: false } => !verdict.ok);
       if (refusal !== undefined) {
         deny(request.event, refusal.error, telemetry(), {
           ...(refusal.kid === undefined ? {} : { kid: refusal.kid }),
-          fields: { 'nhi.messageId': refusal.carried.messageId, 'nhi.source': refusal.carried.source },
+          fields: {
+            'nhi.messageId': refusal.carried.messageId,
+            'nhi.source': refusal.carried.source,
+            ...(refusal.detail === undefined ? {} : { 'nhi.detail': refusal.detail }),
+          },
         });
       }
       for (const _ of verdicts) count(telemetry().metrics, METRIC.authSuccess);
@@ -338,17 +409,25 @@ export const identityVerifyRecords = (
     }
     const verified: VerifiedRecord[] = [];
     const failures: SQSBatchItemFailure[] = [];
+    // Message ids reported back; a repeated id is reported once.
+    const reportedIds = new Set<string>();
+    let reportedRecords = 0;
     for (const verdict of verdicts) {
       if (verdict.ok) {
         verified.push(verdict.verified);
         count(telemetry().metrics, METRIC.authSuccess);
-      } else if (reportRefusal(verdict)) failures.push({ itemIdentifier: verdict.carried.messageId });
+      } else if (reportRefusal(verdict)) {
+        reportedRecords += 1;
+        const { messageId } = verdict.carried;
+        if (!reportedIds.has(messageId)) failures.push({ itemIdentifier: messageId });
+        reportedIds.add(messageId);
+      }
     }
     telemetry().logger.info('records verified', {
       'nhi.records': verdicts.length,
       'nhi.verified': verified.length,
-      'nhi.reported': failures.length,
-      'nhi.dropped': verdicts.length - verified.length - failures.length,
+      'nhi.reported': reportedRecords,
+      'nhi.dropped': verdicts.length - verified.length - reportedRecords,
     });
     if (verified.length === 0) {
       await cleanupBeforeEarlyReturn(request, telemetry());
