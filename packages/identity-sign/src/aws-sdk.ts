@@ -1,4 +1,4 @@
-import { PROOF_PAYLOAD_FIELD, withSignedPayload } from '@nhi-dns/core';
+import { PROOF_PAYLOAD_FIELD } from '@nhi-dns/core';
 import type {
   HandlerExecutionContext,
   InitializeHandler,
@@ -7,11 +7,18 @@ import type {
   MetadataBearer,
   Pluggable,
 } from '@smithy/types';
+import {
+  credentialAttributes,
+  credentialEnvelope,
+  PROOF_MESSAGE_ATTRIBUTE,
+  type SignedCredential,
+  WIT_MESSAGE_ATTRIBUTE,
+  WIT_PAYLOAD_FIELD,
+} from './credential.js';
 import { SigningError } from './errors.js';
 import type { IdentitySigner } from './signer.js';
 
-/** Message attribute that carries the proof on SQS and SNS (DESIGN §3, "Transports"). */
-export const PROOF_MESSAGE_ATTRIBUTE = 'nhiProof';
+export { PROOF_MESSAGE_ATTRIBUTE } from './credential.js';
 /** Name of the SDK middleware in a client's stack. */
 export const SIGN_MIDDLEWARE_NAME = 'nhiDnsIdentitySign';
 /** Most message attributes one SQS message or SNS publish may carry. */
@@ -43,19 +50,27 @@ const payloadString = (payload: unknown): string => {
   return fail('unbindable_request', 'Invoke Payload must be a string or Uint8Array');
 };
 
-/** Message attributes with the proof added; the caller's own map is not modified. */
-const withProofAttribute = (attributes: unknown, token: string, where: string): Attributes => {
+/** Message attributes with the credential added; the caller's own map is not modified. */
+const withCredentialAttributes = (
+  attributes: unknown,
+  credential: SignedCredential,
+  where: string,
+): Attributes => {
   const existing = (typeof attributes === 'object' && attributes !== null ? attributes : {}) as Attributes;
-  if (Object.hasOwn(existing, PROOF_MESSAGE_ATTRIBUTE)) {
-    fail('carrier_conflict', `${where} already has a ${PROOF_MESSAGE_ATTRIBUTE} message attribute`);
+  const added = credentialAttributes(credential);
+  for (const name of [PROOF_MESSAGE_ATTRIBUTE, WIT_MESSAGE_ATTRIBUTE]) {
+    if (Object.hasOwn(existing, name))
+      fail('carrier_conflict', `${where} already has a ${name} message attribute`);
   }
-  if (Object.keys(existing).length >= MAX_MESSAGE_ATTRIBUTES) {
+  const room = MAX_MESSAGE_ATTRIBUTES - Object.keys(existing).length;
+  const needed = Object.keys(added).length;
+  if (room < needed) {
     fail(
       'unbindable_request',
-      `${where} has ${MAX_MESSAGE_ATTRIBUTES} message attributes, no room for the proof`,
+      `${where} has ${MAX_MESSAGE_ATTRIBUTES - room} message attributes, no room for ${needed} more (${MAX_MESSAGE_ATTRIBUTES} at most)`,
     );
   }
-  return { ...existing, [PROOF_MESSAGE_ATTRIBUTE]: { DataType: 'String', StringValue: token } };
+  return { ...existing, ...added };
 };
 
 const bodyOf = (signer: IdentitySigner, bytes: string): { body?: string } =>
@@ -64,12 +79,16 @@ const bodyOf = (signer: IdentitySigner, bytes: string): { body?: string } =>
 const messageBody = (value: unknown, what: string): string =>
   typeof value === 'string' ? value : fail('unbindable_request', `${what} must be a string`);
 
-/** True when `payload` is a JSON object with a top-level `nhiProof`: signed already, by hand. */
+/** True when `payload` is a JSON object with a top-level `nhiProof` or `nhiWit`: signed already, by hand. */
 const isEnvelope = (payload: string): boolean => {
-  if (!payload.includes(PROOF_PAYLOAD_FIELD)) return false;
+  if (!payload.includes(PROOF_PAYLOAD_FIELD) && !payload.includes(WIT_PAYLOAD_FIELD)) return false;
   try {
     const value: unknown = JSON.parse(payload);
-    return typeof value === 'object' && value !== null && Object.hasOwn(value, PROOF_PAYLOAD_FIELD);
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (Object.hasOwn(value, PROOF_PAYLOAD_FIELD) || Object.hasOwn(value, WIT_PAYLOAD_FIELD))
+    );
   } catch {
     return false;
   }
@@ -80,14 +99,20 @@ const signInvoke = async (signer: IdentitySigner, input: Input): Promise<Input> 
   const payload = payloadString(input.Payload);
   if (isEnvelope(payload)) fail('carrier_conflict', 'Invoke Payload is already a signed envelope');
   const aud = signer.audienceFor({ carrier: 'invoke', functionName });
-  const token = await signer.issue({ aud, ...bodyOf(signer, payload) });
-  return { ...input, Payload: new TextEncoder().encode(JSON.stringify(withSignedPayload(payload, token))) };
+  const credential = await signer.issue({ aud, ...bodyOf(signer, payload) });
+  return {
+    ...input,
+    Payload: new TextEncoder().encode(JSON.stringify(credentialEnvelope(payload, credential))),
+  };
 };
 
 const signSqsEntry = async (signer: IdentitySigner, aud: string | string[], entry: Input, where: string) => {
   const body = messageBody(entry.MessageBody, `${where} MessageBody`);
-  const token = await signer.issue({ aud, ...bodyOf(signer, body) });
-  return { ...entry, MessageAttributes: withProofAttribute(entry.MessageAttributes, token, where) };
+  const credential = await signer.issue({ aud, ...bodyOf(signer, body) });
+  return {
+    ...entry,
+    MessageAttributes: withCredentialAttributes(entry.MessageAttributes, credential, where),
+  };
 };
 
 const signSnsEntry = async (signer: IdentitySigner, aud: string | string[], entry: Input, where: string) => {
@@ -96,8 +121,11 @@ const signSnsEntry = async (signer: IdentitySigner, aud: string | string[], entr
     fail('unbindable_request', `${where} with MessageStructure 'json' cannot be bound: send one message`);
   }
   const body = messageBody(entry.Message, `${where} Message`);
-  const token = await signer.issue({ aud, ...bodyOf(signer, body) });
-  return { ...entry, MessageAttributes: withProofAttribute(entry.MessageAttributes, token, where) };
+  const credential = await signer.issue({ aud, ...bodyOf(signer, body) });
+  return {
+    ...entry,
+    MessageAttributes: withCredentialAttributes(entry.MessageAttributes, credential, where),
+  };
 };
 
 const entriesOf = (value: unknown, what: string): Input[] =>
@@ -150,8 +178,8 @@ const signCommand = async (signer: IdentitySigner, commandName: string | undefin
             const detail = messageBody(entry.Detail, `PutEvents entry ${index} Detail`);
             const aud = signer.audienceFor({ carrier: 'eventbridge', eventBusName });
             // Entries have no attributes: the detail becomes the envelope, its text kept byte for byte.
-            const token = await signer.issue({ aud, ...bodyOf(signer, detail) });
-            return { ...entry, Detail: JSON.stringify(withSignedPayload(detail, token)) };
+            const credential = await signer.issue({ aud, ...bodyOf(signer, detail) });
+            return { ...entry, Detail: JSON.stringify(credentialEnvelope(detail, credential)) };
           }),
         ),
       };

@@ -4,9 +4,13 @@ import { NhiError, type NhiErrorOptions } from '@nhi-dns/core';
 export const SIGNING_ERROR_REASONS = [
   /** A bad option, found at creation. */
   'invalid_config',
-  /** The signing key could not be read from its store (Secrets Manager failed or denied). */
+  /**
+   * The signing key could not be read from its store (Secrets Manager failed or denied), or KMS
+   * could not sign a workload identity token (throttled, denied, disabled, no answer in time)
+   * while no earlier one was still valid.
+   */
   'signing_key_unavailable',
-  /** The stored key is not a usable private key, or its halves disagree. */
+  /** The stored key is not a usable private key, or its halves disagree; or the KMS key is not an Ed25519 or P-256 signing key. */
   'invalid_signing_key',
   /** No audience is configured for the target the call goes to. */
   'no_audience',

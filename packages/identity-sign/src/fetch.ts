@@ -1,4 +1,5 @@
-import { hasDotSegment, PROOF_AUTH_SCHEME } from '@nhi-dns/core';
+import { hasDotSegment } from '@nhi-dns/core';
+import { CREDENTIAL_HEADERS, credentialHeaders } from './credential.js';
 import { SigningError } from './errors.js';
 import type { IdentitySigner } from './signer.js';
 
@@ -95,7 +96,8 @@ const viaRequest = async (input: string | URL | Request, init: RequestInit): Pro
 };
 
 /**
- * Wraps `fetch` so that each request carries `Authorization: NHI <proof>` binding its audience,
+ * Wraps `fetch` so that each request carries `Authorization: NHI <proof>` (a KMS key: the pair
+ * `Workload-Identity-Token` + `Workload-Proof-Token`) binding its audience,
  * method (`htm`), URL (`htu`: scheme, host and path, as the verifier compares it) and, with
  * `bindBody`, the exact body bytes (`bh`): strings and
  * `URLSearchParams` as UTF-8, bytes as they are, and `Request`, `FormData` and `Blob` bodies as
@@ -104,8 +106,8 @@ const viaRequest = async (input: string | URL | Request, init: RequestInit): Pro
  * Refused before anything is sent (`SigningError`): no audience for the origin (`no_audience`),
  * a streamed body while `bindBody` is on, a URL whose path holds encoded dot segments, which the
  * verifier refuses, credentials in the URL, a GET or HEAD with a body (`unbindable_request`), or
- * a request that already has an `Authorization`
- * header (`carrier_conflict`). Redirects are not followed (`redirect: 'manual'`, unless you ask
+ * a request that already has an `Authorization`, `Workload-Identity-Token` or
+ * `Workload-Proof-Token` header (`carrier_conflict`). Redirects are not followed (`redirect: 'manual'`, unless you ask
  * for `'error'`): a proof names one URL and is a bearer credential until it expires, so it must
  * not be sent on to a location it does not name.
  */
@@ -121,10 +123,11 @@ export const signedFetch =
       bytes === undefined || input instanceof Request
         ? await viaRequest(input, requestInit)
         : direct(input, requestInit, bytes);
-    if (outgoing.headers.has('authorization')) {
+    const present = CREDENTIAL_HEADERS.find((name) => outgoing.headers.has(name));
+    if (present !== undefined) {
       throw new SigningError(
         'carrier_conflict',
-        'identity-sign: the request already has an Authorization header; a signed request carries one credential, the proof',
+        `identity-sign: the request already has the ${present} header; a signed request carries one credential, the proof`,
       );
     }
     const { url, method } = outgoing;
@@ -139,7 +142,7 @@ export const signedFetch =
     // htu is scheme + host + path (as DPoP's): the verifier drops query and fragment, so the
     // proof does not carry them (a query may hold data the proof should not copy).
     const htu = `${url.protocol}//${url.host}${url.pathname}`;
-    const token = await signer.issue({
+    const credential = await signer.issue({
       aud: signer.audienceFor({ carrier: 'http', url }, aud),
       method,
       url: htu,
@@ -147,6 +150,6 @@ export const signedFetch =
     });
     // `headers` is this call's own copy: the caller's init and Request stay as they were.
     const { headers } = outgoing;
-    headers.set('authorization', `${PROOF_AUTH_SCHEME} ${token}`);
+    for (const [name, value] of Object.entries(credentialHeaders(credential))) headers.set(name, value);
     return outgoing.send(baseFetch(), headers, requestInit.redirect === 'error' ? 'error' : 'manual');
   };

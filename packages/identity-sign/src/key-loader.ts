@@ -14,6 +14,7 @@ import {
 } from '@nhi-dns/core';
 import { type SecretReader, SecretsError } from '@nhi-dns/secrets-inject';
 import { SigningError } from './errors.js';
+import type { KmsSigningKey } from './kms-key.js';
 
 /** A private JWK as `nhi-dns keygen` stores it: the key, its `kid`, optionally `alg` and `use`. */
 export interface SigningKeyJwk extends Jwk {
@@ -21,10 +22,12 @@ export interface SigningKeyJwk extends Jwk {
 }
 
 /**
- * Where the signing key comes from: a Secrets Manager secret (name or ARN; its `AWSCURRENT`
- * value, a private JWK with `kid`), or, outside Lambda, the key itself.
+ * Where the signing key comes from: a KMS key that signs workload identity tokens (see
+ * {@link KmsSigningKey}), a Secrets Manager secret (name or ARN; its `AWSCURRENT` value, a
+ * private JWK with `kid`), or, outside Lambda, the key itself.
  */
 export type SigningKeySource =
+  | KmsSigningKey
   | { readonly secretName: string }
   | { readonly jwk: SigningKeyJwk }
   | { readonly keyObject: KeyObject; readonly kid: string };
@@ -40,7 +43,7 @@ export const defaultSigningKeySecret = (self: string): string => {
 
 /** Options of {@link SigningKeyLoader}. */
 export interface SigningKeyLoaderOptions {
-  readonly source: SigningKeySource;
+  readonly source: Exclude<SigningKeySource, KmsSigningKey>;
   /** Canonical identity that signs (`iss`). */
   readonly self: string;
   readonly algorithm: ProofAlgorithm | undefined;

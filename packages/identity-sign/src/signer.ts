@@ -1,3 +1,4 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   aBoolean,
@@ -25,9 +26,11 @@ import { SecretReader } from '@nhi-dns/secrets-inject';
 import type { Pluggable } from '@smithy/types';
 import { type AudienceMap, audienceFor, type SigningTarget } from './audiences.js';
 import { awsSdkPlugin } from './aws-sdk.js';
+import { type CredentialHeaders, credentialHeaders, type SignedCredential } from './credential.js';
 import { SigningError } from './errors.js';
 import { type SignedFetch, signedFetch } from './fetch.js';
 import { defaultSigningKeySecret, SigningKeyLoader, type SigningKeySource } from './key-loader.js';
+import { type KmsSigningKey, KmsWitSource } from './kms-key.js';
 
 /** Environment variable naming this workload's identity when `self` is not given. */
 export const SELF_ENVIRONMENT_VARIABLE = 'NHI_SELF';
@@ -54,8 +57,10 @@ export interface IdentitySignOptions {
   /** Header `alg` of Ed25519 proofs: `EdDSA` (default, every verifier) or RFC 9864's `Ed25519`. */
   algorithm?: 'EdDSA' | 'Ed25519';
   /**
-   * The signing key. Default `{ secretName: '/<env>/nhi/<service>/signing-key' }` of `self`, where
-   * `nhi-dns keygen` stores it; or `{ jwk }` / `{ keyObject, kid }` outside Lambda.
+   * The signing key. `{ kmsKeyId, kid }`: a KMS key signs a workload identity token per
+   * `witLifetime` and each request gets a workload proof token signed locally (recommended for
+   * new identities). Default `{ secretName: '/<env>/nhi/<service>/signing-key' }` of `self`,
+   * where `nhi-dns keygen` stores it; or `{ jwk }` / `{ keyObject, kid }` outside Lambda.
    */
   signingKey?: SigningKeySource;
   /**
@@ -64,10 +69,15 @@ export interface IdentitySignOptions {
    * well under what `nhi-dns rotate` waits (record TTL + max proof lifetime).
    */
   keyMaxAge?: number;
-  /** Load the key at creation, overlapping the Lambda init phase. Default true (secret sources). */
+  /**
+   * Load the key (a KMS key: sign the first workload identity token) at creation, overlapping
+   * the Lambda init phase. Default true (secret and KMS sources).
+   */
   prefetch?: boolean;
   /** Secrets Manager client for the key. Default: one created on first use. */
   client?: SecretsManagerClient;
+  /** KMS client for a `{ kmsKeyId }` key. Default: one created on first use. */
+  kmsClient?: KMSClient;
   /**
    * Where the key secret is read from: `'sdk'` (default, Secrets Manager through the AWS SDK) or
    * `'extension'` (the AWS Parameters and Secrets Lambda Extension; no SDK loaded, no prefetch,
@@ -100,6 +110,7 @@ const OPTION_RULES: OptionRules = {
   keyMaxAge: aNumber(0, { max: 3600 }),
   prefetch: aBoolean,
   client: anObject,
+  kmsClient: anObject,
   secretsSource: oneOf('sdk', 'extension'),
   fetch: aFunction,
   logger: anObject,
@@ -109,17 +120,23 @@ const OPTION_RULES: OptionRules = {
 
 const configError = (message: string): SigningError => new SigningError('invalid_config', message);
 
+const isKmsSource = (source: SigningKeySource): source is KmsSigningKey => 'kmsKeyId' in source;
+
 /** Checks the shape of `signingKey` (its key is checked when it is first loaded). */
 const checkKeySource = (source: unknown): SigningKeySource | undefined => {
   if (source === undefined) return undefined;
   const value = source as Record<string, unknown>;
+  // Its own rules are checked by KmsWitSource, with the option names in the message.
+  if (typeof value === 'object' && value !== null && 'kmsKeyId' in value) return source as KmsSigningKey;
   if (typeof value.secretName === 'string' && value.secretName !== '')
     return { secretName: value.secretName };
   if (typeof value.jwk === 'object' && value.jwk !== null) return source as SigningKeySource;
   if (typeof value.keyObject === 'object' && value.keyObject !== null && typeof value.kid === 'string') {
     return source as SigningKeySource;
   }
-  throw configError('identity-sign: signingKey must be { secretName }, { jwk } or { keyObject, kid }');
+  throw configError(
+    'identity-sign: signingKey must be { kmsKeyId, kid }, { secretName }, { jwk } or { keyObject, kid }',
+  );
 };
 
 /**
@@ -135,8 +152,12 @@ export class IdentitySigner {
   readonly fetch: SignedFetch;
   readonly #audiences: AudienceMap | undefined;
   readonly #bindBody: boolean;
-  readonly #loader: SigningKeyLoader;
+  /** The key: an NHI1 signer's loader, or the KMS-signed WIT and its short-lived key. */
+  readonly #key:
+    | { readonly kind: 'proof'; readonly loader: SigningKeyLoader }
+    | { readonly kind: 'workload'; readonly source: KmsWitSource };
   readonly #observability: Observability;
+  readonly #now: () => number;
 
   /** @throws {SigningError} `invalid_config` for bad options, `invalid_signing_key` for a bad fixed key. */
   constructor(options: IdentitySignOptions = {}) {
@@ -151,29 +172,49 @@ export class IdentitySigner {
     this.#bindBody = options.bindBody ?? true;
     this.#observability = resolveObservability(options);
     const now = options.now ?? Date.now;
-    this.#loader = new SigningKeyLoader({
-      source,
-      self: this.self,
-      algorithm: options.algorithm,
-      lifetime: options.lifetime ?? DEFAULT_PROOF_LIFETIME,
-      reader:
-        'secretName' in source
-          ? new SecretReader({
-              ...(options.client === undefined ? {} : { client: options.client }),
-              source: options.secretsSource ?? 'sdk',
-              maxAge: options.keyMaxAge ?? DEFAULT_KEY_MAX_AGE,
-              observability: this.#observability,
-              now,
-            })
-          : undefined,
-      observability: this.#observability,
-      failureBackoff: KEY_FAILURE_BACKOFF_MS,
-      now,
-    });
+    this.#now = now;
+    const lifetime = options.lifetime ?? DEFAULT_PROOF_LIFETIME;
+    this.#key = isKmsSource(source)
+      ? {
+          kind: 'workload',
+          source: new KmsWitSource({
+            source,
+            self: this.self,
+            lifetime,
+            client: options.kmsClient,
+            observability: this.#observability,
+            failureBackoff: KEY_FAILURE_BACKOFF_MS,
+            now,
+          }),
+        }
+      : {
+          kind: 'proof',
+          loader: new SigningKeyLoader({
+            source,
+            self: this.self,
+            algorithm: options.algorithm,
+            lifetime,
+            reader:
+              'secretName' in source
+                ? new SecretReader({
+                    ...(options.client === undefined ? {} : { client: options.client }),
+                    source: options.secretsSource ?? 'sdk',
+                    maxAge: options.keyMaxAge ?? DEFAULT_KEY_MAX_AGE,
+                    observability: this.#observability,
+                    now,
+                  })
+                : undefined,
+            observability: this.#observability,
+            failureBackoff: KEY_FAILURE_BACKOFF_MS,
+            now,
+          }),
+        };
     const baseFetch = options.fetch;
     this.fetch = signedFetch(this, () => baseFetch ?? globalThis.fetch);
-    if ((options.prefetch ?? true) && 'secretName' in source && options.secretsSource !== 'extension') {
-      // Overlaps the init phase; a failure is logged and counted by the loader and surfaces on use.
+    const loadsAtInit =
+      isKmsSource(source) || ('secretName' in source && options.secretsSource !== 'extension');
+    if ((options.prefetch ?? true) && loadsAtInit) {
+      // Overlaps the init phase; a failure is logged and counted by the source and surfaces on use.
       this.ready().catch(() => undefined);
     }
   }
@@ -188,22 +229,54 @@ export class IdentitySigner {
     return this.#observability;
   }
 
-  /**
-   * Loads the current key (when not cached) and checks it: the middleware awaits this before the
-   * handler, so a function whose key cannot be loaded fails at once, not halfway through its work.
-   * @throws {SigningError} `signing_key_unavailable` or `invalid_signing_key`.
-   */
-  async ready(): Promise<void> {
-    await this.#loader.current();
+  /** Whether proofs are workload proof tokens that travel with a WIT (a `{ kmsKeyId }` key). */
+  get signsWorkloadTokens(): boolean {
+    return this.#key.kind === 'workload';
   }
 
   /**
-   * Signs one proof for any carrier nhi-dns does not wrap (a custom transport, a WebSocket
-   * message): `aud` is required, `body`/`method`/`url` are bound when given.
-   * @throws {SigningError} when the key is unavailable or an option is refused.
+   * Loads the current key (when not cached) and checks it, or for a KMS key makes sure a WIT is
+   * valid: the middleware awaits this before the handler, so a function whose key cannot be
+   * loaded fails at once, not halfway through its work.
+   * @throws {SigningError} `signing_key_unavailable` or `invalid_signing_key`.
+   */
+  async ready(): Promise<void> {
+    const key = this.#key;
+    await (key.kind === 'proof' ? key.loader.current() : key.source.current());
+  }
+
+  /**
+   * Signs one NHI1 proof for any carrier nhi-dns does not wrap (a custom transport, a WebSocket
+   * message): `aud` is required, `body`/`method`/`url` are bound when given. A KMS key's proof
+   * is useless without its WIT: use {@link signCredential} or {@link signHeaders} for it.
+   * @throws {SigningError} when the key is unavailable or an option is refused;
+   *   `invalid_config` for a KMS key.
    */
   async sign(request: SignRequest): Promise<string> {
+    if (this.#key.kind === 'workload') {
+      throw configError(
+        'identity-sign: a KMS key signs a WIT and WPT pair: use signCredential() or signHeaders()',
+      );
+    }
+    return (await this.issue(request)).proof;
+  }
+
+  /**
+   * Signs one request for a carrier nhi-dns does not wrap and returns what travels: `{ kind:
+   * 'proof', proof }` (NHI1), or `{ kind: 'workload', wit, proof }` (a KMS key: send both).
+   * @throws {SigningError} when the key is unavailable or an option is refused.
+   */
+  async signCredential(request: SignRequest): Promise<SignedCredential> {
     return this.issue(request);
+  }
+
+  /**
+   * Signs one HTTP request and returns its headers: `{ authorization: 'NHI <proof>' }`, or
+   * `{ 'workload-identity-token', 'workload-proof-token' }` for a KMS key.
+   * @throws {SigningError} when the key is unavailable or an option is refused.
+   */
+  async signHeaders(request: SignRequest): Promise<CredentialHeaders> {
+    return credentialHeaders(await this.issue(request));
   }
 
   /**
@@ -228,18 +301,27 @@ export class IdentitySigner {
    * Signs a proof (counted as `ProofSigned`).
    * @internal Used by the carriers of this package.
    */
-  async issue(request: SignRequest): Promise<string> {
+  async issue(request: SignRequest): Promise<SignedCredential> {
     if (request.lifetime !== undefined && request.lifetime > DEFAULT_MAX_LIFETIME) {
       throw new SigningError(
         'invalid_proof_options',
         `identity-sign: lifetime must be at most ${DEFAULT_MAX_LIFETIME} s (verifiers refuse longer proofs)`,
       );
     }
-    const signer = await this.#loader.current();
-    let token: string;
+    const key = this.#key;
+    let credential: SignedCredential;
     try {
-      token = signer.sign(request);
+      if (key.kind === 'proof') {
+        const signer = await key.loader.current();
+        credential = { kind: 'proof', proof: signer.sign(request) };
+      } else {
+        const signer = await key.source.current();
+        // The WIT's iat and exp come from this clock, so its WPTs' times must too.
+        const now = Math.floor(this.#now() / 1000);
+        credential = { kind: 'workload', wit: signer.wit, proof: signer.sign({ ...request, now }) };
+      }
     } catch (error) {
+      if (error instanceof SigningError) throw error;
       if (error instanceof NhiError) {
         throw new SigningError('invalid_proof_options', `identity-sign: ${error.message}`);
       }
@@ -247,7 +329,7 @@ export class IdentitySigner {
     }
     // Aggregated into the invocation's EMF document: a dimension would flush one document per proof.
     count(this.#observability.metrics, METRIC.proofSigned);
-    return token;
+    return credential;
   }
 }
 

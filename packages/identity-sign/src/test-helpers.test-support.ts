@@ -4,12 +4,17 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import {
   type DecodedProof,
   decodeProof,
+  decodeWorkloadProof,
   importRecordKeys,
   type NhiLogger,
   type ProofClaims,
   parseRecordSet,
+  type VerificationKey,
   type VerifyProofOptions,
+  type VerifyWorkloadProofOptions,
   verifyProof,
+  verifyWorkloadIdentity,
+  verifyWorkloadProof,
 } from '@nhi-dns/core';
 import { createTestIdentity, type TestIdentity } from '@nhi-dns/core/test-support';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -149,4 +154,36 @@ export const recordingObservability = () => {
       metrics: metricsObject as never,
     },
   };
+};
+
+/**
+ * The record key a callee would import for a KMS key, from its SPKI DER public key (what KMS
+ * `GetPublicKey` returns), published as `kid` with `kc=kms`.
+ */
+export const recordKeyFromSpki = (spki: Uint8Array, keyType: 'ed25519' | 'p256', kid: string) => {
+  const der = Buffer.from(spki);
+  // An Ed25519 record key is the raw 32 bytes; P-256 is the SPKI itself (DESIGN §2).
+  const p = keyType === 'ed25519' ? der.subarray(12).toString('base64') : der.toString('base64');
+  const text = `v=NHI1; svc=billing; env=prod; kid=${kid}; k=${keyType}; kc=kms; p=${p}`;
+  const key = importRecordKeys(parseRecordSet(SELF, [text]).keys).keys.get(kid);
+  if (key === undefined) throw new Error(`record key ${kid} did not import: ${text}`);
+  return key;
+};
+
+/**
+ * Verifies a WIT + WPT pair as a callee would: the WIT against the record key, the WPT against
+ * the key the WIT confirms (and the pair's `body`, if it names one). `now` is Unix seconds.
+ */
+export const verifyPairAs = (
+  pair: { wit: string; proof: string; body?: string },
+  key: VerificationKey,
+  options: Omit<VerifyWorkloadProofOptions, 'audience'> & { audience?: string; now: number },
+) => {
+  const identity = verifyWorkloadIdentity(decodeProof(pair.wit), { key, now: options.now });
+  const claims = verifyWorkloadProof(decodeWorkloadProof(pair.proof), identity, {
+    ...(pair.body === undefined ? {} : { body: pair.body }),
+    ...options,
+    audience: options.audience ?? LEDGER,
+  });
+  return { identity, claims };
 };

@@ -1,0 +1,309 @@
+import { generateKeyPairSync } from 'node:crypto';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import {
+  aNumber,
+  aString,
+  assembleWit,
+  countWithDimension,
+  DEFAULT_WIT_LIFETIME,
+  ecdsaDerToJose,
+  type KeyType,
+  LOG_FIELD,
+  MAX_WIT_LIFETIME,
+  METRIC,
+  NhiError,
+  type Observability,
+  type OptionRules,
+  oneOf,
+  recordLatency,
+  required,
+  validateOptions,
+  WorkloadProofSigner,
+  witSigningInput,
+} from '@nhi-dns/core';
+import { SigningError, type SigningErrorReason } from './errors.js';
+
+/**
+ * A record key held in AWS KMS. The private key never leaves KMS: it signs one workload identity
+ * token (WIT) per `witLifetime`, which confirms a short-lived Ed25519 key kept in memory, and
+ * that key signs each request's workload proof token (WPT) locally.
+ */
+export interface KmsSigningKey {
+  /** The KMS key: key id, key ARN, alias name (`alias/billing-nhi`) or alias ARN. */
+  readonly kmsKeyId: string;
+  /** `kid` of this key's public half in the workload's record (the WIT header names it). */
+  readonly kid: string;
+  /**
+   * The record's key type (`k=`). Default: asked once from KMS `GetPublicKey` (`KeySpec`);
+   * giving it saves that round trip and the `kms:GetPublicKey` permission.
+   */
+  readonly keyType?: KeyType;
+  /** Seconds each WIT lives; a new one is made after 80 % of it. Default 3600, 60..86 400. */
+  readonly witLifetime?: number;
+  /** Seconds one KMS call may take, the SDK's own retries included. Default 5. */
+  readonly timeout?: number;
+}
+
+/** Rules of a `{ kmsKeyId }` key source. */
+export const KMS_KEY_RULES: OptionRules = {
+  kmsKeyId: required(aString),
+  kid: required(aString),
+  keyType: oneOf('ed25519', 'p256'),
+  // A WIT shorter than a minute would be renewed more often than a proof lives.
+  witLifetime: aNumber(60, { integer: true, max: MAX_WIT_LIFETIME }),
+  timeout: aNumber(0.001, { max: 60 }),
+};
+
+/** Default of {@link KmsSigningKey.timeout}, seconds: well inside Lambda's 10 s init phase. */
+const DEFAULT_KMS_TIMEOUT = 5;
+/** Share of a WIT's lifetime after which a new one is made, so renewal never races expiry. */
+const RENEW_AFTER = 0.8;
+
+/** The KMS key spec of each record key type, and how KMS signs with it (RAW: KMS hashes). */
+const KMS_SPEC = {
+  ed25519: { keySpec: 'ECC_NIST_EDWARDS25519', algorithm: 'ED25519_SHA_512' },
+  p256: { keySpec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256' },
+} as const satisfies Record<KeyType, { keySpec: string; algorithm: string }>;
+
+/** KMS errors that say the key itself cannot sign this way (no retry will change that). */
+const KEY_ERRORS: ReadonlySet<string> = new Set([
+  'InvalidKeyUsageException',
+  'UnsupportedOperationException',
+]);
+
+let sdk: Promise<typeof import('@aws-sdk/client-kms')> | undefined;
+
+/**
+ * The KMS SDK, imported on first use: a function whose key is in Secrets Manager does not pay
+ * for loading it at cold start.
+ */
+const loadKmsSdk = (): Promise<typeof import('@aws-sdk/client-kms')> =>
+  (sdk ??= import('@aws-sdk/client-kms'));
+
+/** Options of {@link KmsWitSource}. */
+export interface KmsWitSourceOptions {
+  readonly source: KmsSigningKey;
+  /** Canonical identity that signs (the WIT's `iss`). */
+  readonly self: string;
+  /** Seconds each WPT lives unless a request says otherwise. */
+  readonly lifetime: number;
+  /** The KMS client; default one made on first use (region and credentials from the environment). */
+  readonly client: KMSClient | undefined;
+  readonly observability: Observability;
+  /** Milliseconds after a failed KMS call during which the next one is not attempted. */
+  readonly failureBackoff: number;
+  readonly now: () => number;
+}
+
+/** What the KMS call failed with, for the `aws.code` log field: an SDK error name, or `timeout`. */
+const codeOf = (error: unknown): string =>
+  error instanceof Error && /^[A-Za-z]{1,64}$/.test(error.name) ? error.name : 'error';
+
+/**
+ * Keeps a valid WIT and the {@link WorkloadProofSigner} of its short-lived key. The first one is
+ * made on first use (or at creation, with `prefetch`); after 80 % of its lifetime a use starts a
+ * renewal in the background with a fresh Ed25519 key, and the current pair stays in use until
+ * the new one is ready. When KMS fails, the current WIT is used until it expires; from then on
+ * signing fails closed (`signing_key_unavailable`), asking KMS again at most once per backoff,
+ * and recovers as soon as KMS answers. Concurrent callers share one KMS call.
+ */
+export class KmsWitSource {
+  readonly #options: KmsWitSourceOptions;
+  readonly #witLifetime: number;
+  readonly #timeout: number;
+  #client: KMSClient | undefined;
+  #keyType: KeyType | undefined;
+  #current: { readonly signer: WorkloadProofSigner; readonly renewAt: number } | undefined;
+  #renewing: Promise<WorkloadProofSigner> | undefined;
+  #failure: { readonly error: SigningError; readonly until: number } | undefined;
+
+  /** @throws {SigningError} `invalid_config` for a source the WIT rules refuse (kid, lifetime, name). */
+  constructor(options: KmsWitSourceOptions) {
+    const { source } = options;
+    validateOptions('identity-sign: signingKey', source, KMS_KEY_RULES, (message) => {
+      return new SigningError('invalid_config', message);
+    });
+    this.#options = options;
+    this.#witLifetime = source.witLifetime ?? DEFAULT_WIT_LIFETIME;
+    this.#timeout = (source.timeout ?? DEFAULT_KMS_TIMEOUT) * 1000;
+    this.#keyType = source.keyType;
+    this.#client = options.client;
+    // A dry run of the WIT rules, so that a bad kid or name fails at creation, not at init's KMS call.
+    try {
+      this.#signingInput(generateKeyPairSync('ed25519').publicKey, source.keyType ?? 'ed25519');
+    } catch (error) {
+      throw new SigningError(
+        'invalid_config',
+        `identity-sign: signingKey: ${error instanceof NhiError ? error.message : 'refused'}`,
+      );
+    }
+  }
+
+  /** The KMS key, as configured (for logs). */
+  get kmsKeyId(): string {
+    return this.#options.source.kmsKeyId;
+  }
+
+  /**
+   * The signer of the current WIT, renewed through KMS when it is missing or expired (awaited)
+   * or past 80 % of its life (in the background).
+   * @throws {SigningError} `signing_key_unavailable` when KMS cannot sign and no WIT is valid,
+   *   `invalid_signing_key` when the KMS key is not an Ed25519 or P-256 signing key.
+   */
+  async current(): Promise<WorkloadProofSigner> {
+    const now = this.#options.now();
+    const current = this.#current;
+    if (current !== undefined && now < current.signer.expiresAt * 1000) {
+      if (now >= current.renewAt && this.#mayAsk(now)) {
+        // Logged and counted by #issue; the current WIT serves until it expires.
+        this.#renew().catch(() => undefined);
+      }
+      return current.signer;
+    }
+    const failure = this.#failure;
+    if (this.#renewing === undefined && failure !== undefined && now < failure.until) throw failure.error;
+    return this.#renew();
+  }
+
+  /** Whether a background renewal may start: none running, and no failure within the backoff. */
+  #mayAsk(now: number): boolean {
+    return this.#renewing === undefined && (this.#failure === undefined || now >= this.#failure.until);
+  }
+
+  #renew(): Promise<WorkloadProofSigner> {
+    this.#renewing ??= this.#issue().finally(() => {
+      this.#renewing = undefined;
+    });
+    return this.#renewing;
+  }
+
+  #signingInput(confirmationKey: import('node:crypto').KeyObject, keyType: KeyType) {
+    const { source, self, now } = this.#options;
+    return witSigningInput({
+      name: self,
+      kid: source.kid,
+      keyType,
+      confirmationKey,
+      lifetime: this.#witLifetime,
+      now: Math.floor(now() / 1000),
+    });
+  }
+
+  /** One WIT: a fresh Ed25519 key, its WIT signed by KMS, and the signer of both. */
+  async #issue(): Promise<WorkloadProofSigner> {
+    const { source, observability, now, lifetime } = this.#options;
+    const started = now();
+    try {
+      const kms = await loadKmsSdk();
+      this.#client ??= new kms.KMSClient({});
+      const client = this.#client;
+      this.#keyType ??= await this.#describeKey(kms, client);
+      const keyType = this.#keyType;
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      const { signingInput } = this.#signingInput(publicKey, keyType);
+      const command = new kms.SignCommand({
+        KeyId: source.kmsKeyId,
+        Message: Buffer.from(signingInput),
+        MessageType: 'RAW',
+        SigningAlgorithm: KMS_SPEC[keyType].algorithm,
+      });
+      const { Signature } = await this.#withDeadline((abortSignal) => client.send(command, { abortSignal }));
+      if (!(Signature instanceof Uint8Array)) {
+        throw new SigningError('signing_key_unavailable', 'KMS Sign returned no signature');
+      }
+      const wit = assembleWit(signingInput, keyType === 'p256' ? ecdsaDerToJose(Signature) : Signature);
+      const signer = new WorkloadProofSigner({ wit, privateKey, lifetime });
+      this.#current = {
+        signer,
+        renewAt: started + Math.floor(this.#witLifetime * RENEW_AFTER * 1000),
+      };
+      this.#failure = undefined;
+      recordLatency(observability.metrics, METRIC.signingKeyLoad, now() - started);
+      observability.logger.info('identity-sign: workload identity token issued', {
+        'kms.keyId': source.kmsKeyId,
+        [LOG_FIELD.kid]: source.kid,
+        'nhi.keyType': keyType,
+        'nhi.witExpiresAt': signer.expiresAt,
+      });
+      return signer;
+    } catch (error) {
+      throw this.#failed(error);
+    }
+  }
+
+  /** The record key type of the KMS key, from its `KeySpec` (one `GetPublicKey`, then cached). */
+  async #describeKey(kms: typeof import('@aws-sdk/client-kms'), client: KMSClient): Promise<KeyType> {
+    const command = new kms.GetPublicKeyCommand({ KeyId: this.#options.source.kmsKeyId });
+    const { KeySpec, KeyUsage } = await this.#withDeadline((abortSignal) =>
+      client.send(command, { abortSignal }),
+    );
+    const keyType = (Object.keys(KMS_SPEC) as KeyType[]).find((type) => KMS_SPEC[type].keySpec === KeySpec);
+    if (keyType === undefined || KeyUsage !== 'SIGN_VERIFY') {
+      throw new SigningError(
+        'invalid_signing_key',
+        `KMS key is ${KeySpec ?? 'of no key spec'} for ${KeyUsage ?? 'no usage'}; nhi-dns needs ECC_NIST_EDWARDS25519 or ECC_NIST_P256 for SIGN_VERIFY`,
+      );
+    }
+    return keyType;
+  }
+
+  /**
+   * One KMS call under the deadline. The SDK retries throttling and transient errors itself;
+   * the deadline bounds the whole, and aborts the SDK's request when it passes.
+   */
+  async #withDeadline<Output>(call: (abortSignal: AbortSignal) => Promise<Output>): Promise<Output> {
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        const timeout = new Error(`no answer within ${this.#timeout} ms`);
+        timeout.name = 'TimeoutError';
+        reject(timeout);
+      }, this.#timeout);
+    });
+    try {
+      return await Promise.race([call(controller.signal), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The typed error of a failed issue, logged and counted; the backoff starts now. */
+  #failed(error: unknown): SigningError {
+    const { source, observability, now, failureBackoff } = this.#options;
+    const code = error instanceof SigningError ? error.reason : codeOf(error);
+    const reason: SigningErrorReason =
+      error instanceof SigningError
+        ? error.reason
+        : KEY_ERRORS.has(code) || (error instanceof NhiError && error.reason === 'invalid_signing_key')
+          ? 'invalid_signing_key'
+          : 'signing_key_unavailable';
+    const detail = error instanceof SigningError ? error.message : code;
+    // No cause: the SDK's error holds the request, and a signing input is not for logs.
+    const failure = new SigningError(
+      reason,
+      `identity-sign: KMS key ${source.kmsKeyId} cannot sign the workload identity token (${detail})`,
+    );
+    this.#failure = { error: failure, until: now() + failureBackoff };
+    countWithDimension(observability.metrics, METRIC.signingKeyLoadError, 'Reason', reason);
+    const current = this.#current;
+    const serving = current !== undefined && now() < current.signer.expiresAt * 1000;
+    const fields = {
+      'kms.keyId': source.kmsKeyId,
+      [LOG_FIELD.kid]: source.kid,
+      [LOG_FIELD.reason]: reason,
+      'aws.code': code,
+      ...(serving ? { 'nhi.witExpiresAt': current.signer.expiresAt } : {}),
+    };
+    if (serving) {
+      observability.logger.warn(
+        'identity-sign: workload identity token renewal failed; the current one serves until it expires',
+        fields,
+      );
+    } else {
+      observability.logger.error('identity-sign: workload identity token unavailable', fields);
+    }
+    return failure;
+  }
+}
