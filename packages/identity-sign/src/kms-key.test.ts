@@ -1,11 +1,13 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand, type SignCommandInput } from '@aws-sdk/client-kms';
 import { decodeProof, WORKLOAD_IDENTITY_TOKEN_HEADER, WORKLOAD_PROOF_TOKEN_HEADER } from '@nhi-dns/core';
+import type { HandlerExecutionContext, InitializeHandlerArguments } from '@smithy/types';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SigningError } from './errors.js';
 import { createSigner, type IdentitySignOptions } from './signer.js';
 import {
   claimsOf,
+  keyedIdentity,
   LEDGER,
   loopbackServer,
   recordingObservability,
@@ -367,6 +369,113 @@ describe('KMS key: carriers', () => {
     // A request that already carries either token is refused before it is sent.
     await failureOf(
       signer.fetch(server.url, { headers: { [WORKLOAD_PROOF_TOKEN_HEADER]: 'x' } }),
+      'carrier_conflict',
+    );
+  });
+});
+
+/** Runs the SDK plugin's middleware alone for `commandName` and returns the input it passes on. */
+const runPlugin = async (
+  signer: ReturnType<typeof createSigner>,
+  commandName: string,
+  input: Record<string, unknown>,
+): Promise<Record<string, unknown>> => {
+  let middleware:
+    | ((next: unknown, context: HandlerExecutionContext) => (args: unknown) => Promise<unknown>)
+    | undefined;
+  signer.awsSdkPlugin().applyToStack({
+    add: (added: typeof middleware) => {
+      middleware = added;
+    },
+  } as never);
+  let passed: Record<string, unknown> | undefined;
+  const next = async (args: InitializeHandlerArguments<Record<string, unknown>>) => {
+    passed = args.input;
+    return { output: { $metadata: {} } };
+  };
+  await middleware!(next, { commandName } as HandlerExecutionContext)({ input });
+  return passed!;
+};
+
+describe('KMS key: SDK carriers', () => {
+  const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders';
+  const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:orders';
+  const audiences = { 'ledger-prod': LEDGER, [QUEUE]: LEDGER, [TOPIC]: LEDGER, default: LEDGER };
+  const attributesOf = (value: unknown) => value as Record<string, { StringValue: string }>;
+
+  it('invoke and EventBridge: the envelope is { nhiWit, nhiProof, nhiPayload }, bh over nhiPayload', async () => {
+    const time = clock();
+    const key = kmsKey('p256');
+    const signer = kmsSigner(time, {}, { audiences });
+    const invoked = await runPlugin(signer, 'InvokeCommand', {
+      FunctionName: 'ledger-prod',
+      Payload: '{"n": 1}',
+    });
+    const envelope = JSON.parse(new TextDecoder().decode(invoked.Payload as Uint8Array));
+    expect(Object.keys(envelope)).toEqual(['nhiWit', 'nhiProof', 'nhiPayload']);
+    verifyPairAs({ wit: envelope.nhiWit, proof: envelope.nhiProof }, key.recordKey, {
+      now: time.seconds(),
+      body: envelope.nhiPayload,
+      requireBodyHash: true,
+    });
+    const events = await runPlugin(signer, 'PutEventsCommand', { Entries: [{ Detail: '{"e":2}' }] });
+    const detail = JSON.parse((events.Entries as Array<{ Detail: string }>)[0]!.Detail);
+    expect(detail.nhiPayload).toBe('{"e":2}');
+    verifyPairAs({ wit: detail.nhiWit, proof: detail.nhiProof }, key.recordKey, {
+      now: time.seconds(),
+      body: detail.nhiPayload,
+    });
+    // A payload that already is an envelope of either kind is refused.
+    await failureOf(
+      runPlugin(signer, 'InvokeCommand', { FunctionName: 'ledger-prod', Payload: '{"nhiWit":"x"}' }),
+      'carrier_conflict',
+    );
+  });
+
+  it('SQS and SNS: the nhiWit and nhiProof message attributes, two of the ten a message may carry', async () => {
+    const time = clock();
+    const key = kmsKey('ed25519');
+    const signer = kmsSigner(time, {}, { audiences });
+    const sent = await runPlugin(signer, 'SendMessageCommand', { QueueUrl: QUEUE, MessageBody: 'm1' });
+    const sqs = attributesOf(sent.MessageAttributes);
+    verifyPairAs({ wit: sqs.nhiWit!.StringValue, proof: sqs.nhiProof!.StringValue }, key.recordKey, {
+      now: time.seconds(),
+      body: 'm1',
+      requireBodyHash: true,
+    });
+    const published = await runPlugin(signer, 'PublishCommand', { TopicArn: TOPIC, Message: 'm2' });
+    const sns = attributesOf(published.MessageAttributes);
+    verifyPairAs({ wit: sns.nhiWit!.StringValue, proof: sns.nhiProof!.StringValue }, key.recordKey, {
+      now: time.seconds(),
+      body: 'm2',
+    });
+    const nine = Object.fromEntries(
+      Array.from({ length: 9 }, (_, index) => [`a${index}`, { DataType: 'String', StringValue: 'v' }]),
+    );
+    const full = await failureOf(
+      runPlugin(signer, 'SendMessageCommand', { QueueUrl: QUEUE, MessageBody: 'm', MessageAttributes: nine }),
+      'unbindable_request',
+    );
+    expect(full.message).toContain('no room for 2 more');
+    // A secret-held key still needs one attribute, so nine leave it room.
+    const nhi1 = createSigner({
+      ...recordingObservability().options,
+      self: SELF,
+      signingKey: { jwk: keyedIdentity('k1').jwk },
+      audiences,
+    });
+    const single = await runPlugin(nhi1, 'SendMessageCommand', {
+      QueueUrl: QUEUE,
+      MessageBody: 'm',
+      MessageAttributes: nine,
+    });
+    expect(Object.keys(single.MessageAttributes as object)).toHaveLength(10);
+    await failureOf(
+      runPlugin(signer, 'PublishCommand', {
+        TopicArn: TOPIC,
+        Message: 'm',
+        MessageAttributes: { nhiWit: { DataType: 'String', StringValue: 'x' } },
+      }),
       'carrier_conflict',
     );
   });
