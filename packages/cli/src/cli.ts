@@ -1,17 +1,20 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DEFAULT_CLOCK_SKEW, type KeyType, type ProofAlgorithm, splitIdentityLabels } from '@nhi-dns/core';
 import { Command, CommanderError, Help, InvalidArgumentError, Option } from 'commander';
 import { type CheckResult, check, type TxtResolver } from './commands/check.js';
 import { keygen } from './commands/keygen.js';
+import { keygenKms, publishExistingKmsKey } from './commands/keygen-kms.js';
 import { certThumbprintOfFile, checkTrustedFingerprint, publish } from './commands/publish.js';
-import { parseRenderFormat, render } from './commands/render.js';
+import { checkRenderScope, parseRenderFormat, render, renderPublished } from './commands/render.js';
 import { revoke } from './commands/revoke.js';
 import { DEFAULT_SIGNER_KEY_MAX_AGE, finishRotation, rotate } from './commands/rotate.js';
 import { keyFileSource, readBodyFile, readKeyFile, readProcessStdin, sign } from './commands/sign.js';
 import { type CommandDeps, retryOptionsOf } from './deps.js';
 import { CliError, describeError, EXIT_CODE, type ExitCode, exitCodeFor, usageError } from './errors.js';
 import { type JwkSource, type PublishedKey, parseKeyType, SIGNING_KEY_SECRET } from './keys.js';
+import { mintKmsWorkloadIdentity } from './kms-key.js';
 import { type CliOutput, describeUpdate } from './output.js';
 import { DEFAULT_WAIT_TIMEOUT, type IdentityTarget, type WriteOptions } from './record-update.js';
 import { defaultSleep } from './retry.js';
@@ -48,6 +51,8 @@ export interface CliDeps extends CliOutput {
   readonly createAwsClients: (config: AwsClientConfig) => {
     route53: Route53Client;
     secrets: SecretsManagerClient;
+    /** For `--kms` and `--kms-key-id`. */
+    kms?: KMSClient;
   };
   /** Creates the DNS resolver of `check` (`servers` as `addr:port`, default: the system's). */
   readonly createResolver: (options: { servers?: string[] }) => TxtResolver;
@@ -258,12 +263,25 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     ),
   )
     .addOption(new Option('--alg <type>', 'key type: ed25519 or p256').default('ed25519').argParser(alg))
-    .option('--kid <id>', 'key id (default: k + UTC time, e.g. k20261125T151300Z)', kidOption)
+    .addOption(
+      new Option('--kid <id>', 'key id (default: k + UTC time, e.g. k20261125T151300Z)')
+        .argParser(kidOption)
+        .conflicts('kms'),
+    )
     .option('--attr <name=value>', 'x- attribute of the key (repeatable)', keyValue)
     .option(
       '--propagation-wait <seconds>',
       "seconds to wait after INSYNC before storing the private key, 0 = do not wait (default: the previous TTL + 5; for a new name the zone's negative TTL, min(SOA TTL, SOA MINIMUM), + 5)",
       integer('--propagation-wait', 0),
+    )
+    .option(
+      '--kms',
+      'create the key in AWS KMS (non-exportable, alias alias/nhi/<env>/<service>, kid kms-<key id>) instead of Secrets Manager: recommended',
+    )
+    .option(
+      '--signer-role <arn>',
+      'with --kms: IAM role allowed kms:Sign, granted once the key is in DNS (repeatable; required)',
+      (value: string, previous: string[] = []) => [...previous, value],
     )
     .action(
       async (
@@ -272,8 +290,34 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           kid?: string;
           attr?: Record<string, string>;
           propagationWait?: number;
+          kms?: boolean;
+          signerRole?: string[];
         },
       ) => {
+        if (flags.kms === true) {
+          const kmsResult = await keygenKms(
+            {
+              ...target(flags),
+              ...write(flags),
+              keyType: flags.alg,
+              signerRoles: flags.signerRole ?? [],
+              ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
+              ...(flags.propagationWait === undefined
+                ? {}
+                : { propagationWaitSeconds: flags.propagationWait }),
+            },
+            commandDeps(),
+          );
+          print(kmsResult, () => [
+            kmsResult.keyArn === undefined
+              ? `would create a ${kmsResult.keyType} KMS key as ${kmsResult.alias}, publish it, then grant kms:Sign`
+              : `created ${kmsResult.keyType} KMS key ${kmsResult.kid} (${kmsResult.alias}), published it, granted kms:Sign ${waitPhrase(kmsResult.propagationWaitSeconds, true)}`,
+            ...(kmsResult.warning === undefined ? [] : [kmsResult.warning]),
+            ...(kmsResult.record === undefined ? [] : describeUpdate(kmsResult.record)),
+          ]);
+          return;
+        }
+        if (flags.signerRole !== undefined) throw usageError('--signer-role applies only to --kms');
         const result = await keygen(
           {
             ...target(flags),
@@ -318,6 +362,10 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
       checked(checkTrustedFingerprint),
     )
     .option(
+      '--kms-key-id <id>',
+      'publish this AWS KMS key (id, ARN or alias) with kc=kms, its kid kms-<key id>',
+    )
+    .option(
       '--propagation-wait <seconds>',
       "seconds to wait after INSYNC before returning, 0 = do not wait (default: for a new name the zone's negative TTL, min(SOA TTL, SOA MINIMUM), + 5; else 0)",
       integer('--propagation-wait', 0),
@@ -333,8 +381,23 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           cert?: string;
           propagationWait?: number;
           trustStoredKey?: string;
+          kmsKeyId?: string;
         },
       ) => {
+        if (flags.kmsKeyId !== undefined) {
+          if (flags.publicKey !== undefined || flags.kid !== undefined || flags.cert !== undefined) {
+            throw usageError('--kms-key-id publishes the KMS key as it is: no --public-key, --kid or --cert');
+          }
+          const published = await publishExistingKmsKey(
+            { ...target(flags), ...write(flags), kmsKeyId: flags.kmsKeyId },
+            commandDeps(),
+          );
+          print(published, () => [
+            `published KMS key ${published.key.kid}${published.key.keyCustody === 'kms' ? ' (kc=kms)' : ' (imported key material: no kc=kms)'}`,
+            ...(published.record === undefined ? [] : describeUpdate(published.record)),
+          ]);
+          return;
+        }
         const key = explicitKey(flags);
         const certThumbprint = flags.cert === undefined ? undefined : await certThumbprintOfFile(flags.cert);
         const result = await publish(
@@ -551,6 +614,10 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
       'render a stored key nhi-dns did not mark if its fingerprint is this one (marks nothing)',
       checked(checkTrustedFingerprint),
     )
+    .option(
+      '--replace',
+      'render only the given keys, to replace whatever is published (needed without --hosted-zone-id)',
+    )
     .action(
       async (
         flags: Omit<TargetFlags, 'hostedZoneId'> & {
@@ -562,20 +629,28 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           attr?: Record<string, string>;
           logicalId?: string;
           trustStoredKey?: string;
+          replace?: boolean;
         },
       ) => {
         const format = parseRenderFormat(flags.format);
+        checkRenderScope(flags);
+        // AWS clients only when something is read: --replace with --public-key stays offline.
+        let aws: CommandDeps | undefined;
+        const awsDeps = (): CommandDeps => {
+          aws ??= commandDeps();
+          return aws;
+        };
         let keys: PublishedKey[];
         if (flags.publicKey === undefined) {
-          const aws = commandDeps();
+          const secretDeps = awsDeps();
           keys = [
             await readPublishedKey({
-              secrets: aws.secrets,
+              secrets: secretDeps.secrets,
               service: flags.service,
               environment: flags.env,
-              retry: retryOptionsOf(aws),
+              retry: retryOptionsOf(secretDeps),
               ...(flags.trustStoredKey === undefined ? {} : { trustFingerprint: flags.trustStoredKey }),
-              ...(aws.log === undefined ? {} : { log: aws.log }),
+              ...(secretDeps.log === undefined ? {} : { log: secretDeps.log }),
             }),
           ];
         } else {
@@ -585,7 +660,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
             checkPublishedKey({ publicKey, kid: kids[index] as string, keyType: flags.alg }),
           );
         }
-        const text = render({
+        const options = {
           service: flags.service,
           environment: flags.env,
           zone: flags.zone,
@@ -593,9 +668,15 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           keys,
           ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
           ...(flags.ttl === undefined ? {} : { ttl: flags.ttl }),
-          ...(flags.hostedZoneId === undefined ? {} : { hostedZoneId: flags.hostedZoneId }),
           ...(flags.logicalId === undefined ? {} : { logicalId: flags.logicalId }),
-        });
+        };
+        const text =
+          flags.hostedZoneId === undefined || flags.replace === true
+            ? render({
+                ...options,
+                ...(flags.hostedZoneId === undefined ? {} : { hostedZoneId: flags.hostedZoneId }),
+              })
+            : await renderPublished({ ...options, hostedZoneId: flags.hostedZoneId }, awsDeps());
         if (globals().json === true) deps.stdout(`${JSON.stringify({ format, text })}\n`);
         else deps.stdout(text);
       },
@@ -648,6 +729,12 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
       ).conflicts('keyFile'),
     )
     .option('--kid <id>', "key id of the header (default: the key's kid)", kidOption)
+    .addOption(
+      new Option(
+        '--kms-key-id <id>',
+        'sign a WIT with this AWS KMS key (id, ARN or alias) and a WPT with a key that lives in this process: prints both tokens',
+      ).conflicts(['keyFile', 'fromSecret', 'kid', 'alg']),
+    )
     .option(
       '--trust-stored-key <fingerprint>',
       'with --from-secret: sign with a stored key nhi-dns did not mark if its fingerprint is this one (marks nothing)',
@@ -667,9 +754,42 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
         fromSecret?: boolean;
         kid?: string;
         trustStoredKey?: string;
+        kmsKeyId?: string;
       }) => {
+        const readBody = () =>
+          flags.bodyFile === undefined
+            ? undefined
+            : readBodyFile(flags.bodyFile, deps.readStdin ?? readProcessStdin);
+        if (flags.kmsKeyId !== undefined) {
+          const aws = commandDeps();
+          if (aws.kms === undefined) throw usageError('--kms-key-id needs a KMS client');
+          const signer = await mintKmsWorkloadIdentity({
+            kms: aws.kms,
+            kmsKeyId: flags.kmsKeyId,
+            name: flags.iss,
+            now: Math.floor((deps.now ?? Date.now)() / 1000),
+          });
+          const kmsBody = await readBody();
+          const wpt = signer.sign({
+            aud: flags.aud.length === 1 ? (flags.aud[0] as string) : flags.aud,
+            now: Math.floor((deps.now ?? Date.now)() / 1000),
+            ...(flags.method === undefined ? {} : { method: flags.method }),
+            ...(flags.url === undefined ? {} : { url: flags.url }),
+            ...(kmsBody === undefined ? {} : { body: kmsBody }),
+            ...(flags.lifetime === undefined ? {} : { lifetime: flags.lifetime }),
+          });
+          if (globals().json === true)
+            print({ wit: signer.wit, wpt, witExpiresAt: signer.expiresAt }, () => []);
+          else
+            deps.stdout(
+              flags.header === true
+                ? `Workload-Identity-Token: ${signer.wit}\nWorkload-Proof-Token: ${wpt}\n`
+                : `${signer.wit}\n${wpt}\n`,
+            );
+          return;
+        }
         if (flags.keyFile === undefined && flags.fromSecret !== true) {
-          throw usageError('sign needs the private key: --key-file <path> or --from-secret');
+          throw usageError('sign needs the private key: --key-file <path>, --from-secret or --kms-key-id');
         }
         if (flags.trustStoredKey !== undefined && flags.fromSecret !== true) {
           throw usageError('--trust-stored-key applies only to --from-secret');
@@ -694,10 +814,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           privateJwk = stored.privateJwk;
           keySource = { ...SIGNING_KEY_SECRET, name: `the signing-key secret ${stored.secretName}` };
         }
-        const body =
-          flags.bodyFile === undefined
-            ? undefined
-            : await readBodyFile(flags.bodyFile, deps.readStdin ?? readProcessStdin);
+        const body = await readBody();
         const result = sign(
           {
             iss: flags.iss,

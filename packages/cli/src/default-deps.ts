@@ -1,3 +1,4 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createResolver } from '@nhi-dns/resolver';
@@ -25,6 +26,7 @@ export const createDefaultDeps = (): CliDeps => ({
     return {
       route53: new Route53Client({ ...shared, region: region ?? ROUTE53_DEFAULT_REGION }),
       secrets: new SecretsManagerClient({ ...shared, ...(region === undefined ? {} : { region }) }),
+      kms: new KMSClient({ ...shared, ...(region === undefined ? {} : { region }) }),
     };
   },
   createResolver: ({ servers }) =>

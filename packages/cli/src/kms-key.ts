@@ -193,10 +193,12 @@ export const createKmsSigningKey = async (options: CreateKmsSigningKeyOptions): 
   const { kms, service, environment } = options;
   const policy = kmsKeyPolicy({ ...options, withoutSigners: true });
   const alias = kmsAliasName(service, environment);
-  const existing = await kms.send(new DescribeKeyCommand({ KeyId: alias })).catch((error: unknown) => {
-    if ((error as { name?: string }).name === 'NotFoundException') return undefined;
-    throw error;
-  });
+  let existing: { KeyMetadata?: { KeyId?: string | undefined } | undefined } | undefined;
+  try {
+    existing = await kms.send(new DescribeKeyCommand({ KeyId: alias }));
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NotFoundException') throw error;
+  }
   if (existing?.KeyMetadata !== undefined) {
     throw new CliError(
       'kms_alias_exists',
