@@ -234,9 +234,10 @@ export class KmsWitSource {
   /** The record key type of the KMS key, from its `KeySpec` (one `GetPublicKey`, then cached). */
   async #describeKey(kms: typeof import('@aws-sdk/client-kms'), client: KMSClient): Promise<KeyType> {
     const command = new kms.GetPublicKeyCommand({ KeyId: this.#options.source.kmsKeyId });
-    const { KeySpec, KeyUsage } = await this.#withDeadline((abortSignal) =>
-      client.send(command, { abortSignal }),
-    );
+    const output = await this.#withDeadline((abortSignal) => client.send(command, { abortSignal }));
+    // KMS answers both; moto and older emulators only the deprecated CustomerMasterKeySpec.
+    const KeySpec = output.KeySpec ?? output.CustomerMasterKeySpec;
+    const { KeyUsage } = output;
     const keyType = (Object.keys(KMS_SPEC) as KeyType[]).find((type) => KMS_SPEC[type].keySpec === KeySpec);
     if (keyType === undefined || KeyUsage !== 'SIGN_VERIFY') {
       throw new SigningError(
