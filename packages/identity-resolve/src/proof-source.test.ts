@@ -51,6 +51,45 @@ describe('defaultGetProof', () => {
     );
   });
 
+  it('reads the WIT of a Workload-Identity-Token + Workload-Proof-Token pair, header names case-insensitive', () => {
+    expect(defaultGetProof(v2({ 'workload-identity-token': 'w.i.t', 'workload-proof-token': 'w.p.t' }))).toBe(
+      'w.i.t',
+    );
+    expect(
+      defaultGetProof(alb({ 'Workload-Identity-Token': ['w.i.t'], 'WORKLOAD-PROOF-TOKEN': ['w.p.t'] })),
+    ).toBe('w.i.t');
+    // Another scheme beside the pair is not an NHI proof: the pair is the credential.
+    expect(
+      defaultGetProof(
+        v2({
+          authorization: 'Bearer x',
+          'workload-identity-token': 'w.i.t',
+          'workload-proof-token': 'w.p.t',
+        }),
+      ),
+    ).toBe('w.i.t');
+  });
+
+  it('rejects half a pair, several values of one half, and an NHI proof beside a pair as malformed_proof', () => {
+    const malformed = expect.objectContaining({ reason: 'malformed_proof' });
+    expect(() => defaultGetProof(v2({ 'workload-identity-token': 'w.i.t' }))).toThrow(malformed);
+    expect(() => defaultGetProof(v2({ 'workload-proof-token': 'w.p.t' }))).toThrow(malformed);
+    expect(() =>
+      defaultGetProof(
+        alb({ 'workload-identity-token': ['w.i.t', 'o.t.h'], 'workload-proof-token': ['w.p.t'] }),
+      ),
+    ).toThrow(malformed);
+    expect(() =>
+      defaultGetProof(
+        v2({
+          authorization: 'NHI a.b.c',
+          'workload-identity-token': 'w.i.t',
+          'workload-proof-token': 'w.p.t',
+        }),
+      ),
+    ).toThrow(malformed);
+  });
+
   it('reads event.nhiProof for direct invocations and queues', () => {
     expect(defaultGetProof({ nhiProof: 'a.b.c', order: 1 })).toBe('a.b.c');
     expect(defaultGetProof({ order: 1 })).toBeUndefined();

@@ -1,18 +1,31 @@
 import {
   type ClaimOptions,
+  decodeWorkloadProof,
   IdentityError,
   type IdentityMatcher,
+  type KeyCustody,
   NhiError,
   type PresentedClientCert,
   type ProofClaims,
   ProofError,
   type ReplayStore,
+  tokenHash,
   type VerificationKey,
-  type VerifyProofOptions,
+  type VerifiedWorkloadIdentity,
   verifyProof,
+  verifyWorkloadIdentity,
+  verifyWorkloadProof,
 } from '@nhi-dns/core';
 import type { ResolvedIdentity } from '@nhi-dns/identity-resolve';
 import { PACKAGE_NAME } from './package-name.js';
+import { WorkloadIdentityCache } from './workload-identity-cache.js';
+
+/**
+ * How a caller proved itself: `nhi1`, a proof signed by its record key (DESIGN §3); `wit`, a
+ * workload identity token signed by its record key and a proof token signed by the short-lived
+ * key that token confirms (the WIMSE pair, DESIGN §3a).
+ */
+export type CallerCredential = 'nhi1' | 'wit';
 
 /** The verified caller, put on `request.context.caller`. */
 export interface VerifiedIdentity {
@@ -20,9 +33,11 @@ export interface VerifiedIdentity {
   readonly name: string;
   readonly service: string;
   readonly environment: string;
-  /** Key that signed the proof. */
+  /** Record key that signed the proof (for a WIMSE pair: the key that signed the WIT). */
   readonly kid: string;
-  /** The verified proof claims. */
+  /** How the caller proved itself. */
+  readonly credential: CallerCredential;
+  /** The verified proof claims (for a WIMSE pair: the proof token's, with the WIT's `iss`). */
   readonly claims: ProofClaims;
   /** Attributes of the caller's key (`x-NAME` tags). */
   readonly attributes: Readonly<Record<string, string>>;
@@ -86,6 +101,10 @@ export interface CallerVerifierSettings {
   readonly maxLifetime: number;
   readonly clockSkew: number;
   readonly replayStore: ReplayStore;
+  /** Deny (`key_custody`, 403) a caller whose proving record key does not state this custody (`kc=`). Default: any. */
+  readonly requireKeyCustody?: KeyCustody;
+  /** Where verified WITs are remembered. Default: a {@link WorkloadIdentityCache} of its own. */
+  readonly workloadIdentityCache?: WorkloadIdentityCache;
 }
 
 /** What one proof is checked against: the request or message it came with. */
@@ -113,19 +132,22 @@ export interface ProofSubject {
 }
 
 /**
- * The checks of one caller's proof against its resolved record (DESIGN §3, §4.3), Middy-free:
- * key, DNSSEC, proof (signature, audience, times, body, target), client certificate, policy,
- * then replay. Shared by
- * the per-invocation middleware and the per-record verifier, so both apply the same rules.
+ * The checks of one caller's proof against its resolved record (DESIGN §3, §3a, §4.3), Middy-free:
+ * key, DNSSEC, proof (signature, audience, times, body, target), client certificate, key custody,
+ * policy, then replay. Shared by the per-invocation middleware and the per-record verifier, so
+ * both apply the same rules.
  */
 export class CallerVerifier {
   readonly #settings: CallerVerifierSettings;
+  readonly #wits: WorkloadIdentityCache;
 
   constructor(settings: CallerVerifierSettings) {
     this.#settings = settings;
+    this.#wits = settings.workloadIdentityCache ?? new WorkloadIdentityCache();
   }
 
   /**
+   * Verifies an NHI1 proof (`caller.proof`) against the caller's record.
    * @returns the verified caller.
    * @throws {IdentityError} with the reason of the first failed check. A replay store that cannot
    *   answer is `replayed` with the store's error as data (fail closed); a full one `replay_store_full`.
@@ -134,28 +156,106 @@ export class CallerVerifier {
     const settings = this.#settings;
     const { proof } = caller;
     if (proof === undefined) throw new IdentityError('missing_proof', PACKAGE_NAME);
-    const key = caller.keys.get(proof.header.kid);
-    if (key === undefined) throw new IdentityError('unknown_kid', PACKAGE_NAME);
-    const dnssec = dnssecFailure(settings.requireDnssec, caller);
-    if (dnssec !== undefined) throw new IdentityError('dnssec_required', PACKAGE_NAME, dnssec);
-    // The key must be usable now, whatever moment the proof's times are checked at.
-    if (key.expiresAt !== undefined && key.expiresAt <= subject.now) {
-      throw new IdentityError('expired_key', PACKAGE_NAME);
-    }
+    const key = this.#currentKey(caller, proof.header.kid, subject.now);
     if (subject.enqueuedAt !== undefined && subject.enqueuedAt > subject.now + settings.clockSkew) {
       throw new IdentityError('not_yet_valid', PACKAGE_NAME, 'enqueued in the future');
     }
-    const claims = verifyProofOrDeny(proof, {
-      key,
-      audience: settings.audience,
-      maxLifetime: settings.maxLifetime,
-      clockSkew: settings.clockSkew,
-      requireBodyHash: settings.requireBodyHash,
-      now: subject.enqueuedAt ?? subject.now,
-      body: subject.body,
-      ...(subject.method === undefined ? {} : { method: subject.method }),
-      ...(subject.url === undefined ? {} : { url: subject.url }),
-    });
+    const claims = asDenial(() =>
+      verifyProof(proof, {
+        key,
+        audience: settings.audience,
+        maxLifetime: settings.maxLifetime,
+        clockSkew: settings.clockSkew,
+        requireBodyHash: settings.requireBodyHash,
+        now: subject.enqueuedAt ?? subject.now,
+        body: subject.body,
+        ...(subject.method === undefined ? {} : { method: subject.method }),
+        ...(subject.url === undefined ? {} : { url: subject.url }),
+      }),
+    );
+    return this.#admit(caller, key, claims, subject, 'nhi1');
+  }
+
+  /**
+   * Verifies a WIMSE pair (DESIGN §3a): `caller.proof` is the decoded workload identity token
+   * (WIT), `proofToken` the workload proof token (WPT) sent beside it. The WIT's `kid` must be in
+   * the record now, not revoked nor expired (checked on every request, also for a remembered
+   * WIT); the WIT is verified against that key once per instance and then remembered by its hash
+   * until its `exp`; the WPT is verified against the key the WIT confirms. Then the same
+   * certificate pin (the WIT key's), key custody, policy and replay (the WPT's `jti`) checks as
+   * {@link verify}.
+   * @returns the verified caller, `credential: 'wit'`.
+   * @throws {IdentityError} as {@link verify}; `wrong_token` for a WPT made for another WIT.
+   */
+  async verifyWorkload(
+    caller: ResolvedIdentity,
+    proofToken: string,
+    subject: Omit<ProofSubject, 'enqueuedAt' | 'keepExtra'>,
+  ): Promise<VerifiedIdentity> {
+    const settings = this.#settings;
+    const wit = caller.proof;
+    if (wit === undefined) throw new IdentityError('missing_proof', PACKAGE_NAME);
+    const key = this.#currentKey(caller, wit.header.kid, subject.now);
+    const identity = this.#verifiedWit(caller.name, wit, key, subject.now);
+    const claims = asDenial(() =>
+      verifyWorkloadProof(decodeWorkloadProof(proofToken), identity, {
+        audience: settings.audience,
+        maxLifetime: settings.maxLifetime,
+        clockSkew: settings.clockSkew,
+        requireBodyHash: settings.requireBodyHash,
+        now: subject.now,
+        body: subject.body,
+        ...(subject.method === undefined ? {} : { method: subject.method }),
+        ...(subject.url === undefined ? {} : { url: subject.url }),
+      }),
+    );
+    return this.#admit(caller, key, claims, subject, 'wit');
+  }
+
+  /**
+   * The record key named by `kid`, usable now: present, DNSSEC as required, not expired. Read on
+   * every request, so a key removed from or expired in the record stops its proofs and WITs
+   * within the record's TTL.
+   */
+  #currentKey(caller: ResolvedIdentity, kid: string, now: number): VerificationKey {
+    const key = caller.keys.get(kid);
+    if (key === undefined) throw new IdentityError('unknown_kid', PACKAGE_NAME);
+    const dnssec = dnssecFailure(this.#settings.requireDnssec, caller);
+    if (dnssec !== undefined) throw new IdentityError('dnssec_required', PACKAGE_NAME, dnssec);
+    // The key must be usable now, whatever moment the proof's times are checked at.
+    if (key.expiresAt !== undefined && key.expiresAt <= now) {
+      throw new IdentityError('expired_key', PACKAGE_NAME);
+    }
+    return key;
+  }
+
+  /** The WIT verified against `key`: remembered (no signature check) or verified and remembered. */
+  #verifiedWit(
+    issuer: string,
+    wit: NonNullable<ResolvedIdentity['proof']>,
+    key: VerificationKey,
+    now: number,
+  ): VerifiedWorkloadIdentity {
+    // A remembered WIT skips its signature, not the record: the key must not be revoked now.
+    if (key.revoked) throw new IdentityError('revoked_key', PACKAGE_NAME);
+    const remembered = this.#wits.recall(issuer, tokenHash(wit.token), key, now);
+    if (remembered !== undefined) return remembered;
+    const identity = asDenial(() =>
+      verifyWorkloadIdentity(wit, { key, now, clockSkew: this.#settings.clockSkew }),
+    );
+    this.#wits.remember(issuer, identity, now);
+    return identity;
+  }
+
+  /** The checks after the signatures: certificate pin, key custody, policy, replay. */
+  async #admit(
+    caller: ResolvedIdentity,
+    key: VerificationKey,
+    claims: ProofClaims,
+    subject: Pick<ProofSubject, 'clientCert' | 'keepExtra' | 'claim'>,
+    credential: CallerCredential,
+  ): Promise<VerifiedIdentity> {
+    const settings = this.#settings;
     // The certificate binding is checked once the proof verified (the pin is the signing key's),
     // and before the replay store: a proof sent over the wrong connection must not burn its jti,
     // so the legitimate holder can still use it over its own.
@@ -166,6 +266,15 @@ export class CallerVerifier {
         settings.requireClientCert,
       );
       if (mismatch !== undefined) throw new IdentityError('cert_mismatch', PACKAGE_NAME, mismatch);
+    }
+    // Custody is policy about a proven caller (403), so it comes after every 401 check, and with
+    // the allow list before the replay store, for the same reason as the allow list.
+    if (settings.requireKeyCustody !== undefined && key.keyCustody !== settings.requireKeyCustody) {
+      throw new IdentityError(
+        'key_custody',
+        PACKAGE_NAME,
+        `the proving key states ${key.keyCustody === undefined ? 'no custody' : `kc=${key.keyCustody}`}, not kc=${settings.requireKeyCustody}`,
+      );
     }
     // Policy before the replay store: a refused caller must not fill the store (and push out
     // the jtis of allowed callers) nor cost a DynamoDB write.
@@ -192,6 +301,7 @@ export class CallerVerifier {
       service: caller.service,
       environment: caller.environment,
       kid: key.kid,
+      credential,
       claims,
       attributes: key.attributes,
     };
@@ -204,10 +314,10 @@ export const isTransientDenial = (error: IdentityError): boolean =>
   error.reason === 'replay_store_full' ||
   (error.reason === 'replayed' && error.cause.data !== undefined);
 
-/** Runs the proof checks of DESIGN §3, turning a ProofError into this package's denial. */
-const verifyProofOrDeny = (proof: NonNullable<ResolvedIdentity['proof']>, options: VerifyProofOptions) => {
+/** Runs proof checks (DESIGN §3, §3a), turning a ProofError into this package's denial. */
+const asDenial = <T>(check: () => T): T => {
   try {
-    return verifyProof(proof, options);
+    return check();
   } catch (error) {
     if (error instanceof ProofError) throw new IdentityError(error.reason, PACKAGE_NAME, error);
     // Not a verdict on the proof but a bug or a bad setting (e.g. a clock that returns

@@ -19,6 +19,7 @@ import {
   deny,
   either,
   flushOwnedMetrics,
+  headerValues,
   httpMethod,
   httpUrl,
   IdentityError,
@@ -42,6 +43,8 @@ import {
   signedBody,
   tryParseIdentityName,
   validateOptions,
+  WORKLOAD_IDENTITY_TOKEN_HEADER,
+  WORKLOAD_PROOF_TOKEN_HEADER,
 } from '@nhi-dns/core';
 import type { IdentityResolveContext } from '@nhi-dns/identity-resolve';
 import type { Context } from 'aws-lambda';
@@ -53,8 +56,9 @@ import {
 } from './caller-verifier.js';
 import { PACKAGE_NAME } from './package-name.js';
 import { type SelfExpectation, selfCheckFailure } from './self-check.js';
+import { WorkloadIdentityCache } from './workload-identity-cache.js';
 
-export type { DnssecRequirement, VerifiedIdentity } from './caller-verifier.js';
+export type { CallerCredential, DnssecRequirement, VerifiedIdentity } from './caller-verifier.js';
 export { PACKAGE_NAME } from './package-name.js';
 
 /**
@@ -143,8 +147,20 @@ export interface IdentityVerifyOptions {
   maxLifetime?: number;
   /** Tolerated clock skew, seconds. Default 60. */
   clockSkew?: number;
+  /**
+   * Deny (`key_custody`, 403) callers whose proving record key (the key that signed the WIT of a
+   * `Workload-Identity-Token` pair, or the NHI1 proof) does not state `kc=kms`: its private half
+   * was made in AWS KMS and cannot be exported (DESIGN §2, §3a). Default: unset, any custody.
+   */
+  requireKeyCustody?: 'kms';
   /** Where used `jti`s are remembered. Default: an in-memory LRU per instance (10 000 entries). */
   replayStore?: ReplayStore;
+  /**
+   * Where verified workload identity tokens are remembered, so each distinct WIT costs one
+   * signature check per instance. Default: one per middleware, 1 000 WITs, 250 per issuer,
+   * each until its `exp`.
+   */
+  workloadIdentityCache?: WorkloadIdentityCache;
   /** `Retry-After` seconds on 503 denials. Default 5. */
   retryAfter?: number;
   /** Powertools Logger; default one shared logger. */
@@ -174,6 +190,11 @@ const OPTION_RULES: OptionRules = {
   replayStore: {
     allowed: 'a ReplayStore (an object with a claim(jti, issuer, expiresAt) method)',
     test: (value) => typeof (value as { claim?: unknown } | null)?.claim === 'function',
+  },
+  requireKeyCustody: oneOf('kms'),
+  workloadIdentityCache: {
+    allowed: 'a WorkloadIdentityCache',
+    test: (value) => value instanceof WorkloadIdentityCache,
   },
   retryAfter: aNumber(0, { integer: true }),
   logger: anObject,
@@ -283,6 +304,12 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
           maxLifetime,
           clockSkew,
           replayStore,
+          ...(options.requireKeyCustody === undefined
+            ? {}
+            : { requireKeyCustody: options.requireKeyCustody }),
+          ...(options.workloadIdentityCache === undefined
+            ? {}
+            : { workloadIdentityCache: options.workloadIdentityCache }),
         });
 
   const verifyCaller = async (
@@ -297,7 +324,7 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
     }
     const method = httpMethod(event);
     const url = httpUrl(event, origin);
-    return verifier.verify(caller, {
+    const subject = {
       now: at,
       // Decoded only after the signature verified, and only when the proof binds the body.
       body: () => signedBody(event),
@@ -305,7 +332,11 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
       ...(method === undefined ? {} : { method }),
       ...(url === undefined ? {} : { url }),
       claim: claimOptions(context),
-    });
+    };
+    const proofToken = workloadProofToken(event, caller.proof.token);
+    return proofToken === undefined
+      ? verifier.verify(caller, subject)
+      : verifier.verifyWorkload(caller, proofToken, subject);
   };
 
   const before = async (request: Request<unknown, unknown, Error, Context>) => {
@@ -360,6 +391,29 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
 
   return { name: PACKAGE_NAME, before, after: flush, onError };
 }
+
+/**
+ * The `Workload-Proof-Token` of a request that carries a WIMSE pair, `undefined` for one that
+ * carries neither half. identity-resolve's default proof source already refuses half a pair or a
+ * pair beside an NHI proof; this reads the headers again because it must also know that the
+ * record it resolved is the one the request's WIT names, whatever `getProof` returned.
+ * @throws {IdentityError} `malformed_proof` unless each header has one value and the resolved
+ *   token is the `Workload-Identity-Token`.
+ */
+const workloadProofToken = (event: unknown, resolvedToken: string): string | undefined => {
+  const wits = headerValues(event, WORKLOAD_IDENTITY_TOKEN_HEADER);
+  const wpts = headerValues(event, WORKLOAD_PROOF_TOKEN_HEADER);
+  if (wits.length === 0 && wpts.length === 0) return undefined;
+  const [wpt] = wpts;
+  if (wits.length !== 1 || wpt === undefined || wpts.length !== 1 || wits[0] !== resolvedToken) {
+    throw new IdentityError(
+      'malformed_proof',
+      PACKAGE_NAME,
+      'Workload-Identity-Token and Workload-Proof-Token go together, one value each, as the only credential',
+    );
+  }
+  return wpt;
+};
 
 /** Milliseconds kept back from the Lambda's remaining time when bounding a replay-store claim. */
 const REPLAY_DEADLINE_MARGIN_MS = 500;

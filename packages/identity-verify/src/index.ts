@@ -1,6 +1,7 @@
 import { identityVerify } from './identity-verify.js';
 
 export {
+  type CallerCredential,
   type IdentityVerifyContext,
   type IdentityVerifyMiddleware,
   type IdentityVerifyOptions,
@@ -18,4 +19,10 @@ export {
   type VerifiedRecord,
 } from './records.js';
 export type { SelfExpectation } from './self-check.js';
+export {
+  DEFAULT_WIT_CACHE_ENTRIES,
+  WorkloadIdentityCache,
+  type WorkloadIdentityCacheOptions,
+  type WorkloadIdentityCacheStats,
+} from './workload-identity-cache.js';
 export default identityVerify;
