@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { checkSecretName, invalidConfig, literal } from './names.js';
+import { guardSigningKeys, isConstructRole } from './signing-key-guard.js';
 import { route53TxtValue } from './txt-value.js';
 
 /** TTL of a stack-owned identity record when none is given: the CLI's default (300 s). */
@@ -254,9 +255,14 @@ export class NhiIdentity extends Construct {
    * A key encrypted with a customer-managed KMS key also needs `kms:Decrypt` on that key; the
    * CLI's `keygen` uses the account's default `aws/secretsmanager` key, which needs no grant.
    *
+   * When the grantee is a role of the app (a function's), synthesis warns
+   * (`@nhi-dns/cdk:signingKeyGrant`) on any statement attached to it that reaches another
+   * workload's signing key.
+   *
    * @param grantee - the function (or role) that signs.
    */
   grantSign(grantee: iam.IGrantable): iam.Grant {
+    if (isConstructRole(grantee.grantPrincipal)) guardSigningKeys(grantee.grantPrincipal, this);
     return iam.Grant.addToPrincipal({
       grantee,
       actions: [...SECRET_READ_ACTIONS],

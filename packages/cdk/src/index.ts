@@ -17,4 +17,5 @@ export {
   nhiProtect,
   PROTECTION_ID,
 } from './protect.js';
+export { SIGNING_KEY_GRANT_WARNING } from './signing-key-guard.js';
 export { MAX_ROUTE53_TXT_VALUE_CHARS, route53TxtValue } from './txt-value.js';

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { NhiIdentity } from './identity.js';
 import { NhiServiceMetrics } from './metrics.js';
 import { invalidConfig, literal } from './names.js';
+import { guardSigningKeys } from './signing-key-guard.js';
 
 /** Construct id under which {@link nhiProtect} puts its {@link NhiProtection} in the function. */
 export const PROTECTION_ID = 'NhiProtection';
@@ -139,6 +140,11 @@ const isDnsServer = (server: string): boolean => {
  * Resources: three `AWS::CloudWatch::Alarm` (AuthFailure, DNS miss anomaly, DNS miss ceiling),
  * a fourth with `selfCheck` (self_mismatch), an `AWS::CloudWatch::Dashboard` with `dashboard:
  * true`; statements on the function's role for its secrets.
+ *
+ * At synthesis it warns (`@nhi-dns/cdk:signingKeyGrant`) on each statement attached to the
+ * function's role that lets it read another workload's signing key, e.g.
+ * `secretsmanager:GetSecretValue` on `arn:…:secret:/prod/*`: the function could sign as that
+ * workload.
  */
 export class NhiProtection extends Construct {
   /** The protected function. */
@@ -206,6 +212,8 @@ export class NhiProtection extends Construct {
     if (props.secrets !== undefined && props.secrets.length > 0) {
       this.secretsGrant = identity.grantSecrets(fn, props.secrets);
     }
+    // Any grant on the role reaching another workload's key lets the function sign as it.
+    if (fn.role !== undefined) guardSigningKeys(fn.role, identity);
     if (props.selfCheck === true && identity.record !== undefined) fn.node.addDependency(identity.record);
 
     const alarms = props.alarms ?? {};
