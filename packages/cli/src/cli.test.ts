@@ -10,6 +10,7 @@ import { runCli } from './cli.js';
 import type { TxtResolver } from './commands/check.js';
 import { fakeAws, NAME, NOW_MS, ZONE_ID } from './fake-aws.test-helper.js';
 import { generateSigningKey } from './keys.js';
+import { storeSigningKey } from './secret-store.js';
 
 const TARGET_ARGS = [
   '--service',
@@ -215,7 +216,7 @@ describe('nhi-dns (in process)', () => {
     expect(bad.stdout()).toContain('no_record');
   });
 
-  it('render prints zone-file text offline', async () => {
+  it('render --replace prints zone-file text of the given keys only, offline', async () => {
     const cli = harness();
     const key = await generateSigningKey('ed25519', 'k1');
     await expect(
@@ -233,12 +234,74 @@ describe('nhi-dns (in process)', () => {
         key.publicKey,
         '--kid',
         'k1',
+        '--replace',
       ),
     ).resolves.toBe(0);
     expect(cli.stdout()).toBe(
       `${NAME}.\t300\tIN\tTXT\t"v=NHI1; svc=billing; env=prod; kid=k1; k=ed25519; p=${key.publicKey}"\n`,
     );
     expect(cli.clientConfigs).toHaveLength(0);
+  });
+
+  it('render without --hosted-zone-id or --replace exits 2 before any AWS call, naming both', async () => {
+    const cli = harness();
+    const key = await generateSigningKey('ed25519', 'k1');
+    await expect(
+      cli.run(
+        'render',
+        ...TARGET_ARGS.slice(0, 6),
+        '--format',
+        'sam',
+        '--public-key',
+        key.publicKey,
+        '--kid',
+        'k1',
+      ),
+    ).resolves.toBe(2);
+    expect(cli.stderr()).toContain('--hosted-zone-id');
+    expect(cli.stderr()).toContain('--replace');
+    expect(cli.stdout()).toBe('');
+    // Without a key given, the refusal comes before the signing-key secret is read too.
+    const stored = harness();
+    await expect(stored.run('render', ...TARGET_ARGS.slice(0, 6), '--format', 'sam')).resolves.toBe(2);
+    expect(stored.clientConfigs).toHaveLength(0);
+  });
+
+  it('render --hosted-zone-id prints the published RRset with the stored key in it, as publish writes it', async () => {
+    const cli = harness();
+    const other = await generateSigningKey('ed25519', 'k0');
+    const otherValue = `"v=NHI1; svc=billing; env=prod; kid=k0; k=ed25519; p=${other.publicKey}; exp=1900000000; x-tier=pci"`;
+    cli.aws.setTxt(NAME, ['"v=spf1 -all"', otherValue], 120);
+    const mine = await generateSigningKey('ed25519', 'k1');
+    await storeSigningKey({
+      secrets: cli.aws.secrets,
+      service: 'billing',
+      environment: 'prod',
+      privateJwk: mine.privateJwk,
+    });
+    await expect(cli.run('render', ...TARGET_ARGS, '--format', 'zonefile')).resolves.toBe(0);
+    const rendered = cli.stdout().trimEnd().split('\n');
+    expect(rendered.slice(0, 2)).toEqual([
+      `${NAME}.\t120\tIN\tTXT\t"v=spf1 -all"`,
+      `${NAME}.\t120\tIN\tTXT\t${otherValue}`,
+    ]);
+    expect(cli.stderr()).toContain(`${NAME}: rendered over the 2 TXT values published there`);
+    await expect(cli.run('publish', ...TARGET_ARGS)).resolves.toBe(0);
+    expect(rendered).toEqual(cli.aws.txt(NAME)?.map((value) => `${NAME}.\t120\tIN\tTXT\t${value}`));
+    // --replace renders the stored key alone even with a hosted zone id, and reads no RRset.
+    const replacing = harness();
+    await storeSigningKey({
+      secrets: replacing.aws.secrets,
+      service: 'billing',
+      environment: 'prod',
+      privateJwk: mine.privateJwk,
+    });
+    replacing.aws.setTxt(NAME, [otherValue]);
+    await expect(replacing.run('render', ...TARGET_ARGS, '--format', 'zonefile', '--replace')).resolves.toBe(
+      0,
+    );
+    expect(replacing.stdout()).not.toContain('kid=k0');
+    expect(replacing.aws.route53Mock.commandCalls(ListResourceRecordSetsCommand)).toHaveLength(0);
   });
 });
 
@@ -327,8 +390,8 @@ describe('nhi-dns: usage errors before any AWS call or DNS lookup (issue 12, ite
     for (const bad of [
       ['publish', ...TARGET_ARGS, '--attr', 'tier=a;b'],
       ['publish', ...TARGET_ARGS, '--public-key', 'not base64!', '--kid', 'k1'],
-      ['render', ...IDENTITY_ARGS, '--format', 'sam', '--public-key', 'AAAA', '--kid', 'k1'],
-      ['render', ...IDENTITY_ARGS, '--format', 'sam', '--logical-id', 'bad-id'],
+      ['render', ...IDENTITY_ARGS, '--replace', '--format', 'sam', '--public-key', 'AAAA', '--kid', 'k1'],
+      ['render', ...IDENTITY_ARGS, '--replace', '--format', 'sam', '--logical-id', 'bad-id'],
       ['publish', ...TARGET_ARGS, '--public-key', 'AAAA', '--kid', 'k1', '--cert', '/nonexistent/cert.pem'],
       ['publish', ...TARGET_ARGS, '--public-key', 'AAAA', '--kid', 'k1', '--cert', 'package.json'],
     ]) {
@@ -365,6 +428,7 @@ describe('nhi-dns: exit codes as README documents them (issue 12, item 10)', () 
       '--json',
       'render',
       ...IDENTITY_ARGS,
+      '--replace',
       '--format',
       'zonefile',
       '--public-key',
@@ -424,7 +488,7 @@ describe('nhi-dns: exit codes as README documents them (issue 12, item 10)', () 
     const rendering = harness();
     rendering.aws.setSecret('/prod/nhi/billing/signing-key', JSON.stringify(attacker.privateJwk));
     await expect(
-      rendering.run('--json', 'render', ...TARGET_ARGS.slice(0, 6), '--format', 'zonefile'),
+      rendering.run('--json', 'render', ...TARGET_ARGS.slice(0, 6), '--replace', '--format', 'zonefile'),
     ).resolves.toBe(4);
     expect(rendering.stdout()).toContain('"reason":"untrusted_key"');
   });

@@ -26,15 +26,20 @@ export {
   checkTrustedFingerprint,
   type PublishOptions,
   type PublishResult,
+  type PublishSettings,
+  planPublishKey,
   planPutKey,
   publish,
 } from './commands/publish.js';
 export {
+  checkRenderScope,
   parseRenderFormat,
   RENDER_FORMATS,
   type RenderFormat,
   type RenderOptions,
+  type RenderPublishedOptions,
   render,
+  renderPublished,
 } from './commands/render.js';
 export { type RevokeOptions, type RevokeResult, revoke } from './commands/revoke.js';
 export {

@@ -112,6 +112,16 @@ export const currentRecordOf = (recordSet: TxtRecordSet): CurrentRecord => ({
 });
 
 /**
+ * TTL of an RRset after an update: the one asked for, else the RRset's own (a key change does
+ * not change how long resolvers cache the name), else {@link DEFAULT_TTL} for a new RRset.
+ * @throws {CliError} usage error for a TTL out of range.
+ */
+export const ttlAfterUpdate = (
+  requested: number | undefined,
+  recordSet: Pick<TxtRecordSet, 'ttl'>,
+): number => (requested === undefined ? (recordSet.ttl ?? DEFAULT_TTL) : checkTtl(requested));
+
+/**
  * Read, merge, write, wait: applies the key changes that `plan` computes from the current RRset.
  * When the merged RRset equals the current one nothing is written (idempotent); in a dry run the
  * change batch is returned and nothing is written either.
@@ -126,7 +136,7 @@ export const updateIdentityRecord = async (
 ): Promise<RecordUpdateResult> => {
   const current = assumed ?? (await readIdentityRecord(target, deps));
   const { name, recordSet } = current;
-  const ttl = write.ttl === undefined ? (recordSet.ttl ?? DEFAULT_TTL) : checkTtl(write.ttl);
+  const ttl = ttlAfterUpdate(write.ttl, recordSet);
   const values = mergeKeys(name, recordSet.values, plan(current));
   const keys = summarizeKeys(name, values);
   if (sameRecordSet(recordSet, values, ttl)) return { name, status: 'unchanged', ttl, keys, values };

@@ -45,22 +45,27 @@ export const certThumbprintOfFile = async (path: string): Promise<string> => {
   return thumbprint;
 };
 
-/** Options of {@link publish}. */
-export interface PublishOptions extends IdentityTarget, WriteOptions {
-  /** Key to publish; default: the public half of the workload's current signing-key secret. */
-  readonly key?: PublishedKey;
+/** What {@link planPublishKey} writes with a key besides the key itself. */
+export interface PublishSettings extends Pick<IdentityTarget, 'service' | 'environment'> {
   /**
    * `x-` attributes of the key; default: the attributes the key already has in DNS, else the
-   * attributes every other key agrees on (verifiers drop attributes the keys disagree on).
+   * attributes every other usable key agrees on (verifiers drop attributes the keys disagree on).
    */
   readonly attributes?: Readonly<Record<string, string>>;
-  /** `exp=` of the key in Unix seconds; default: unchanged. */
+  /** `exp=` of the key in Unix seconds; default: what the key already has in DNS. */
   readonly expiresAt?: number;
   /**
    * `x5t-s256=` of the key: the RFC 8705 thumbprint of the client certificate API Gateway mutual
-   * TLS must present with this key's proofs (see `certThumbprintOfFile`); default: unchanged.
+   * TLS must present with this key's proofs (see `certThumbprintOfFile`); default: what the key
+   * already has in DNS.
    */
   readonly certThumbprint?: string;
+}
+
+/** Options of {@link publish}. */
+export interface PublishOptions extends IdentityTarget, WriteOptions, PublishSettings {
+  /** Key to publish; default: the public half of the workload's current signing-key secret. */
+  readonly key?: PublishedKey;
   /**
    * Seconds to wait after `INSYNC` before returning, when a change was made. Default: for a name
    * that had no TXT RRset, the zone's negative TTL (min(SOA TTL, SOA MINIMUM)) + 5, since
@@ -115,6 +120,38 @@ export const planPutKey = (current: CurrentRecord, input: IdentityRecordInput): 
 };
 
 /**
+ * The change `publish` makes to put `key` into the RRset: the key's RR by `kid`, with the
+ * settings given and, for each one left out, what DNS already has (see {@link PublishSettings}),
+ * so that publishing a key again never strips its attributes, `exp` or pin. `render` plans with
+ * it too: what it prints for a published RRset is what `publish` would write, by the same rule.
+ *
+ * @throws {CliError} `kid_conflict` or `kid_revoked` (exit code 4), as {@link planPutKey}.
+ */
+export const planPublishKey = (
+  current: CurrentRecord,
+  key: PublishedKey,
+  settings: PublishSettings,
+): KeyChanges => {
+  const existing = current.keys.find((record) => record.kid === key.kid);
+  const attributes =
+    settings.attributes ??
+    existing?.attributes ??
+    agreedAttributes(current.keys.filter((record) => record.publicKey !== ''));
+  const expiresAt = settings.expiresAt ?? existing?.expiresAt;
+  const certThumbprint = settings.certThumbprint ?? existing?.certThumbprint;
+  return planPutKey(current, {
+    service: settings.service,
+    environment: settings.environment,
+    kid: key.kid,
+    keyType: key.keyType,
+    publicKey: key.publicKey,
+    attributes,
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(certThumbprint === undefined ? {} : { certThumbprint }),
+  });
+};
+
+/**
  * Publishes one key into the identity RRset: read the TXT RRset, merge the key's RR by `kid`
  * (other keys and foreign TXT values untouched), UPSERT, wait for `INSYNC`, then, for a name
  * that had no TXT RRset, wait out the zone's negative TTL (see
@@ -144,25 +181,7 @@ export const publish = async (options: PublishOptions, deps: CommandDeps): Promi
     options,
     options,
     deps,
-    (current) => {
-      const existing = current.keys.find((record) => record.kid === key.kid);
-      const attributes =
-        options.attributes ??
-        existing?.attributes ??
-        agreedAttributes(current.keys.filter((record) => record.publicKey !== ''));
-      const expiresAt = options.expiresAt ?? existing?.expiresAt;
-      const certThumbprint = options.certThumbprint ?? existing?.certThumbprint;
-      return planPutKey(current, {
-        service: options.service,
-        environment: options.environment,
-        kid: key.kid,
-        keyType: key.keyType,
-        publicKey: key.publicKey,
-        attributes,
-        ...(expiresAt === undefined ? {} : { expiresAt }),
-        ...(certThumbprint === undefined ? {} : { certThumbprint }),
-      });
-    },
+    (current) => planPublishKey(current, key, options),
     before,
   );
   if (result.status === 'unchanged') return { ...result, kid: key.kid, propagationWaitSeconds: 0 };
