@@ -112,8 +112,8 @@ const request = (signer: WorkloadProofSigner, overrides: { aud?: string; body?: 
     overrides.body ?? BODY,
   );
 
-const chain = (options: Partial<IdentityVerifyOptions> = {}, table = records()) => {
-  const resolver = createTableResolver(table);
+const chain = (options: Partial<IdentityVerifyOptions> = {}, table = records(), ad = true) => {
+  const resolver = createTableResolver(table, { ad });
   const handler = jest.fn((caller: VerifiedIdentity) => caller);
   const wrapped = middy()
     .use(identityResolve({ zone: ZONE, resolver }))
@@ -269,6 +269,35 @@ describe('identity-verify: a WIT + WPT pair', () => {
       // The key published again under its kid: the remembered WIT is good again.
       table.set(billing.name, [kmsRecord(billing)]);
       expect((await run(() => target.invoke(request(signer)))).result.statusCode).toBe(200);
+    });
+
+    it('looks the record up again, once per cooldown, for a WIT kid it lacks (unknown_kid)', async () => {
+      const target = chain();
+      const unpublished = createTestIdentity(billing.name, { kid: 'kms-9' });
+      await expectDenied(target, request(mint(unpublished)), 401, 'unknown_kid');
+      expect(target.resolver.calls).toEqual([billing.name, billing.name]);
+      await expectDenied(target, request(mint(unpublished)), 401, 'unknown_kid');
+      expect(target.resolver.calls).toHaveLength(3);
+    });
+
+    it('applies requireDnssec to the WIT issuer record (dnssec_required)', async () => {
+      const signer = mint(billing);
+      await expectDenied(
+        chain({ requireDnssec: true }, records(), false),
+        request(signer),
+        401,
+        'dnssec_required',
+      );
+      expect(
+        (await run(() => chain({ requireDnssec: true }).invoke(request(signer)))).result.statusCode,
+      ).toBe(200);
+    });
+
+    it('refuses a WIT issuer outside the zone (outside_zone) or without a record (no_record)', async () => {
+      const stranger = createTestIdentity('billing.prod.evil.example', { kid: 'kms-1' });
+      await expectDenied(chain(), request(mint(stranger)), 401, 'outside_zone');
+      const ghost = createTestIdentity(`ghost.prod.${ZONE}`, { kid: 'kms-1' });
+      await expectDenied(chain(), request(mint(ghost)), 401, 'no_record');
     });
 
     it('denies a remembered WIT once its kid names another key (bad_signature)', async () => {
