@@ -22,6 +22,7 @@ import { peersBench } from './peers.bench.js';
 import { recordsBench } from './records.bench.js';
 import { resolverBench } from './resolver.bench.js';
 import { signingBench } from './signing.bench.js';
+import { workloadTokenBench } from './workload-token.bench.js';
 
 /** Every suite, in run order. */
 const SUITES: readonly BenchSuite[] = [
@@ -31,6 +32,7 @@ const SUITES: readonly BenchSuite[] = [
   burstBench,
   coldStartBench,
   signingBench,
+  workloadTokenBench,
   nativeVerifyBench,
   recordsBench,
   dynamodbBench,
