@@ -1,9 +1,12 @@
 import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand, type SignCommandInput } from '@aws-sdk/client-kms';
+import middy from '@middy/core';
 import { decodeProof, WORKLOAD_IDENTITY_TOKEN_HEADER, WORKLOAD_PROOF_TOKEN_HEADER } from '@nhi-dns/core';
 import type { HandlerExecutionContext, InitializeHandlerArguments } from '@smithy/types';
+import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SigningError } from './errors.js';
+import { type IdentitySignContext, identitySign } from './middleware.js';
 import { createSigner, type IdentitySignOptions } from './signer.js';
 import {
   claimsOf,
@@ -478,5 +481,30 @@ describe('KMS key: SDK carriers', () => {
       }),
       'carrier_conflict',
     );
+  });
+});
+
+describe('KMS key: the middleware', () => {
+  it('runs the handler only once a WIT is signed: a KMS failure at init fails the invocation first, then it recovers', async () => {
+    const time = clock();
+    const key = kmsKey('ed25519');
+    key.failWith(awsError('AccessDeniedException'));
+    let ran = 0;
+    const handler = middy()
+      .use(identitySign(kmsSigner(time, { keyType: 'ed25519' })))
+      .handler(async (_event, context) => {
+        ran += 1;
+        return context.signer.signCredential({ aud: LEDGER, body: '' });
+      });
+    const lambdaContext = { awsRequestId: 'r', functionName: 'billing' } as unknown as Context &
+      IdentitySignContext;
+    await failureOf(handler({}, lambdaContext), 'signing_key_unavailable');
+    expect(ran).toBe(0);
+    key.recover();
+    time.advance(1);
+    const credential = await handler({}, lambdaContext);
+    expect(ran).toBe(1);
+    if (credential.kind !== 'workload') throw new Error('expected a workload credential');
+    verifyPairAs({ ...credential, body: '' }, key.recordKey, { now: time.seconds() });
   });
 });

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import {
   aNumber,
@@ -95,7 +95,7 @@ export interface KmsWitSourceOptions {
   readonly now: () => number;
 }
 
-/** What the KMS call failed with, for the `aws.code` log field: an SDK error name, or `timeout`. */
+/** What the KMS call failed with, for the `aws.code` log field: the SDK error's name (`TimeoutError` past the deadline). */
 const codeOf = (error: unknown): string =>
   error instanceof Error && /^[A-Za-z]{1,64}$/.test(error.name) ? error.name : 'error';
 
@@ -139,11 +139,6 @@ export class KmsWitSource {
     }
   }
 
-  /** The KMS key, as configured (for logs). */
-  get kmsKeyId(): string {
-    return this.#options.source.kmsKeyId;
-  }
-
   /**
    * The signer of the current WIT, renewed through KMS when it is missing or expired (awaited)
    * or past 80 % of its life (in the background).
@@ -177,7 +172,7 @@ export class KmsWitSource {
     return this.#renewing;
   }
 
-  #signingInput(confirmationKey: import('node:crypto').KeyObject, keyType: KeyType) {
+  #signingInput(confirmationKey: KeyObject, keyType: KeyType) {
     const { source, self, now } = this.#options;
     return witSigningInput({
       name: self,
