@@ -1,4 +1,5 @@
-import type { VerificationKey, VerifiedWorkloadIdentity } from '@nhi-dns/core';
+import { NhiError, type VerificationKey, type VerifiedWorkloadIdentity } from '@nhi-dns/core';
+import { PACKAGE_NAME } from './package-name.js';
 
 /** Default {@link WorkloadIdentityCacheOptions.maxEntries}: verified WITs kept per middleware. */
 export const DEFAULT_WIT_CACHE_ENTRIES = 1000;
@@ -46,15 +47,15 @@ export class WorkloadIdentityCache {
   #hits = 0;
   #misses = 0;
 
-  /** @throws {RangeError} for a bound that is not a positive integer. */
+  /** @throws {NhiError} `invalid_config` for a bound that is not a positive integer. */
   constructor(options: WorkloadIdentityCacheOptions = {}) {
     const maxEntries = options.maxEntries ?? DEFAULT_WIT_CACHE_ENTRIES;
     const maxEntriesPerIssuer = options.maxEntriesPerIssuer ?? Math.max(1, Math.floor(maxEntries / 4));
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
-      throw new RangeError('maxEntries must be a positive integer');
+      throw new NhiError('invalid_config', `${PACKAGE_NAME}: maxEntries must be a positive integer`);
     }
     if (!Number.isSafeInteger(maxEntriesPerIssuer) || maxEntriesPerIssuer < 1) {
-      throw new RangeError('maxEntriesPerIssuer must be a positive integer');
+      throw new NhiError('invalid_config', `${PACKAGE_NAME}: maxEntriesPerIssuer must be a positive integer`);
     }
     this.maxEntries = maxEntries;
     this.maxEntriesPerIssuer = Math.min(maxEntriesPerIssuer, maxEntries);

@@ -511,6 +511,21 @@ describe('identity-verify: a WIT + WPT pair', () => {
       expect(cache.stats.misses).toBe(before.misses);
     });
 
+    it('refuses bounds that are not positive integers', () => {
+      for (const options of [{ maxEntries: 0 }, { maxEntries: 1.5 }, { maxEntriesPerIssuer: -1 }]) {
+        expect(() => new WorkloadIdentityCache(options)).toThrow(
+          expect.objectContaining({ reason: 'invalid_config' }),
+        );
+      }
+      expect(new WorkloadIdentityCache({ maxEntries: 8 })).toMatchObject({
+        maxEntries: 8,
+        maxEntriesPerIssuer: 2,
+      });
+      expect(new WorkloadIdentityCache({ maxEntries: 2, maxEntriesPerIssuer: 5 }).maxEntriesPerIssuer).toBe(
+        2,
+      );
+    });
+
     it('forgets a WIT at its exp: after it, the WIT is checked again, and refused once past the skew', async () => {
       let clock = nowSeconds();
       const cache = new WorkloadIdentityCache();
