@@ -16,45 +16,44 @@ import {
   type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
 import {
+  kidOfKmsKey as coreKidOfKmsKey,
   ecdsaDerToJose,
   type KeyCustody,
   type KeyType,
+  KMS_KEY_SPECS,
+  keyTypeOfKmsKeySpec,
+  kmsAliasName,
   mintWorkloadIdentity,
   type WorkloadProofSigner,
 } from '@nhi-dns/core';
 import { CliError, EXIT_CODE, usageError } from './errors.js';
 import type { PublishedKey } from './keys.js';
 
-/** KMS key spec of each record key type. */
+/** KMS key spec of each record key type (core's table). */
 export const KMS_KEY_SPEC = Object.freeze({
-  ed25519: 'ECC_NIST_EDWARDS25519',
-  p256: 'ECC_NIST_P256',
+  ed25519: KMS_KEY_SPECS.ed25519.keySpec,
+  p256: KMS_KEY_SPECS.p256.keySpec,
 } as const satisfies Record<KeyType, KeySpec>);
 
-/** KMS signing algorithm of each record key type (Ed25519 signs the raw message; ES256 hashes it). */
+/** KMS signing algorithm of each record key type (core's table). */
 export const KMS_SIGNING_ALGORITHM = Object.freeze({
-  ed25519: 'ED25519_SHA_512',
-  p256: 'ECDSA_SHA_256',
+  ed25519: KMS_KEY_SPECS.ed25519.signingAlgorithm,
+  p256: KMS_KEY_SPECS.p256.signingAlgorithm,
 } as const satisfies Record<KeyType, SigningAlgorithmSpec>);
 
-/** The alias of a workload's KMS signing key: `alias/nhi/<env>/<service>`. */
-export const kmsAliasName = (service: string, environment: string): string =>
-  `alias/nhi/${environment}/${service}`;
+export { kmsAliasName };
 
 /** Tag on every key the CLI creates: the identity it signs for. */
 export const KMS_IDENTITY_TAG = 'nhi:identity';
 
-const KEY_UUID = /^(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
-
 /**
- * The record `kid` of a KMS key: `kms-` + its key id. Derived, never chosen, so a signer that knows
- * its key (by alias) knows its kid, and an alias moved to the next key moves the kid with it.
+ * The record `kid` of a KMS key (core's `kidOfKmsKey`: `kms-` + its key id).
  * @throws {CliError} usage error for something that is not a key id or key ARN.
  */
 export const kidOfKmsKey = (keyIdOrArn: string): string => {
-  const keyId = keyIdOrArn.includes(':key/') ? keyIdOrArn.slice(keyIdOrArn.indexOf(':key/') + 5) : keyIdOrArn;
-  if (!KEY_UUID.test(keyId)) throw usageError(`not a KMS key id or key ARN: ${keyIdOrArn}`);
-  return `kms-${keyId}`;
+  const kid = coreKidOfKmsKey(keyIdOrArn);
+  if (kid === undefined) throw usageError(`not a KMS key id or key ARN: ${keyIdOrArn}`);
+  return kid;
 };
 
 /** A KMS key as the record publishes it. */
@@ -64,9 +63,6 @@ export interface KmsPublishedKey extends PublishedKey {
   /** `kms` when KMS made the key material (it cannot be exported); absent for imported material. */
   readonly keyCustody?: KeyCustody;
 }
-
-const keyTypeOfSpec = (spec: string | undefined): KeyType | undefined =>
-  (Object.keys(KMS_KEY_SPEC) as KeyType[]).find((type) => KMS_KEY_SPEC[type] === spec);
 
 /**
  * Reads a KMS key's public half and facts (`DescribeKey`, `GetPublicKey`) and checks it can sign
@@ -81,7 +77,7 @@ export const readKmsPublicKey = async (kms: KMSClient, keyId: string): Promise<K
   if (meta?.Arn === undefined || meta.KeyId === undefined) throw unusable('DescribeKey returned no key');
   if (meta.KeyState !== 'Enabled') throw unusable(`its state is ${meta.KeyState}`);
   if (meta.KeyUsage !== 'SIGN_VERIFY') throw unusable(`its usage is ${meta.KeyUsage}, not SIGN_VERIFY`);
-  const keyType = keyTypeOfSpec(meta.KeySpec);
+  const keyType = keyTypeOfKmsKeySpec(meta.KeySpec);
   if (keyType === undefined)
     throw unusable(`its spec is ${meta.KeySpec}; ECC_NIST_EDWARDS25519 or ECC_NIST_P256 can`);
   const { PublicKey: spki } = await kms.send(new GetPublicKeyCommand({ KeyId: meta.Arn }));

@@ -48,6 +48,7 @@ export {
 export { IdentityError, type IdentityErrorCause, statusForReason } from './identity-error.js';
 export type { Jwk } from './jwk.js';
 export { type ImportedRecordKeys, importRecordKeys, type VerificationKey } from './keys.js';
+export { KMS_KEY_SPECS, keyTypeOfKmsKeySpec, kidOfKmsKey, kmsAliasName } from './kms-key.js';
 export {
   canonicalName,
   formatIdentityName,

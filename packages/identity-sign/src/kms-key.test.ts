@@ -46,6 +46,9 @@ const awsError = (name: string, message = 'refused'): Error => Object.assign(new
  * SPKI DER, `Sign` with a real signature (Ed25519 over the message; ECDSA_SHA_256 as DER, as
  * KMS returns it). `fail` makes the next calls fail until it is cleared.
  */
+/** The key id inside the ARN GetPublicKey answers with. */
+const KMS_KEY_UUID = '1234abcd-12ab-34cd-56ef-1234567890ab';
+
 const kmsKey = (keyType: 'ed25519' | 'p256') => {
   const root: KeyObject =
     keyType === 'ed25519'
@@ -57,7 +60,7 @@ const kmsKey = (keyType: 'ed25519' | 'p256') => {
     kms.on(GetPublicKeyCommand).callsFake(async () => {
       if (state.failure !== undefined) return state.failure();
       return {
-        KeyId: 'arn:aws:kms:eu-west-1:123456789012:key/1234',
+        KeyId: `arn:aws:kms:eu-west-1:123456789012:key/${KMS_KEY_UUID}`,
         KeySpec: keyType === 'ed25519' ? 'ECC_NIST_EDWARDS25519' : 'ECC_NIST_P256',
         KeyUsage: 'SIGN_VERIFY',
         PublicKey: spki,
@@ -301,8 +304,16 @@ describe('KMS key: failures', () => {
 });
 
 describe('KMS key: options and API', () => {
+  it('derives the kid kms-<key id> from GetPublicKey when none is given, as the CLI publishes it', async () => {
+    const time = clock();
+    kmsKey('ed25519');
+    const signer = kmsSigner(time, { kid: undefined });
+    const credential = await signer.signCredential({ aud: LEDGER });
+    if (credential.kind !== 'workload') throw new Error('not a pair');
+    expect(decodeProof(credential.wit).header.kid).toBe(`kms-${KMS_KEY_UUID}`);
+  });
+
   it.each([
-    [{ kid: undefined }, /kid/],
     [{ kmsKeyId: '' }, /kmsKeyId/],
     [{ keyType: 'rsa' }, /keyType/],
     [{ witLifetime: 30 }, /witLifetime/],

@@ -1,16 +1,19 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import {
   aNumber,
   aString,
-  assembleWit,
   countWithDimension,
   DEFAULT_WIT_LIFETIME,
   ecdsaDerToJose,
   type KeyType,
+  KMS_KEY_SPECS,
+  keyTypeOfKmsKeySpec,
+  kidOfKmsKey,
   LOG_FIELD,
   MAX_WIT_LIFETIME,
   METRIC,
+  mintWorkloadIdentity,
   NhiError,
   type Observability,
   type OptionRules,
@@ -18,7 +21,7 @@ import {
   recordLatency,
   required,
   validateOptions,
-  WorkloadProofSigner,
+  type WorkloadProofSigner,
   witSigningInput,
 } from '@nhi-dns/core';
 import { SigningError, type SigningErrorReason } from './errors.js';
@@ -31,8 +34,12 @@ import { SigningError, type SigningErrorReason } from './errors.js';
 export interface KmsSigningKey {
   /** The KMS key: key id, key ARN, alias name (`alias/billing-nhi`) or alias ARN. */
   readonly kmsKeyId: string;
-  /** `kid` of this key's public half in the workload's record (the WIT header names it). */
-  readonly kid: string;
+  /**
+   * `kid` of this key's public half in the workload's record (the WIT header names it). Default:
+   * `kms-<key id>`, as `nhi-dns keygen --kms` and `publish --kms-key-id` publish it, learned from
+   * the one `GetPublicKey` (so an alias moved to the next key moves the kid with it).
+   */
+  readonly kid?: string;
   /**
    * The record's key type (`k=`). Default: asked once from KMS `GetPublicKey` (`KeySpec`);
    * giving it saves that round trip and the `kms:GetPublicKey` permission.
@@ -47,7 +54,7 @@ export interface KmsSigningKey {
 /** Rules of a `{ kmsKeyId }` key source. */
 export const KMS_KEY_RULES: OptionRules = {
   kmsKeyId: required(aString),
-  kid: required(aString),
+  kid: aString,
   keyType: oneOf('ed25519', 'p256'),
   // A WIT shorter than a minute would be renewed more often than a proof lives.
   witLifetime: aNumber(60, { integer: true, max: MAX_WIT_LIFETIME }),
@@ -58,12 +65,6 @@ export const KMS_KEY_RULES: OptionRules = {
 const DEFAULT_KMS_TIMEOUT = 5;
 /** Share of a WIT's lifetime after which a new one is made, so renewal never races expiry. */
 const RENEW_AFTER = 0.8;
-
-/** The KMS key spec of each record key type, and how KMS signs with it (RAW: KMS hashes). */
-const KMS_SPEC = {
-  ed25519: { keySpec: 'ECC_NIST_EDWARDS25519', algorithm: 'ED25519_SHA_512' },
-  p256: { keySpec: 'ECC_NIST_P256', algorithm: 'ECDSA_SHA_256' },
-} as const satisfies Record<KeyType, { keySpec: string; algorithm: string }>;
 
 /** KMS errors that say the key itself cannot sign this way (no retry will change that). */
 const KEY_ERRORS: ReadonlySet<string> = new Set([
@@ -112,7 +113,8 @@ export class KmsWitSource {
   readonly #witLifetime: number;
   readonly #timeout: number;
   #client: KMSClient | undefined;
-  #keyType: KeyType | undefined;
+  /** Key type and kid: given, or learned from one `GetPublicKey`. */
+  #key: { readonly keyType: KeyType; readonly kid: string } | undefined;
   #current: { readonly signer: WorkloadProofSigner; readonly renewAt: number } | undefined;
   #renewing: Promise<WorkloadProofSigner> | undefined;
   #failure: { readonly error: SigningError; readonly until: number } | undefined;
@@ -126,11 +128,19 @@ export class KmsWitSource {
     this.#options = options;
     this.#witLifetime = source.witLifetime ?? DEFAULT_WIT_LIFETIME;
     this.#timeout = (source.timeout ?? DEFAULT_KMS_TIMEOUT) * 1000;
-    this.#keyType = source.keyType;
+    if (source.keyType !== undefined && source.kid !== undefined) {
+      this.#key = { keyType: source.keyType, kid: source.kid };
+    }
     this.#client = options.client;
     // A dry run of the WIT rules, so that a bad kid or name fails at creation, not at init's KMS call.
     try {
-      this.#signingInput(generateKeyPairSync('ed25519').publicKey, source.keyType ?? 'ed25519');
+      witSigningInput({
+        name: options.self,
+        kid: source.kid ?? 'kms-dry-run',
+        keyType: source.keyType ?? 'ed25519',
+        confirmationKey: generateKeyPairSync('ed25519').publicKey,
+        lifetime: this.#witLifetime,
+      });
     } catch (error) {
       throw new SigningError(
         'invalid_config',
@@ -172,42 +182,39 @@ export class KmsWitSource {
     return this.#renewing;
   }
 
-  #signingInput(confirmationKey: KeyObject, keyType: KeyType) {
-    const { source, self, now } = this.#options;
-    return witSigningInput({
-      name: self,
-      kid: source.kid,
-      keyType,
-      confirmationKey,
-      lifetime: this.#witLifetime,
-      now: Math.floor(now() / 1000),
-    });
-  }
-
   /** One WIT: a fresh Ed25519 key, its WIT signed by KMS, and the signer of both. */
   async #issue(): Promise<WorkloadProofSigner> {
-    const { source, observability, now, lifetime } = this.#options;
+    const { source, self, observability, now, lifetime } = this.#options;
     const started = now();
     try {
       const kms = await loadKmsSdk();
       this.#client ??= new kms.KMSClient({});
       const client = this.#client;
-      this.#keyType ??= await this.#describeKey(kms, client);
-      const keyType = this.#keyType;
-      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-      const { signingInput } = this.#signingInput(publicKey, keyType);
-      const command = new kms.SignCommand({
-        KeyId: source.kmsKeyId,
-        Message: Buffer.from(signingInput),
-        MessageType: 'RAW',
-        SigningAlgorithm: KMS_SPEC[keyType].algorithm,
+      this.#key ??= await this.#describeKey(kms, client);
+      const { keyType, kid } = this.#key;
+      const signer = await mintWorkloadIdentity({
+        name: self,
+        kid,
+        keyType,
+        lifetime: this.#witLifetime,
+        now: Math.floor(now() / 1000),
+        proofLifetime: lifetime,
+        sign: async (signingInput) => {
+          const command = new kms.SignCommand({
+            KeyId: source.kmsKeyId,
+            Message: signingInput,
+            MessageType: 'RAW',
+            SigningAlgorithm: KMS_KEY_SPECS[keyType].signingAlgorithm,
+          });
+          const { Signature } = await this.#withDeadline((abortSignal) =>
+            client.send(command, { abortSignal }),
+          );
+          if (!(Signature instanceof Uint8Array)) {
+            throw new SigningError('signing_key_unavailable', 'KMS Sign returned no signature');
+          }
+          return keyType === 'p256' ? ecdsaDerToJose(Signature) : Signature;
+        },
       });
-      const { Signature } = await this.#withDeadline((abortSignal) => client.send(command, { abortSignal }));
-      if (!(Signature instanceof Uint8Array)) {
-        throw new SigningError('signing_key_unavailable', 'KMS Sign returned no signature');
-      }
-      const wit = assembleWit(signingInput, keyType === 'p256' ? ecdsaDerToJose(Signature) : Signature);
-      const signer = new WorkloadProofSigner({ wit, privateKey, lifetime });
       this.#current = {
         signer,
         renewAt: started + Math.floor(this.#witLifetime * RENEW_AFTER * 1000),
@@ -216,7 +223,7 @@ export class KmsWitSource {
       recordLatency(observability.metrics, METRIC.signingKeyLoad, now() - started);
       observability.logger.info('identity-sign: workload identity token issued', {
         'kms.keyId': source.kmsKeyId,
-        [LOG_FIELD.kid]: source.kid,
+        [LOG_FIELD.kid]: kid,
         'nhi.keyType': keyType,
         'nhi.witExpiresAt': signer.expiresAt,
       });
@@ -226,21 +233,34 @@ export class KmsWitSource {
     }
   }
 
-  /** The record key type of the KMS key, from its `KeySpec` (one `GetPublicKey`, then cached). */
-  async #describeKey(kms: typeof import('@aws-sdk/client-kms'), client: KMSClient): Promise<KeyType> {
+  /**
+   * The record key type and kid of the KMS key: given ones, the rest from its `KeySpec` and `KeyId`
+   * (one `GetPublicKey`, then cached).
+   */
+  async #describeKey(
+    kms: typeof import('@aws-sdk/client-kms'),
+    client: KMSClient,
+  ): Promise<{ readonly keyType: KeyType; readonly kid: string }> {
     const command = new kms.GetPublicKeyCommand({ KeyId: this.#options.source.kmsKeyId });
     const output = await this.#withDeadline((abortSignal) => client.send(command, { abortSignal }));
     // KMS answers both; moto and older emulators only the deprecated CustomerMasterKeySpec.
     const KeySpec = output.KeySpec ?? output.CustomerMasterKeySpec;
     const { KeyUsage } = output;
-    const keyType = (Object.keys(KMS_SPEC) as KeyType[]).find((type) => KMS_SPEC[type].keySpec === KeySpec);
+    const keyType = this.#options.source.keyType ?? keyTypeOfKmsKeySpec(KeySpec);
     if (keyType === undefined || KeyUsage !== 'SIGN_VERIFY') {
       throw new SigningError(
         'invalid_signing_key',
         `KMS key is ${KeySpec ?? 'of no key spec'} for ${KeyUsage ?? 'no usage'}; nhi-dns needs ECC_NIST_EDWARDS25519 or ECC_NIST_P256 for SIGN_VERIFY`,
       );
     }
-    return keyType;
+    const kid = this.#options.source.kid ?? kidOfKmsKey(output.KeyId ?? '');
+    if (kid === undefined) {
+      throw new SigningError(
+        'invalid_signing_key',
+        'KMS GetPublicKey named no key id to derive the kid from',
+      );
+    }
+    return { keyType, kid };
   }
 
   /**
@@ -287,7 +307,7 @@ export class KmsWitSource {
     const serving = current !== undefined && now() < current.signer.expiresAt * 1000;
     const fields = {
       'kms.keyId': source.kmsKeyId,
-      [LOG_FIELD.kid]: source.kid,
+      ...(this.#key === undefined ? {} : { [LOG_FIELD.kid]: this.#key.kid }),
       [LOG_FIELD.reason]: reason,
       'aws.code': code,
       ...(serving ? { 'nhi.witExpiresAt': current.signer.expiresAt } : {}),

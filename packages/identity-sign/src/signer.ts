@@ -57,7 +57,7 @@ export interface IdentitySignOptions {
   /** Header `alg` of Ed25519 proofs: `EdDSA` (default, every verifier) or RFC 9864's `Ed25519`. */
   algorithm?: 'EdDSA' | 'Ed25519';
   /**
-   * The signing key. `{ kmsKeyId, kid }`: a KMS key signs a workload identity token per
+   * The signing key. `{ kmsKeyId }`: a KMS key signs a workload identity token per
    * `witLifetime` and each request gets a workload proof token signed locally (recommended for
    * new identities). Default `{ secretName: '/<env>/nhi/<service>/signing-key' }` of `self`,
    * where `nhi-dns keygen` stores it; or `{ jwk }` / `{ keyObject, kid }` outside Lambda.
@@ -135,7 +135,7 @@ const checkKeySource = (source: unknown): SigningKeySource | undefined => {
     return source as SigningKeySource;
   }
   throw configError(
-    'identity-sign: signingKey must be { kmsKeyId, kid }, { secretName }, { jwk } or { keyObject, kid }',
+    'identity-sign: signingKey must be { kmsKeyId }, { secretName }, { jwk } or { keyObject, kid }',
   );
 };
 
