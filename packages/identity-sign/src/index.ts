@@ -20,6 +20,7 @@ export {
   DEFAULT_KEY_MAX_AGE,
   IdentitySigner,
   type IdentitySignOptions,
+  KMS_KEY_ENVIRONMENT_VARIABLE,
   SELF_ENVIRONMENT_VARIABLE,
   type SignRequest,
 } from './signer.js';

@@ -304,6 +304,25 @@ describe('KMS key: failures', () => {
 });
 
 describe('KMS key: options and API', () => {
+  it('takes the key from NHI_KMS_KEY_ID when no signingKey is given (as the deploy paths set it)', async () => {
+    const time = clock();
+    kmsKey('ed25519');
+    process.env.NHI_KMS_KEY_ID = KEY_ID;
+    try {
+      const signer = createSigner({
+        ...recordingObservability().options,
+        self: SELF,
+        kmsClient: kmsClient(),
+        now: time.now,
+      });
+      expect(signer.signsWorkloadTokens).toBe(true);
+      const credential = await signer.signCredential({ aud: LEDGER });
+      expect(credential.kind).toBe('workload');
+    } finally {
+      delete process.env.NHI_KMS_KEY_ID;
+    }
+  });
+
   it('derives the kid kms-<key id> from GetPublicKey when none is given, as the CLI publishes it', async () => {
     const time = clock();
     kmsKey('ed25519');

@@ -34,6 +34,11 @@ import { type KmsSigningKey, KmsWitSource } from './kms-key.js';
 
 /** Environment variable naming this workload's identity when `self` is not given. */
 export const SELF_ENVIRONMENT_VARIABLE = 'NHI_SELF';
+/**
+ * Environment variable naming the workload's KMS key (id, ARN or alias) when `signingKey` is not
+ * given: the deploy paths set it for identities whose key KMS holds.
+ */
+export const KMS_KEY_ENVIRONMENT_VARIABLE = 'NHI_KMS_KEY_ID';
 /** Default of {@link IdentitySignOptions.keyMaxAge}, seconds. */
 export const DEFAULT_KEY_MAX_AGE = 60;
 /** Milliseconds after a failed key load during which signing fails at once (protects Secrets Manager). */
@@ -59,7 +64,8 @@ export interface IdentitySignOptions {
   /**
    * The signing key. `{ kmsKeyId }`: a KMS key signs a workload identity token per
    * `witLifetime` and each request gets a workload proof token signed locally (recommended for
-   * new identities). Default `{ secretName: '/<env>/nhi/<service>/signing-key' }` of `self`,
+   * new identities). Default: `{ kmsKeyId }` from `NHI_KMS_KEY_ID` when set, else
+   * `{ secretName: '/<env>/nhi/<service>/signing-key' }` of `self`,
    * where `nhi-dns keygen` stores it; or `{ jwk }` / `{ keyObject, kid }` outside Lambda.
    */
   signingKey?: SigningKeySource;
@@ -167,7 +173,12 @@ export class IdentitySigner {
       throw configError(`identity-sign: no identity: set the self option or ${SELF_ENVIRONMENT_VARIABLE}`);
     }
     this.self = canonicalName(self);
-    const source = checkKeySource(options.signingKey) ?? { secretName: defaultSigningKeySecret(this.self) };
+    const kmsKeyId = process.env[KMS_KEY_ENVIRONMENT_VARIABLE];
+    const source =
+      checkKeySource(options.signingKey) ??
+      (kmsKeyId === undefined || kmsKeyId === ''
+        ? { secretName: defaultSigningKeySecret(this.self) }
+        : { kmsKeyId });
     this.#audiences = options.audiences;
     this.#bindBody = options.bindBody ?? true;
     this.#observability = resolveObservability(options);
