@@ -16,10 +16,21 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeProof, formatRecord, importRecordKeys, parseRecordSet, verifyProof } from '@nhi-dns/core';
+import { CreateAliasCommand, CreateKeyCommand, GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import {
+  decodeProof,
+  decodeWorkloadProof,
+  formatRecord,
+  importRecordKeys,
+  kidOfKmsKey,
+  parseRecordSet,
+  verifyWorkloadIdentity,
+  verifyWorkloadProof,
+} from '@nhi-dns/core';
 import { startTestDnsServer } from '@nhi-dns/resolver/test-support';
 import { exportJWK, SignJWT } from 'jose';
 import { startLocalSecretsManager } from '../../examples/demo/src/local-secrets-manager.js';
+import { startMoto } from '../src/lab/moto.js';
 import { checkTarball } from './tarball.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -141,12 +152,27 @@ const dns = await startTestDnsServer({
     },
   ],
 });
-const callerRecord = formatRecord({
-  service: 'billing',
-  environment: 'prod',
-  kid: 'k1',
-  publicKey: rawPublicKey,
-});
+// The README's caller signs with a KMS key: moto's KMS (P-256; moto has no Ed25519 keys) holds it
+// under the alias the README names, and the caller's record publishes it as keygen --kms does.
+const moto = await startMoto();
+const kms = new KMSClient(moto.clientConfig);
+const kmsKey = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
+const kmsKeyId = kmsKey.KeyMetadata?.KeyId ?? '';
+await kms.send(new CreateAliasCommand({ AliasName: 'alias/nhi/prod/billing', TargetKeyId: kmsKeyId }));
+const { PublicKey: kmsPublicKey } = await kms.send(new GetPublicKeyCommand({ KeyId: kmsKeyId }));
+const kmsKid = kidOfKmsKey(kmsKeyId) ?? '';
+const callerRecords = [
+  formatRecord({ service: 'billing', environment: 'prod', kid: 'k1', publicKey: rawPublicKey }),
+  formatRecord({
+    service: 'billing',
+    environment: 'prod',
+    kid: kmsKid,
+    keyType: 'p256',
+    publicKey: Buffer.from(kmsPublicKey ?? []).toString('base64'),
+    keyCustody: 'kms',
+  }),
+];
+for (const data of callerRecords.slice(1)) dns.addRecord({ name: CALLER, type: 'TXT', data });
 // The caller's key where `nhi-dns keygen` stores it, for the README's caller block.
 const callerJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'k1', alg: 'EdDSA', use: 'sig' };
 const secretsManager = await startLocalSecretsManager({
@@ -243,6 +269,7 @@ const awsEnv = {
   AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
   AWS_SECRET_ACCESS_KEY: 'local',
   AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+  AWS_ENDPOINT_URL_KMS: moto.endpoint,
   NHI_SELF: CALLER,
   LEDGER_URL: ledger.url,
 };
@@ -259,14 +286,19 @@ if (identityOnlyHandler.includes('secretsInject') || identityOnlyHandler.include
   throw new Error('could not derive the identity-only handler from README');
 const callerSource = callerQuickStartFromReadme(readFileSync(join(root, 'README.md'), 'utf8'));
 
-/** Verifies a request the README's caller sent as the callee would: proof, audience, method, URL, body. */
+/**
+ * Verifies a request the README's caller sent as the callee would: the WIT against the caller's
+ * KMS key in its record, the WPT against the WIT's key, audience, method, URL and body.
+ */
 const verifyCallerRequest = (request: CapturedRequest): string => {
-  const token = String(request.headers.authorization ?? '').replace(/^NHI /, '');
-  const key = importRecordKeys(parseRecordSet(CALLER, [callerRecord]).keys).keys.get('k1');
+  const wit = String(request.headers['workload-identity-token'] ?? '');
+  const wpt = String(request.headers['workload-proof-token'] ?? '');
+  const key = importRecordKeys(parseRecordSet(CALLER, callerRecords).keys).keys.get(kmsKid);
   if (key === undefined) return 'the caller record did not import';
+  if (key.keyCustody !== 'kms') return 'the caller key is not marked kc=kms';
   try {
-    const claims = verifyProof(decodeProof(token), {
-      key,
+    const identity = verifyWorkloadIdentity(decodeProof(wit), { key });
+    const claims = verifyWorkloadProof(decodeWorkloadProof(wpt), identity, {
       audience: CALLEE,
       method: request.method,
       url: `${ledger.url}${request.url}`,
@@ -465,7 +497,7 @@ try {
       );
     }
 
-    // The README's caller: signs a POST to the loopback "ledger" with the key from Secrets Manager.
+    // The README's caller: signs a POST to the loopback "ledger" with its KMS key (moto).
     const callerBuilds: [string, string[]][] = [
       ['esm, SDK external', ['--format=esm', '--external:@aws-sdk/*', '--outfile=dist/caller-esm/index.mjs']],
       ['cjs', ['--format=cjs', '--outfile=dist/caller-cjs/index.cjs']],
@@ -499,6 +531,7 @@ try {
 } finally {
   await dns.stop();
   await secretsManager.stop();
+  await moto.stop();
   await ledger.stop();
   if (failures.length === 0) rmSync(work, { recursive: true, force: true });
 }
