@@ -95,6 +95,7 @@ beforeAll(async () => {
   const zonefile = await nhiDns(
     'render',
     ...[
+      '--replace',
       '--format',
       'zonefile',
       '--service',
