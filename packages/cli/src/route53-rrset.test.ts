@@ -1,5 +1,5 @@
 import { ChangeResourceRecordSetsCommand, GetChangeCommand } from '@aws-sdk/client-route-53';
-import { formatRecord } from '@nhi-dns/core';
+import { formatRecord, parseRecord } from '@nhi-dns/core';
 import { fakeAws, NAME, ZONE_ID } from './fake-aws.test-helper.js';
 import {
   buildChangeBatch,
@@ -7,6 +7,7 @@ import {
   mergeKeys,
   normalizeHostedZoneId,
   readTxtRecordSet,
+  recordInput,
   sameRecordSet,
   submitChange,
 } from './route53-rrset.js';
@@ -73,6 +74,21 @@ describe('readTxtRecordSet', () => {
       StartRecordType: 'TXT',
       MaxItems: 1,
     });
+  });
+});
+
+describe('recordInput', () => {
+  it('carries everything a key RR states when it is written again (exp, pin, custody, attributes)', () => {
+    const text = formatRecord({
+      ...input('k1', KEY_A),
+      expiresAt: 1_900_000_000,
+      certThumbprint: Buffer.alloc(32, 9).toString('base64url'),
+      keyCustody: 'kms',
+      attributes: { tier: 'pci' },
+    });
+    const parsed = parseRecord(text, NAME);
+    if (parsed.status !== 'valid') throw new Error('test record invalid');
+    expect(formatRecord(recordInput(parsed.record))).toBe(text);
   });
 });
 

@@ -111,6 +111,8 @@ export const recordInput = (record: IdentityRecord): IdentityRecordInput => ({
   ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }),
   // A key's client-certificate pin goes wherever the key goes (rotate's exp, publish again).
   ...(record.certThumbprint === undefined ? {} : { certThumbprint: record.certThumbprint }),
+  // So does its custody: an exp written by rotate must not turn a KMS-held key into an exportable one.
+  ...(record.keyCustody === undefined ? {} : { keyCustody: record.keyCustody }),
 });
 
 /** Changes to apply to the NHI1 keys of an RRset. */
