@@ -68,8 +68,9 @@ const kmsKey = (keyType: 'ed25519' | 'p256') => {
     });
     kms.on(SignCommand).callsFake(async (input: SignCommandInput) => {
       if (state.failure !== undefined) return state.failure();
+      // The alias as given when keyType and kid are fixed; else the key GetPublicKey named.
+      expect([KEY_ID, `arn:aws:kms:eu-west-1:123456789012:key/${KMS_KEY_UUID}`]).toContain(input.KeyId);
       expect(input).toMatchObject({
-        KeyId: KEY_ID,
         MessageType: 'RAW',
         SigningAlgorithm: keyType === 'ed25519' ? 'ED25519_SHA_512' : 'ECDSA_SHA_256',
       });
@@ -205,6 +206,47 @@ describe('KMS key: renewal', () => {
     expect(() =>
       verifyPairAs({ wit: renewed.wit, proof: first.proof }, key.recordKey, { now: time.seconds() }),
     ).toThrow(expect.objectContaining({ reason: expect.stringMatching(/wrong_token|bad_signature/) }));
+  });
+
+  it('follows an alias moved to the next key (a rotation): the next WIT names its kid and is signed by it', async () => {
+    const time = clock();
+    const keys = ['1111aaaa-11aa-11aa-11aa-111111111111', '2222bbbb-22bb-22bb-22bb-222222222222'].map(
+      (uuid) => ({
+        arn: `arn:aws:kms:eu-west-1:123456789012:key/${uuid}`,
+        kid: `kms-${uuid}`,
+        root: generateKeyPairSync('ed25519').privateKey,
+      }),
+    );
+    let target = keys[0] as (typeof keys)[number];
+    kms.on(GetPublicKeyCommand).callsFake(async () => ({
+      KeyId: target.arn,
+      KeySpec: 'ECC_NIST_EDWARDS25519',
+      KeyUsage: 'SIGN_VERIFY',
+      PublicKey: new Uint8Array(createPublicKey(target.root).export({ format: 'der', type: 'spki' })),
+    }));
+    kms.on(SignCommand).callsFake(async (input: SignCommandInput) => {
+      const key = keys.find((candidate) => candidate.arn === input.KeyId);
+      if (key === undefined) throw awsError('NotFoundException', 'signed through the alias, not the key');
+      return {
+        KeyId: key.arn,
+        Signature: new Uint8Array(sign(null, Buffer.from(input.Message as Uint8Array), key.root)),
+      };
+    });
+    const signer = kmsSigner(time, { kid: undefined, witLifetime: 1000 });
+    const first = await workloadPair(signer);
+    expect(decodeProof(first.wit).header.kid).toBe(keys[0]?.kid);
+    target = keys[1] as (typeof keys)[number];
+    time.advance(801);
+    await workloadPair(signer);
+    await settle();
+    const renewed = await workloadPair(signer);
+    expect(decodeProof(renewed.wit).header.kid).toBe(keys[1]?.kid);
+    const spki = new Uint8Array(
+      createPublicKey(keys[1]?.root as KeyObject).export({ format: 'der', type: 'spki' }),
+    );
+    verifyPairAs(renewed, recordKeyFromSpki(spki, 'ed25519', keys[1]?.kid as string), {
+      now: time.seconds(),
+    });
   });
 
   it('shares one KMS call between concurrent requests at init', async () => {

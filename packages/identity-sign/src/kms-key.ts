@@ -113,8 +113,13 @@ export class KmsWitSource {
   readonly #witLifetime: number;
   readonly #timeout: number;
   #client: KMSClient | undefined;
-  /** Key type and kid: given, or learned from one `GetPublicKey`. */
-  #key: { readonly keyType: KeyType; readonly kid: string } | undefined;
+  /**
+   * The key that signs, its type and kid: given (`keyType` and `kid`), or learned from
+   * `GetPublicKey` before each WIT, so that an alias moved to the next key (a rotation) moves the
+   * kid with it and the key that signs is always the key the kid names.
+   */
+  #key: { readonly keyId: string; readonly keyType: KeyType; readonly kid: string } | undefined;
+  readonly #fixedKey: boolean;
   #current: { readonly signer: WorkloadProofSigner; readonly renewAt: number } | undefined;
   #renewing: Promise<WorkloadProofSigner> | undefined;
   #failure: { readonly error: SigningError; readonly until: number } | undefined;
@@ -128,8 +133,9 @@ export class KmsWitSource {
     this.#options = options;
     this.#witLifetime = source.witLifetime ?? DEFAULT_WIT_LIFETIME;
     this.#timeout = (source.timeout ?? DEFAULT_KMS_TIMEOUT) * 1000;
+    this.#fixedKey = source.keyType !== undefined && source.kid !== undefined;
     if (source.keyType !== undefined && source.kid !== undefined) {
-      this.#key = { keyType: source.keyType, kid: source.kid };
+      this.#key = { keyId: source.kmsKeyId, keyType: source.keyType, kid: source.kid };
     }
     this.#client = options.client;
     // A dry run of the WIT rules, so that a bad kid or name fails at creation, not at init's KMS call.
@@ -190,8 +196,8 @@ export class KmsWitSource {
       const kms = await loadKmsSdk();
       this.#client ??= new kms.KMSClient({});
       const client = this.#client;
-      this.#key ??= await this.#describeKey(kms, client);
-      const { keyType, kid } = this.#key;
+      if (!this.#fixedKey || this.#key === undefined) this.#key = await this.#describeKey(kms, client);
+      const { keyId, keyType, kid } = this.#key;
       const signer = await mintWorkloadIdentity({
         name: self,
         kid,
@@ -201,7 +207,7 @@ export class KmsWitSource {
         proofLifetime: lifetime,
         sign: async (signingInput) => {
           const command = new kms.SignCommand({
-            KeyId: source.kmsKeyId,
+            KeyId: keyId,
             Message: signingInput,
             MessageType: 'RAW',
             SigningAlgorithm: KMS_KEY_SPECS[keyType].signingAlgorithm,
@@ -240,7 +246,7 @@ export class KmsWitSource {
   async #describeKey(
     kms: typeof import('@aws-sdk/client-kms'),
     client: KMSClient,
-  ): Promise<{ readonly keyType: KeyType; readonly kid: string }> {
+  ): Promise<{ readonly keyId: string; readonly keyType: KeyType; readonly kid: string }> {
     const command = new kms.GetPublicKeyCommand({ KeyId: this.#options.source.kmsKeyId });
     const output = await this.#withDeadline((abortSignal) => client.send(command, { abortSignal }));
     // KMS answers both; moto and older emulators only the deprecated CustomerMasterKeySpec.
@@ -260,7 +266,8 @@ export class KmsWitSource {
         'KMS GetPublicKey named no key id to derive the kid from',
       );
     }
-    return { keyType, kid };
+    // Sign with the key GetPublicKey answered for, not the alias: it may move in between.
+    return { keyId: output.KeyId ?? this.#options.source.kmsKeyId, keyType, kid };
   }
 
   /**
