@@ -5,7 +5,7 @@
  * against what DNS says; revoking the key denies the unexpired WIT. moto has no Ed25519 keys, so
  * these keys are P-256 (Ed25519 KMS keys are covered with KMS's response shape in unit tests).
  */
-import { GetKeyPolicyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, GetKeyPolicyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
 import {
   ChangeResourceRecordSetsCommand,
   CreateHostedZoneCommand,
@@ -13,7 +13,7 @@ import {
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { keygenKms, mintKmsWorkloadIdentity, revoke } from '@nhi-dns/cli';
+import { finishKmsRotation, keygenKms, mintKmsWorkloadIdentity, revoke, rotateKms } from '@nhi-dns/cli';
 import {
   decodeProof,
   decodeWorkloadProof,
@@ -180,5 +180,78 @@ describe('a KMS-held identity on moto (Route 53, KMS) and real DNS', () => {
       reason = (error as ProofError).reason;
     }
     expect(reason).toBe('revoked_key');
+  });
+});
+
+describe('rotate --kms on moto: the alias moves, the old key retires after its WITs, then is deleted', () => {
+  const ORDERS = `orders.prod.${ZONE}`;
+  const orders = () => ({
+    service: 'orders',
+    environment: 'prod',
+    zone: ZONE,
+    hostedZoneId,
+    propagationWaitSeconds: 0,
+  });
+  let clock = Date.now();
+  const timed = () => ({ ...deps(), now: () => clock });
+  const ordersKeys = async () => {
+    const { ResourceRecordSets = [] } = await route53.send(
+      new ListResourceRecordSetsCommand({ HostedZoneId: hostedZoneId }),
+    );
+    const values = ResourceRecordSets.filter((rr) => rr.Type === 'TXT' && rr.Name === `${ORDERS}.`).flatMap(
+      (rr) =>
+        rr.ResourceRecords?.map(({ Value = '' }) =>
+          [...Value.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1] ?? ''),
+        ) ?? [],
+    );
+    return importRecordKeys(parseRecordSet(ORDERS, values).keys).keys;
+  };
+
+  it('keeps every WIT valid through the rotation and removes the old key only once they expired', async () => {
+    const first = await keygenKms({ ...orders(), keyType: 'p256', signerRoles: [SIGNER_ROLE] }, timed());
+    const before = await mintKmsWorkloadIdentity({
+      kms,
+      kmsKeyId: 'alias/nhi/prod/orders',
+      name: ORDERS,
+      now: Math.floor(clock / 1000),
+    });
+
+    const rotated = await rotateKms(
+      { ...orders(), signerRoles: [SIGNER_ROLE], maxWitLifetimeSeconds: 3600 },
+      timed(),
+    );
+    expect(rotated.retiring).toBe(first.kid);
+    expect(rotated.finishAfter).toBe(Math.floor(clock / 1000) + 3600 + 60);
+    const keys = await ordersKeys();
+    expect(keys.get(first.kid)).toMatchObject({ expiresAt: rotated.finishAfter, keyCustody: 'kms' });
+    expect(keys.get(rotated.kid)).toMatchObject({ keyCustody: 'kms', revoked: false });
+    const after = await mintKmsWorkloadIdentity({
+      kms,
+      kmsKeyId: 'alias/nhi/prod/orders',
+      name: ORDERS,
+      now: Math.floor(clock / 1000),
+    });
+    expect(decodeProof(after.wit).header.kid).toBe(rotated.kid);
+    // A WIT minted just before the alias moved still verifies, up to its own exp.
+    for (const signer of [before, after]) {
+      const key = keys.get(decodeProof(signer.wit).header.kid);
+      if (key === undefined) throw new Error('key not published');
+      expect(
+        verifyWorkloadIdentity(decodeProof(signer.wit), { key, now: Math.floor(clock / 1000) + 3500 }).iss,
+      ).toBe(ORDERS);
+    }
+    await expect(rotateKms({ ...orders(), signerRoles: [SIGNER_ROLE] }, timed())).rejects.toMatchObject({
+      reason: 'rotation_in_progress',
+    });
+
+    const early = await finishKmsRotation(orders(), timed());
+    expect(early).toMatchObject({ removed: [], scheduledDeletion: [] });
+    clock += (3600 + 61) * 1000;
+    const finished = await finishKmsRotation(orders(), timed());
+    expect(finished.removed).toEqual([first.kid]);
+    expect(finished.scheduledDeletion).toEqual([first.kid.slice(4)]);
+    const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: first.kid.slice(4) }));
+    expect(KeyMetadata?.KeyState).toBe('PendingDeletion');
+    expect([...(await ordersKeys()).keys()]).toEqual([rotated.kid]);
   });
 });

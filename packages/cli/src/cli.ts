@@ -10,6 +10,7 @@ import { certThumbprintOfFile, checkTrustedFingerprint, publish } from './comman
 import { checkRenderScope, parseRenderFormat, render, renderPublished } from './commands/render.js';
 import { revoke } from './commands/revoke.js';
 import { DEFAULT_SIGNER_KEY_MAX_AGE, finishRotation, rotate } from './commands/rotate.js';
+import { finishKmsRotation, rotateKms } from './commands/rotate-kms.js';
 import { keyFileSource, readBodyFile, readKeyFile, readProcessStdin, sign } from './commands/sign.js';
 import { type CommandDeps, retryOptionsOf } from './deps.js';
 import { CliError, describeError, EXIT_CODE, type ExitCode, exitCodeFor, usageError } from './errors.js';
@@ -457,6 +458,25 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     .option('--force', 'start although a rotation is in progress')
     .option('--finish', 'remove the keys whose overlap has passed')
     .option(
+      '--kms',
+      'rotate the KMS key behind alias/nhi/<env>/<service>: a new key, published, granted, the alias moved; with --finish, retired keys are removed and their deletion scheduled',
+    )
+    .option(
+      '--signer-role <arn>',
+      'with --kms: IAM role allowed kms:Sign on the new key (repeatable; required)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--max-wit-lifetime <seconds>',
+      "with --kms: longest witLifetime of the identity's signers; the old key stays this long + clock skew",
+      integer('--max-wit-lifetime', 1),
+    )
+    .option(
+      '--deletion-window-days <days>',
+      'with --kms --finish: days KMS waits before deleting a retired key (7..30, default 30)',
+      integer('--deletion-window-days', 7),
+    )
+    .option(
       '--propagation-wait <seconds>',
       'seconds to wait after INSYNC before signers switch to the new key, 0 = do not wait (default: the previous TTL + 5)',
       integer('--propagation-wait', 0),
@@ -473,8 +493,59 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           force?: boolean;
           finish?: boolean;
           propagationWait?: number;
+          kms?: boolean;
+          signerRole?: string[];
+          maxWitLifetime?: number;
+          deletionWindowDays?: number;
         },
       ) => {
+        if (flags.kms === true && flags.finish === true) {
+          const finished = await finishKmsRotation(
+            {
+              ...target(flags),
+              ...write(flags),
+              ...(flags.deletionWindowDays === undefined
+                ? {}
+                : { deletionWindowDays: flags.deletionWindowDays }),
+            },
+            commandDeps(),
+          );
+          print(finished, () => [
+            finished.removed.length === 0
+              ? 'no expired key to remove'
+              : `removed ${finished.removed.join(', ')}`,
+            ...finished.scheduledDeletion.map((keyId) => `scheduled the deletion of KMS key ${keyId}`),
+            ...finished.pending.map(
+              (key) => `pending: ${key.kid} expires ${new Date(key.expiresAt * 1000).toISOString()}`,
+            ),
+            ...describeUpdate(finished.record),
+          ]);
+          return;
+        }
+        if (flags.kms === true) {
+          const rotated = await rotateKms(
+            {
+              ...target(flags),
+              ...write(flags),
+              signerRoles: flags.signerRole ?? [],
+              clockSkewSeconds: flags.clockSkew,
+              ...(flags.maxWitLifetime === undefined ? {} : { maxWitLifetimeSeconds: flags.maxWitLifetime }),
+              ...(flags.propagationWait === undefined
+                ? {}
+                : { propagationWaitSeconds: flags.propagationWait }),
+            },
+            commandDeps(),
+          );
+          print(rotated, () => [
+            `${rotated.alias} now names ${rotated.kid}; ${rotated.retiring} retires at ${new Date(rotated.finishAfter * 1000).toISOString()}`,
+            `then run: nhi-dns rotate --kms --finish (removes it and schedules its deletion)`,
+            ...rotated.steps.flatMap(describeUpdate),
+          ]);
+          return;
+        }
+        if (flags.signerRole !== undefined || flags.maxWitLifetime !== undefined) {
+          throw usageError('--signer-role and --max-wit-lifetime apply only to --kms');
+        }
         if (flags.finish === true) {
           const result = await finishRotation({ ...target(flags), ...write(flags) }, commandDeps());
           print(result, () => [

@@ -53,6 +53,16 @@ export {
   rotate,
 } from './commands/rotate.js';
 export {
+  DEFAULT_KMS_DELETION_WINDOW_DAYS,
+  type FinishKmsRotationOptions,
+  type FinishKmsRotationResult,
+  finishKmsRotation,
+  kmsRotationOverlap,
+  type RotateKmsOptions,
+  type RotateKmsResult,
+  rotateKms,
+} from './commands/rotate-kms.js';
+export {
   DEFAULT_SIGN_LIFETIME,
   keyFileSource,
   MAX_KEY_FILE_BYTES,
@@ -81,6 +91,7 @@ export {
 } from './keys.js';
 export {
   createKmsSigningKey,
+  createLockedKmsKey,
   grantKmsSign,
   KMS_KEY_SPEC,
   KMS_SIGNING_ALGORITHM,
@@ -88,6 +99,7 @@ export {
   type KmsPublishedKey,
   kidOfKmsKey,
   kmsAliasName,
+  kmsAliasTarget,
   kmsKeyPolicy,
   kmsSign,
   type MintKmsWorkloadIdentityOptions,

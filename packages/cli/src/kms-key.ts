@@ -169,53 +169,73 @@ export const kmsKeyPolicy = (input: KmsKeyPolicyInput): string => {
   return JSON.stringify({ Version: '2012-10-17', Statement: statements });
 };
 
-/** Options of {@link createKmsSigningKey}. */
-export interface CreateKmsSigningKeyOptions extends KmsKeyPolicyInput {
+/** Options of {@link createLockedKmsKey}. */
+export interface CreateLockedKmsKeyOptions extends KmsKeyPolicyInput {
   readonly kms: KMSClient;
-  readonly service: string;
-  readonly environment: string;
   /** The identity name, written as the key's `nhi:identity` tag. */
   readonly name: string;
   readonly keyType: KeyType;
 }
 
 /**
- * Creates an identity's KMS signing key (non-exportable, `SIGN_VERIFY`, tagged with its identity)
- * with a policy that lets no one sign yet, and points `alias/nhi/<env>/<service>` at it.
+ * Creates a KMS signing key for an identity (non-exportable, `SIGN_VERIFY`, tagged with its
+ * identity) with a policy that lets no one sign yet: {@link grantKmsSign} once DNS has it.
  * @returns the key as the record will publish it.
- * @throws {CliError} `kms_alias_exists` (exit 4) when the alias already names a key: rotate instead.
  */
-export const createKmsSigningKey = async (options: CreateKmsSigningKeyOptions): Promise<KmsPublishedKey> => {
-  const { kms, service, environment } = options;
-  const policy = kmsKeyPolicy({ ...options, withoutSigners: true });
-  const alias = kmsAliasName(service, environment);
-  let existing: { KeyMetadata?: { KeyId?: string | undefined } | undefined } | undefined;
-  try {
-    existing = await kms.send(new DescribeKeyCommand({ KeyId: alias }));
-  } catch (error) {
-    if ((error as { name?: string }).name !== 'NotFoundException') throw error;
-  }
-  if (existing?.KeyMetadata !== undefined) {
-    throw new CliError(
-      'kms_alias_exists',
-      `${alias} already names KMS key ${existing.KeyMetadata.KeyId}: publish it (--kms-key-id) or rotate`,
-      EXIT_CODE.other,
-    );
-  }
+export const createLockedKmsKey = async (options: CreateLockedKmsKeyOptions): Promise<KmsPublishedKey> => {
+  const { kms } = options;
   const created = await kms.send(
     new CreateKeyCommand({
       KeySpec: KMS_KEY_SPEC[options.keyType],
       KeyUsage: 'SIGN_VERIFY',
       Description: `nhi-dns signing key of ${options.name}`,
-      Policy: policy,
+      Policy: kmsKeyPolicy({ ...options, withoutSigners: true }),
       Tags: [{ TagKey: KMS_IDENTITY_TAG, TagValue: options.name }],
     }),
   );
   const keyId = created.KeyMetadata?.KeyId;
   if (keyId === undefined)
     throw new CliError('kms_key_unusable', 'CreateKey returned no key id', EXIT_CODE.other);
-  await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }));
   return readKmsPublicKey(kms, keyId);
+};
+
+/** The key id an alias names, or `undefined` when the alias does not exist. */
+export const kmsAliasTarget = async (kms: KMSClient, alias: string): Promise<string | undefined> => {
+  try {
+    return (await kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata?.KeyId;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NotFoundException') return undefined;
+    throw error;
+  }
+};
+
+/** Options of {@link createKmsSigningKey}. */
+export interface CreateKmsSigningKeyOptions extends CreateLockedKmsKeyOptions {
+  readonly service: string;
+  readonly environment: string;
+}
+
+/**
+ * Creates an identity's first KMS signing key ({@link createLockedKmsKey}) and points
+ * `alias/nhi/<env>/<service>` at it.
+ * @throws {CliError} `kms_alias_exists` (exit 4) when the alias already names a key: rotate instead.
+ */
+export const createKmsSigningKey = async (options: CreateKmsSigningKeyOptions): Promise<KmsPublishedKey> => {
+  const { kms, service, environment } = options;
+  // Checked before anything is created: a refused run leaves no key behind.
+  kmsKeyPolicy({ ...options, withoutSigners: true });
+  const alias = kmsAliasName(service, environment);
+  const existing = await kmsAliasTarget(kms, alias);
+  if (existing !== undefined) {
+    throw new CliError(
+      'kms_alias_exists',
+      `${alias} already names KMS key ${existing}: publish it (--kms-key-id) or rotate --kms`,
+      EXIT_CODE.other,
+    );
+  }
+  const key = await createLockedKmsKey(options);
+  await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.keyArn }));
+  return key;
 };
 
 /** Grants `kms:Sign` to the signer roles: the last step of keygen, once the key is in DNS. */
