@@ -13,6 +13,7 @@ import {
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import middy from '@middy/core';
 import { finishKmsRotation, keygenKms, mintKmsWorkloadIdentity, revoke, rotateKms } from '@nhi-dns/cli';
 import {
   decodeProof,
@@ -23,9 +24,14 @@ import {
   verifyWorkloadIdentity,
   verifyWorkloadProof,
 } from '@nhi-dns/core';
+import identityResolve from '@nhi-dns/identity-resolve';
+import { createSigner } from '@nhi-dns/identity-sign';
+import identityVerify from '@nhi-dns/identity-verify';
 import { createResolver } from '@nhi-dns/resolver';
 import { startTestDnsServer, type TestDnsServer } from '@nhi-dns/resolver/test-support';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type MotoServer, startMoto } from '../lab/moto.js';
+import { lambdaContext } from '../support/http-event.js';
 
 const ZONE = 'auth.example.com';
 const NAME = `billing.prod.${ZONE}`;
@@ -165,6 +171,44 @@ describe('a KMS-held identity on moto (Route 53, KMS) and real DNS', () => {
     expect(claims.iss).toBe(NAME);
     // What the WIT adds to a signer's init on loopback moto (DescribeKey, GetPublicKey, Sign).
     console.log(`mint a WIT through KMS on loopback moto: ${mintMs.toFixed(1)} ms`);
+  });
+
+  it('identity-sign signs with the KMS key through moto; identity-verify (requireKeyCustody kms) serves it over real DNS', async () => {
+    const signer = createSigner({
+      self: NAME,
+      signingKey: { kmsKeyId: 'alias/nhi/prod/billing' },
+      kmsClient: kms,
+      audiences: { 'https://api.example.com': CALLEE },
+    });
+    await signer.ready();
+    const body = '{"amount":10}';
+    const headers = await signer.signHeaders({
+      aud: CALLEE,
+      method: 'POST',
+      url: 'https://api.example.com/pay',
+      body,
+    });
+    const callee = middy<APIGatewayProxyEventV2>()
+      .use(identityResolve({ zone: ZONE, resolver: createResolver({ servers: [dns.server], cache: false }) }))
+      .use(identityVerify({ self: CALLEE, allow: [NAME], requireKeyCustody: 'kms' }))
+      .handler(async (_event, context) => ({
+        statusCode: 200,
+        body: `${context.caller.name} ${context.caller.credential}`,
+      }));
+    const event = {
+      version: '2.0',
+      routeKey: '$default',
+      rawPath: '/pay',
+      rawQueryString: '',
+      headers: { host: 'api.example.com', ...headers },
+      requestContext: { domainName: 'api.example.com', http: { method: 'POST', path: '/pay' } },
+      body,
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2;
+    // Middy types the wrapped handler's context as what the middlewares add; Lambda passes it untyped.
+    const context = lambdaContext() as Parameters<typeof callee>[1];
+    const response = (await callee(event, context)) as { statusCode: number; body: string };
+    expect(response).toEqual({ statusCode: 200, body: `${NAME} wit` });
   });
 
   it('revoke: the unexpired WIT is refused once DNS serves the revocation', async () => {
