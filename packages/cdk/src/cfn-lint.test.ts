@@ -54,6 +54,7 @@ const readmeApp = (): Template => {
     service: 'billing',
     environment,
     recordOwner: 'cli',
+    signingKey: 'kms',
   });
   const reports = new NhiIdentity(stack, 'ReportsIdentity', {
     zone,
@@ -105,6 +106,9 @@ describe('cfn-lint', () => {
   it('finds nothing in the synthesized template of the README app', () => {
     const template = readmeApp();
     template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    // billing's KMS key and alias, its role the one signer of the key policy.
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.resourceCountIs('AWS::KMS::Alias', 1);
     // The acknowledgement sits on the three functions only, none of this package's resources.
     const acknowledged = Object.values(
       template.toJSON().Resources as Record<string, { Type: string; Metadata?: object }>,

@@ -1,8 +1,9 @@
 import { canonicalName, formatIdentityName, formatRecord, type KeyType } from '@nhi-dns/core';
-import { ArnFormat, type Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, type Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
+import { KMS_SIGN_ACTIONS, NhiKmsSigningKey } from './kms-signing-key.js';
 import { checkSecretName, invalidConfig, literal } from './names.js';
 import { guardSigningKeys, isConstructRole } from './signing-key-guard.js';
 import { route53TxtValue } from './txt-value.js';
@@ -45,6 +46,12 @@ export interface NhiPublicKey {
   readonly certThumbprint?: string;
 }
 
+/** Environment variable identity-sign reads for the KMS key to sign with (its `kmsKeyId`). */
+export const KMS_KEY_ENVIRONMENT_VARIABLE = 'NHI_KMS_KEY_ID';
+
+/** Where an identity's private signing key lives. */
+export type NhiSigningKeyCustody = 'secret' | 'kms';
+
 /** Properties every {@link NhiIdentity} takes. */
 export interface NhiIdentityBaseProps {
   /** Zone of the identity records, e.g. `auth.example.com` (no trailing dot needed). */
@@ -53,6 +60,23 @@ export interface NhiIdentityBaseProps {
   readonly service: string;
   /** Environment label, the second label of the name (`[a-z0-9-]{1,63}`), e.g. `prod`. */
   readonly environment: string;
+  /**
+   * Where the private signing key lives. `'kms'` (recommended for new identities): this stack
+   * creates an AWS KMS key (`SIGN_VERIFY`, non-exportable, alias `alias/nhi/<environment>/<service>`,
+   * the key policy of `nhi-dns keygen --kms`), and {@link NhiIdentity.grantSign} grants `kms:Sign`
+   * on it; the record (`kid=kms-<key id>; kc=kms`) is published after deployment with
+   * `nhi-dns publish --kms-key-id alias/nhi/<environment>/<service>`, so it needs
+   * `recordOwner: 'cli'` (the public key is not known at synthesis). `'secret'`: the key
+   * `nhi-dns keygen` stores in Secrets Manager at `/<environment>/nhi/<service>/signing-key`.
+   * @default 'secret'
+   */
+  readonly signingKey?: NhiSigningKeyCustody;
+  /**
+   * Type of the KMS key (`signingKey: 'kms'` only): `ed25519` (`ECC_NIST_EDWARDS25519`) or `p256`
+   * (`ECC_NIST_P256`).
+   * @default 'ed25519'
+   */
+  readonly kmsKeyType?: KeyType;
 }
 
 /**
@@ -119,11 +143,13 @@ export type NhiIdentityProps = NhiIdentityStackRecordProps | NhiIdentityCliRecor
  * environment namespace.
  *
  * Resources: one `AWS::Route53::RecordSet` (TXT, one value per key) when `publicKey` is given;
- * none when `recordOwner: 'cli'`. Grants add statements to the grantee's policy.
+ * none when `recordOwner: 'cli'`. With `signingKey: 'kms'`, an `AWS::KMS::Key` (retained on
+ * stack deletion) and its `AWS::KMS::Alias`. Grants add statements to the grantee's policy.
  *
  * @example
  * const billing = new NhiIdentity(this, 'Billing', {
  *   zone: 'auth.example.com', service: 'billing', environment: 'prod', recordOwner: 'cli',
+ *   signingKey: 'kms',
  * });
  * billing.grantSign(billingFunction);
  */
@@ -140,6 +166,10 @@ export class NhiIdentity extends Construct {
   readonly recordOwner: 'stack' | 'cli';
   /** Name of the signing-key secret `nhi-dns keygen` writes: `/<environment>/nhi/<service>/signing-key`. */
   readonly signingKeySecretName: string;
+  /** Where the private signing key lives: `'kms'` or `'secret'`. */
+  readonly signingKeyCustody: NhiSigningKeyCustody;
+  /** The KMS key, its alias and key type, with `signingKey: 'kms'`. */
+  readonly kmsSigningKey?: NhiKmsSigningKey;
   /** The TXT record set, when this stack owns the record; `undefined` when the CLI owns it. */
   readonly record?: route53.CfnRecordSet;
   /** The RR texts (before splitting and quoting) the stack publishes; empty when the CLI owns the record. */
@@ -174,6 +204,23 @@ export class NhiIdentity extends Construct {
     this.environment = environment;
     this.zone = this.name.split('.').slice(2).join('.');
     this.signingKeySecretName = `/${environment}/nhi/${service}/signing-key`;
+    this.signingKeyCustody = checkCustody(props);
+    if (this.signingKeyCustody === 'kms') {
+      if (props.recordOwner !== 'cli') {
+        throw invalidConfig(
+          'signingKey',
+          'kms',
+          "the public key of a KMS key is not known at synthesis, so this stack cannot publish it: use recordOwner: 'cli' " +
+            `and, after deploying, nhi-dns publish --kms-key-id alias/nhi/${environment}/${service}`,
+        );
+      }
+      this.kmsSigningKey = new NhiKmsSigningKey(this, 'SigningKey', {
+        name: this.name,
+        service,
+        environment,
+        keyType: props.kmsKeyType ?? 'ed25519',
+      });
+    }
 
     if (props.recordOwner === 'cli') {
       if (props.publicKey !== undefined) {
@@ -246,28 +293,64 @@ export class NhiIdentity extends Construct {
   }
 
   /**
-   * Lets `grantee` sign as this identity: `secretsmanager:GetSecretValue` and `DescribeSecret` on
-   * exactly `arn:<partition>:secretsmanager:<region>:<account>:secret:/<env>/nhi/<service>/signing-key-??????`
+   * Lets `grantee` sign as this identity.
+   *
+   * With `signingKey: 'kms'`: `kms:Sign`, `kms:GetPublicKey` and `kms:DescribeKey` on exactly this
+   * identity's KMS key (its ARN), the grantee's role added to the signers of the key policy (the
+   * only principals not denied `kms:Sign`), and, on a Lambda function, `NHI_KMS_KEY_ID` set to the
+   * alias, where identity-sign finds its key (the function then depends on the alias). The grantee must be a role or have one (a function).
+   * No Secrets Manager grant: there is no secret to read.
+   *
+   * With a secret-held key: `secretsmanager:GetSecretValue` and `DescribeSecret` on exactly
+   * `arn:<partition>:secretsmanager:<region>:<account>:secret:/<env>/nhi/<service>/signing-key-??????`
    * (identity-sign reads the key through secrets-inject's cache, which asks `DescribeSecret` for
    * rotation dates). Nothing wider: no `*`, no other key, no `BatchGetSecretValue` (which takes
-   * only `*`; secrets-inject falls back to `GetSecretValue` when it is refused).
-   *
-   * A key encrypted with a customer-managed KMS key also needs `kms:Decrypt` on that key; the
-   * CLI's `keygen` uses the account's default `aws/secretsmanager` key, which needs no grant.
+   * only `*`; secrets-inject falls back to `GetSecretValue` when it is refused). A key encrypted
+   * with a customer-managed KMS key also needs `kms:Decrypt` on that key; the CLI's `keygen` uses
+   * the account's default `aws/secretsmanager` key, which needs no grant.
    *
    * When the grantee is a role of the app (a function's), synthesis warns
    * (`@nhi-dns/cdk:signingKeyGrant`) on any statement attached to it that reaches another
    * workload's signing key.
    *
    * @param grantee - the function (or role) that signs.
+   * @throws {NhiError} `invalid_config` for a KMS-held key and a grantee that is no role.
    */
   grantSign(grantee: iam.IGrantable): iam.Grant {
     if (isConstructRole(grantee.grantPrincipal)) guardSigningKeys(grantee.grantPrincipal, this);
-    return iam.Grant.addToPrincipal({
+    const signingKey = this.kmsSigningKey;
+    if (signingKey === undefined) {
+      return iam.Grant.addToPrincipal({
+        grantee,
+        actions: [...SECRET_READ_ACTIONS],
+        resourceArns: [this.secretArnPattern(this.signingKeySecretName)],
+      });
+    }
+    const role = grantee.grantPrincipal;
+    if (!isRole(role)) {
+      throw invalidConfig(
+        'grantSign grantee',
+        grantee.grantPrincipal.toString(),
+        'a KMS key policy names its signers by role ARN: grant a Lambda function or an IAM role',
+      );
+    }
+    signingKey.addSigner(role);
+    const grant = iam.Grant.addToPrincipal({
       grantee,
-      actions: [...SECRET_READ_ACTIONS],
-      resourceArns: [this.secretArnPattern(this.signingKeySecretName)],
+      actions: [...KMS_SIGN_ACTIONS],
+      resourceArns: [signingKey.key.keyArn],
     });
+    if (hasEnvironment(grantee)) {
+      grantee.addEnvironment(KMS_KEY_ENVIRONMENT_VARIABLE, signingKey.aliasName);
+      // The variable names the alias as a literal, which orders nothing: without this the
+      // function could run before the alias exists.
+      // The function's resource only: its role must come before the key, whose policy names it.
+      const resource = Construct.isConstruct(grantee) ? grantee.node.defaultChild : undefined;
+      const alias = signingKey.alias.node.defaultChild;
+      if (resource instanceof CfnResource && alias instanceof CfnResource)
+        resource.addResourceDependency(alias);
+    }
+    return grant;
   }
 
   /**
@@ -338,6 +421,32 @@ export class NhiIdentity extends Construct {
     return seconds;
   }
 }
+
+/** The checked `signingKey` and `kmsKeyType`. */
+const checkCustody = (props: NhiIdentityBaseProps): NhiSigningKeyCustody => {
+  const custody = props.signingKey ?? 'secret';
+  if (custody !== 'secret' && custody !== 'kms') {
+    throw invalidConfig('signingKey', custody, "'kms' (recommended) or 'secret'");
+  }
+  if (props.kmsKeyType !== undefined) {
+    if (custody !== 'kms') throw invalidConfig('kmsKeyType', props.kmsKeyType, "only with signingKey: 'kms'");
+    if (props.kmsKeyType !== 'ed25519' && props.kmsKeyType !== 'p256') {
+      throw invalidConfig('kmsKeyType', props.kmsKeyType, "'ed25519' or 'p256'");
+    }
+  }
+  return custody;
+};
+
+/** True for a principal that is an IAM role (a function's, created or imported). */
+const isRole = (principal: iam.IPrincipal): principal is iam.IRole =>
+  typeof (principal as Partial<iam.IRole>).roleArn === 'string' &&
+  typeof (principal as Partial<iam.IRole>).roleName === 'string';
+
+/** True for a grantee that takes environment variables (a `lambda.Function`). */
+const hasEnvironment = (
+  grantee: iam.IGrantable,
+): grantee is iam.IGrantable & { addEnvironment(key: string, value: string): unknown } =>
+  typeof (grantee as { addEnvironment?: unknown }).addEnvironment === 'function';
 
 /** A hosted zone id as Route 53 prints it (`Z0123456789ABC`); `/hostedzone/` is dropped. */
 const HOSTED_ZONE_ID = /^[A-Z0-9]{1,32}$/;

@@ -1,13 +1,22 @@
 export {
   DEFAULT_RECORD_TTL_SECONDS,
+  KMS_KEY_ENVIRONMENT_VARIABLE,
   NhiIdentity,
   type NhiIdentityBaseProps,
   type NhiIdentityCliRecordProps,
   type NhiIdentityProps,
   type NhiIdentityStackRecordProps,
   type NhiPublicKey,
+  type NhiSigningKeyCustody,
   SECRET_READ_ACTIONS,
 } from './identity.js';
+export {
+  KMS_ADMIN_ACTIONS,
+  KMS_IDENTITY_TAG,
+  KMS_SIGN_ACTIONS,
+  NhiKmsSigningKey,
+  type NhiKmsSigningKeyProps,
+} from './kms-signing-key.js';
 export { checkServiceName, NhiServiceMetrics } from './metrics.js';
 export {
   type NhiAlarmOptions,
