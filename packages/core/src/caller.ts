@@ -5,6 +5,40 @@ import { SIGNED_PAYLOAD_FIELD } from './http-event.js';
 export const PROOF_AUTH_SCHEME = 'NHI';
 /** Field of a direct-invocation payload that carries the proof (DESIGN §3). */
 export const PROOF_PAYLOAD_FIELD = 'nhiProof';
+/**
+ * Field (or SQS/SNS message attribute) beside `nhiProof` that carries the workload identity token
+ * of a WIMSE pair (DESIGN §3a): direct invocations, EventBridge details, SQS and SNS messages.
+ */
+export const WIT_PAYLOAD_FIELD = 'nhiWit';
+
+/**
+ * What a non-HTTP carrier holds, read from its `nhiWit` and `nhiProof` (envelope members or
+ * message attributes): no WIT (`none`: an NHI1 proof, or nothing, as the carrier's own rules
+ * say), a WIMSE pair (`pair`: the WIT and the proof token made for it), or half a pair or a
+ * WIT that is not a string (`malformed`, why in `detail`).
+ */
+export type CarriedWorkloadPair =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'pair'; readonly wit: string; readonly proof: string }
+  | { readonly kind: 'malformed'; readonly detail: string };
+
+/**
+ * The one rule for a WIT on a non-HTTP carrier (DESIGN §3a): `wit` and `proof` are the values of
+ * `nhiWit` and `nhiProof` as the carrier holds them (`undefined` when absent; a message attribute
+ * of another data type is passed as what it is, not as a string). A WIT proves nothing about the
+ * message without the proof token made for it, and it must be the string the caller sent.
+ */
+export const carriedWorkloadPair = (wit: unknown, proof: unknown): CarriedWorkloadPair => {
+  if (wit === undefined) return { kind: 'none' };
+  if (typeof wit !== 'string') return { kind: 'malformed', detail: `${WIT_PAYLOAD_FIELD} is not a string` };
+  if (typeof proof !== 'string') {
+    return {
+      kind: 'malformed',
+      detail: `${WIT_PAYLOAD_FIELD} goes with a string ${PROOF_PAYLOAD_FIELD} (its proof token)`,
+    };
+  }
+  return { kind: 'pair', wit, proof };
+};
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 

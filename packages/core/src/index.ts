@@ -1,9 +1,12 @@
 export { bodyHash } from './body-hash.js';
 export {
+  type CarriedWorkloadPair,
+  carriedWorkloadPair,
   PROOF_AUTH_SCHEME,
   PROOF_PAYLOAD_FIELD,
   proofHeaders,
   type SignedEnvelope,
+  WIT_PAYLOAD_FIELD,
   withProofHeader,
   withProofPayload,
   withSignedPayload,

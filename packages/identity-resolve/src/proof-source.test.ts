@@ -99,4 +99,24 @@ describe('defaultGetProof', () => {
       expect.objectContaining({ reason: 'malformed_proof' }),
     );
   });
+
+  it('reads the WIT of an { nhiWit, nhiProof, nhiPayload } envelope (direct invocations)', () => {
+    expect(defaultGetProof({ nhiWit: 'w.i.t', nhiProof: 'w.p.t', nhiPayload: '{}' })).toBe('w.i.t');
+    // The envelope's fields are not looked at for HTTP events: the headers are the transport.
+    expect(defaultGetProof({ ...v2({}), nhiWit: 'w.i.t', nhiProof: 'w.p.t' })).toBeUndefined();
+  });
+
+  it('rejects nhiWit without nhiProof, and an nhiWit that is not a string, as malformed_proof', () => {
+    const malformed = expect.objectContaining({ reason: 'malformed_proof' });
+    for (const envelope of [
+      { nhiWit: 'w.i.t', nhiPayload: '{}' },
+      { nhiWit: 'w.i.t', nhiProof: null },
+      { nhiWit: 'w.i.t', nhiProof: ['w.p.t'] },
+      { nhiWit: ['w.i.t'], nhiProof: 'w.p.t' },
+      { nhiWit: null, nhiProof: 'w.p.t' },
+      { nhiWit: 42 },
+    ]) {
+      expect(() => defaultGetProof(envelope)).toThrow(malformed);
+    }
+  });
 });

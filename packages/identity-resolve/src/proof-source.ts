@@ -1,4 +1,5 @@
 import {
+  carriedWorkloadPair,
   headerValues,
   httpEventKind,
   IdentityError,
@@ -20,10 +21,12 @@ const NHI_AUTHORIZATION = /^nhi +([^\s,]+)$/i;
  * Default proof source (DESIGN §3, §3a): for API Gateway (v1, v2), Function URL and ALB events,
  * the `Authorization: NHI <jws>` header, or the workload identity token of a WIMSE pair
  * (`Workload-Identity-Token` beside `Workload-Proof-Token`: the WIT names the issuer and `kid`
- * as a proof does; identity-verify reads the proof token itself); else `event.nhiProof` for direct
- * invocations and queues. More than one value of a header (header smuggling through multi-value
- * headers, or repeated headers joined by a comma), half a pair, or an NHI proof beside a pair is
- * `malformed_proof`; an `Authorization` header of another scheme means no NHI proof.
+ * as a proof does; identity-verify reads the proof token itself); else, for direct invocations,
+ * the WIT of an `{ nhiWit, nhiProof, nhiPayload }` envelope or `event.nhiProof`. More than one
+ * value of a header (header smuggling through multi-value headers, or repeated headers joined by
+ * a comma), half a pair (also `nhiWit` without `nhiProof`, or a `nhiWit` that is not a string),
+ * or an NHI proof beside a pair is `malformed_proof`; an `Authorization` header of another scheme
+ * means no NHI proof.
  *
  * @throws {IdentityError} `malformed_proof` or `proof_too_large`.
  */
@@ -36,8 +39,12 @@ export const defaultGetProof: GetProof = (event) => {
       throw new IdentityError('malformed_proof', PACKAGE_NAME, 'an NHI proof and a workload token pair');
     return proof ?? wit;
   }
-  const proof =
-    typeof event === 'object' && event !== null ? (event as { nhiProof?: unknown }).nhiProof : undefined;
+  const envelope = typeof event === 'object' && event !== null ? (event as Record<string, unknown>) : {};
+  const proof = envelope.nhiProof;
+  // The envelope's WIT names issuer and kid, as the header pair's does.
+  const pair = carriedWorkloadPair(envelope.nhiWit, proof);
+  if (pair.kind === 'malformed') throw new IdentityError('malformed_proof', PACKAGE_NAME, pair.detail);
+  if (pair.kind === 'pair') return pair.wit;
   if (proof === undefined || proof === null) return undefined;
   if (typeof proof !== 'string')
     throw new IdentityError('malformed_proof', PACKAGE_NAME, 'nhiProof is not a string');

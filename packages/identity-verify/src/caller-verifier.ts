@@ -157,9 +157,6 @@ export class CallerVerifier {
     const { proof } = caller;
     if (proof === undefined) throw new IdentityError('missing_proof', PACKAGE_NAME);
     const key = this.#currentKey(caller, proof.header.kid, subject.now);
-    if (subject.enqueuedAt !== undefined && subject.enqueuedAt > subject.now + settings.clockSkew) {
-      throw new IdentityError('not_yet_valid', PACKAGE_NAME, 'enqueued in the future');
-    }
     const claims = asDenial(() =>
       verifyProof(proof, {
         key,
@@ -167,7 +164,7 @@ export class CallerVerifier {
         maxLifetime: settings.maxLifetime,
         clockSkew: settings.clockSkew,
         requireBodyHash: settings.requireBodyHash,
-        now: subject.enqueuedAt ?? subject.now,
+        now: this.#checkedAt(subject),
         body: subject.body,
         ...(subject.method === undefined ? {} : { method: subject.method }),
         ...(subject.url === undefined ? {} : { url: subject.url }),
@@ -183,27 +180,31 @@ export class CallerVerifier {
    * WIT); the WIT is verified against that key once per instance and then remembered by its hash
    * until its `exp`; the WPT is verified against the key the WIT confirms. Then the same
    * certificate pin (the WIT key's), key custody, policy and replay (the WPT's `jti`) checks as
-   * {@link verify}.
+   * {@link verify}. With `subject.enqueuedAt`, both tokens' times are checked at that moment, as
+   * an NHI1 proof's (the key, now).
    * @returns the verified caller, `credential: 'wit'`.
    * @throws {IdentityError} as {@link verify}; `wrong_token` for a WPT made for another WIT.
    */
   async verifyWorkload(
     caller: ResolvedIdentity,
     proofToken: string,
-    subject: Omit<ProofSubject, 'enqueuedAt' | 'keepExtra'>,
+    subject: ProofSubject,
   ): Promise<VerifiedIdentity> {
     const settings = this.#settings;
     const wit = caller.proof;
     if (wit === undefined) throw new IdentityError('missing_proof', PACKAGE_NAME);
     const key = this.#currentKey(caller, wit.header.kid, subject.now);
-    const identity = this.#verifiedWit(caller.name, wit, key, subject.now);
+    const at = this.#checkedAt(subject);
+    // A queued message's WIT is judged when the message was sent, as its WPT is: a WIT renewed at
+    // 80 % of its life may expire while its message waits, which is no reason to refuse it.
+    const identity = this.#verifiedWit(caller.name, wit, key, at, subject.now);
     const claims = asDenial(() =>
       verifyWorkloadProof(decodeWorkloadProof(proofToken), identity, {
         audience: settings.audience,
         maxLifetime: settings.maxLifetime,
         clockSkew: settings.clockSkew,
         requireBodyHash: settings.requireBodyHash,
-        now: subject.now,
+        now: at,
         body: subject.body,
         ...(subject.method === undefined ? {} : { method: subject.method }),
         ...(subject.url === undefined ? {} : { url: subject.url }),
@@ -229,19 +230,36 @@ export class CallerVerifier {
     return key;
   }
 
-  /** The WIT verified against `key`: remembered (no signature check) or verified and remembered. */
+  /**
+   * The moment a proof's times are checked at: when the queue accepted the message, if the
+   * subject says so, else now.
+   * @throws {IdentityError} `not_yet_valid` for a message enqueued in the future.
+   */
+  #checkedAt(subject: Pick<ProofSubject, 'now' | 'enqueuedAt'>): number {
+    if (subject.enqueuedAt === undefined) return subject.now;
+    if (subject.enqueuedAt > subject.now + this.#settings.clockSkew) {
+      throw new IdentityError('not_yet_valid', PACKAGE_NAME, 'enqueued in the future');
+    }
+    return subject.enqueuedAt;
+  }
+
+  /**
+   * The WIT verified against `key` with its times checked `at`: remembered (no signature check)
+   * or verified and remembered, unless it is already expired `now`.
+   */
   #verifiedWit(
     issuer: string,
     wit: NonNullable<ResolvedIdentity['proof']>,
     key: VerificationKey,
+    at: number,
     now: number,
   ): VerifiedWorkloadIdentity {
     // A remembered WIT skips its signature, not the record: the key must not be revoked now.
     if (key.revoked) throw new IdentityError('revoked_key', PACKAGE_NAME);
-    const remembered = this.#wits.recall(issuer, tokenHash(wit.token), key, now);
+    const remembered = this.#wits.recall(issuer, tokenHash(wit.token), key, at);
     if (remembered !== undefined) return remembered;
     const identity = asDenial(() =>
-      verifyWorkloadIdentity(wit, { key, now, clockSkew: this.#settings.clockSkew }),
+      verifyWorkloadIdentity(wit, { key, now: at, clockSkew: this.#settings.clockSkew }),
     );
     this.#wits.remember(issuer, identity, now);
     return identity;

@@ -10,6 +10,7 @@ import {
   attachLambdaContext,
   type ClaimOptions,
   canonicalName,
+  carriedWorkloadPair,
   cleanupBeforeEarlyReturn,
   clientCertOf,
   compileAllowList,
@@ -20,6 +21,7 @@ import {
   either,
   flushOwnedMetrics,
   headerValues,
+  httpEventKind,
   httpMethod,
   httpUrl,
   IdentityError,
@@ -34,6 +36,7 @@ import {
   type Observability,
   type OptionRules,
   oneOf,
+  PROOF_PAYLOAD_FIELD,
   parseOrigin,
   parseZone,
   type ReplayStore,
@@ -43,6 +46,7 @@ import {
   signedBody,
   tryParseIdentityName,
   validateOptions,
+  WIT_PAYLOAD_FIELD,
   WORKLOAD_IDENTITY_TOKEN_HEADER,
   WORKLOAD_PROOF_TOKEN_HEADER,
 } from '@nhi-dns/core';
@@ -393,14 +397,26 @@ export function identityVerify(options: IdentityVerifyOptions): IdentityVerifyMi
 }
 
 /**
- * The `Workload-Proof-Token` of a request that carries a WIMSE pair, `undefined` for one that
- * carries neither half. identity-resolve's default proof source already refuses half a pair or a
- * pair beside an NHI proof; this reads the headers again because it must also know that the
- * record it resolved is the one the request's WIT names, whatever `getProof` returned.
- * @throws {IdentityError} `malformed_proof` unless each header has one value and the resolved
- *   token is the `Workload-Identity-Token`.
+ * The proof token of a request that carries a WIMSE pair, `undefined` for one that carries no
+ * WIT: the `Workload-Proof-Token` header of an HTTP event, the `nhiProof` beside `nhiWit` of a
+ * direct invocation's envelope. identity-resolve's default proof source already refuses half a
+ * pair or a pair beside an NHI proof; this reads the carrier again because it must also know that
+ * the record it resolved is the one the request's WIT names, whatever `getProof` returned.
+ * @throws {IdentityError} `malformed_proof` unless each header has one value (each envelope
+ *   member is a string) and the resolved token is the WIT.
  */
 const workloadProofToken = (event: unknown, resolvedToken: string): string | undefined => {
+  if (httpEventKind(event) === undefined) {
+    const envelope = typeof event === 'object' && event !== null ? (event as Record<string, unknown>) : {};
+    const pair = carriedWorkloadPair(envelope[WIT_PAYLOAD_FIELD], envelope[PROOF_PAYLOAD_FIELD]);
+    if (pair.kind === 'none') return undefined;
+    if (pair.kind === 'pair' && pair.wit === resolvedToken) return pair.proof;
+    throw new IdentityError(
+      'malformed_proof',
+      PACKAGE_NAME,
+      pair.kind === 'malformed' ? pair.detail : `${WIT_PAYLOAD_FIELD} is not the token that was resolved`,
+    );
+  }
   const wits = headerValues(event, WORKLOAD_IDENTITY_TOKEN_HEADER);
   const wpts = headerValues(event, WORKLOAD_PROOF_TOKEN_HEADER);
   if (wits.length === 0 && wpts.length === 0) return undefined;

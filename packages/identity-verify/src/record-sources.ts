@@ -1,3 +1,4 @@
+import { type CarriedWorkloadPair, carriedWorkloadPair } from '@nhi-dns/core';
 import type { EventBridgeEvent, SNSEventRecord, SQSRecord } from 'aws-lambda';
 
 /** Where a record came from. */
@@ -10,8 +11,13 @@ export interface CarriedRecord {
   readonly record: SQSRecord | SNSEventRecord | EventBridgeEvent<string, unknown>;
   /** The service's id of the message: `itemIdentifier` of a partial batch response, replay `deliveryId`. */
   readonly messageId: string;
-  /** The proof, when the record carries one. */
+  /** The proof (for a WIMSE pair: the proof token, `pair.proof`), when the record carries one. */
   readonly token: string | undefined;
+  /**
+   * The WIMSE pair (DESIGN §3a) read from `nhiWit` beside `nhiProof`: `none` when the record
+   * carries no WIT (then `token` is an NHI1 proof), else the pair or why it is malformed.
+   */
+  readonly pair: CarriedWorkloadPair;
   /** The bytes the proof's `bh` covers, as the producer sent them; `undefined` when none travel. */
   readonly body: string | undefined;
   /**
@@ -23,12 +29,23 @@ export interface CarriedRecord {
 }
 
 const PROOF_FIELD = 'nhiProof';
+const WIT_FIELD = 'nhiWit';
 const PAYLOAD_FIELD = 'nhiPayload';
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const aString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** The value of an SQS (`dataType`/`stringValue`) or SNS (`Type`/`Value`) String attribute, else the attribute itself. */
+const attributeValue = (attribute: unknown, type: 'dataType' | 'Type', value: 'stringValue' | 'Value') =>
+  isObject(attribute) && attribute[type] === 'String' ? attribute[value] : attribute;
+
+/** What a carrier holds as its credential, from its `nhiWit` and `nhiProof` values. */
+const credentialOf = (wit: unknown, proof: unknown): Pick<CarriedRecord, 'token' | 'pair'> => ({
+  token: aString(proof),
+  pair: carriedWorkloadPair(wit, proof),
+});
 
 /** Seconds from a millisecond string (SQS) or an ISO date (SNS); `undefined` when unreadable. */
 const secondsOf = (value: unknown, kind: 'ms' | 'iso'): number | undefined => {
@@ -38,13 +55,15 @@ const secondsOf = (value: unknown, kind: 'ms' | 'iso'): number | undefined => {
 };
 
 /**
- * Proof and bytes inside an SQS body that another service wrote: an SNS notification (a
- * subscription without raw delivery: `MessageAttributes.nhiProof.Value`, bytes `Message`) or an
- * EventBridge event (a queue target: `detail.nhiProof`, bytes `detail.nhiPayload`). Only parsed
- * when the message has no `nhiProof` attribute of its own.
+ * Credential and bytes inside an SQS body that another service wrote: an SNS notification (a
+ * subscription without raw delivery: `MessageAttributes.nhiProof.Value` and `nhiWit`, bytes
+ * `Message`) or an EventBridge event (a queue target: `detail.nhiProof` and `detail.nhiWit`,
+ * bytes `detail.nhiPayload`). Only parsed when the message has no credential attribute of its own.
  */
-const wrapped = (body: string): { token: string | undefined; body: string | undefined } | undefined => {
-  if (!body.includes(PROOF_FIELD)) return undefined;
+const wrapped = (
+  body: string,
+): (Pick<CarriedRecord, 'token' | 'pair'> & { body: string | undefined }) | undefined => {
+  if (!body.includes(PROOF_FIELD) && !body.includes(WIT_FIELD)) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(body);
@@ -53,27 +72,46 @@ const wrapped = (body: string): { token: string | undefined; body: string | unde
   }
   if (!isObject(value)) return undefined;
   if (value.Type === 'Notification' && isObject(value.MessageAttributes)) {
-    const attribute = value.MessageAttributes[PROOF_FIELD];
+    const attributes = value.MessageAttributes;
     return {
-      token: isObject(attribute) && attribute.Type === 'String' ? aString(attribute.Value) : undefined,
+      ...credentialOf(
+        attributeValue(attributes[WIT_FIELD], 'Type', 'Value'),
+        attributeValue(attributes[PROOF_FIELD], 'Type', 'Value'),
+      ),
       body: aString(value.Message),
     };
   }
   if (typeof value['detail-type'] === 'string' && isObject(value.detail)) {
-    return { token: aString(value.detail[PROOF_FIELD]), body: aString(value.detail[PAYLOAD_FIELD]) };
+    return {
+      ...credentialOf(value.detail[WIT_FIELD], value.detail[PROOF_FIELD]),
+      body: aString(value.detail[PAYLOAD_FIELD]),
+    };
   }
   return undefined;
 };
 
+const NO_PAIR: CarriedWorkloadPair = Object.freeze({ kind: 'none' });
+
 const fromSqs = (record: SQSRecord): CarriedRecord => {
-  const attribute = record.messageAttributes?.[PROOF_FIELD];
-  const own = attribute?.dataType === 'String' ? attribute.stringValue : undefined;
-  const inner = own === undefined && typeof record.body === 'string' ? wrapped(record.body) : undefined;
+  const attributes: Record<string, unknown> = record.messageAttributes ?? {};
+  // A message's own credential attributes are the producer's; only a message without them can
+  // have been written by SNS or EventBridge, whose attributes travel inside the body.
+  const hasOwn =
+    (isObject(attributes[PROOF_FIELD]) && attributes[PROOF_FIELD].dataType === 'String') ||
+    attributes[WIT_FIELD] !== undefined;
+  const own = hasOwn
+    ? credentialOf(
+        attributeValue(attributes[WIT_FIELD], 'dataType', 'stringValue'),
+        attributeValue(attributes[PROOF_FIELD], 'dataType', 'stringValue'),
+      )
+    : undefined;
+  const inner = !hasOwn && typeof record.body === 'string' ? wrapped(record.body) : undefined;
   return {
     source: 'sqs',
     record,
     messageId: String(record.messageId),
-    token: own ?? inner?.token,
+    token: own === undefined ? inner?.token : own.token,
+    pair: (own ?? inner)?.pair ?? NO_PAIR,
     body: own === undefined ? inner?.body : aString(record.body),
     // SQS's own time, also for a wrapped SNS or EventBridge message: anyone who may send to the
     // queue could write the inner timestamps.
@@ -82,12 +120,15 @@ const fromSqs = (record: SQSRecord): CarriedRecord => {
 };
 
 const fromSns = (record: SNSEventRecord): CarriedRecord => {
-  const attribute = record.Sns?.MessageAttributes?.[PROOF_FIELD];
+  const attributes: Record<string, unknown> = record.Sns?.MessageAttributes ?? {};
   return {
     source: 'sns',
     record,
     messageId: String(record.Sns?.MessageId),
-    token: attribute?.Type === 'String' ? aString(attribute.Value) : undefined,
+    ...credentialOf(
+      attributeValue(attributes[WIT_FIELD], 'Type', 'Value'),
+      attributeValue(attributes[PROOF_FIELD], 'Type', 'Value'),
+    ),
     body: aString(record.Sns?.Message),
     enqueuedAt: secondsOf(record.Sns?.Timestamp, 'iso'),
   };
@@ -99,7 +140,7 @@ const fromEventBridge = (event: EventBridgeEvent<string, unknown>): CarriedRecor
     source: 'eventbridge',
     record: event,
     messageId: String(event.id),
-    token: aString(detail[PROOF_FIELD]),
+    ...credentialOf(detail[WIT_FIELD], detail[PROOF_FIELD]),
     body: aString(detail[PAYLOAD_FIELD]),
     enqueuedAt: undefined,
   };
