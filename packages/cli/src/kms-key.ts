@@ -17,9 +17,11 @@ import {
 } from '@aws-sdk/client-kms';
 import {
   kidOfKmsKey as coreKidOfKmsKey,
+  kmsKeyPolicy as coreKmsKeyPolicy,
   ecdsaDerToJose,
   type KeyCustody,
   type KeyType,
+  KMS_IDENTITY_TAG,
   KMS_KEY_SPECS,
   keyTypeOfKmsKeySpec,
   kmsAliasName,
@@ -41,10 +43,7 @@ export const KMS_SIGNING_ALGORITHM = Object.freeze({
   p256: KMS_KEY_SPECS.p256.signingAlgorithm,
 } as const satisfies Record<KeyType, SigningAlgorithmSpec>);
 
-export { kmsAliasName };
-
-/** Tag on every key the CLI creates: the identity it signs for. */
-export const KMS_IDENTITY_TAG = 'nhi:identity';
+export { KMS_IDENTITY_TAG, kmsAliasName };
 
 /**
  * The record `kid` of a KMS key (core's `kidOfKmsKey`: `kms-` + its key id).
@@ -108,9 +107,8 @@ export interface KmsKeyPolicyInput {
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
 
 /**
- * The key policy of an identity's KMS key. The account (through IAM) may administer the key and
- * read its public half, but the policy grants `kms:Sign` to the signer roles alone, and denies it
- * to every other principal, so an IAM policy with `kms:*` on `*` cannot sign as the workload.
+ * The key policy of an identity's KMS key (core's `kmsKeyPolicy`), as JSON, for signer roles of
+ * one account (the key's).
  * @throws {CliError} usage error for no signer role, or one that is not a role ARN of one account.
  */
 export const kmsKeyPolicy = (input: KmsKeyPolicyInput): string => {
@@ -125,48 +123,13 @@ export const kmsKeyPolicy = (input: KmsKeyPolicyInput): string => {
   if (parsed.some((match) => match[2] !== account)) {
     throw usageError('--signer-role: every signer role must be in one account (the key is)');
   }
-  const root = `arn:${partition}:iam::${account}:root`;
-  const statements: Record<string, unknown>[] = [
-    {
-      Sid: 'AccountAdministersButDoesNotSign',
-      Effect: 'Allow',
-      Principal: { AWS: root },
-      Action: [
-        'kms:Describe*',
-        'kms:Get*',
-        'kms:List*',
-        'kms:Put*',
-        'kms:Update*',
-        'kms:Enable*',
-        'kms:Disable*',
-        'kms:TagResource',
-        'kms:UntagResource',
-        'kms:CreateAlias',
-        'kms:DeleteAlias',
-        'kms:ScheduleKeyDeletion',
-        'kms:CancelKeyDeletion',
-      ],
-      Resource: '*',
-    },
-    {
-      Sid: 'OnlyTheWorkloadSigns',
-      Effect: 'Deny',
-      Principal: { AWS: '*' },
-      Action: 'kms:Sign',
-      Resource: '*',
-      Condition: { ArnNotEquals: { 'aws:PrincipalArn': input.withoutSigners ? [root] : [...signerRoles] } },
-    },
-  ];
-  if (input.withoutSigners !== true) {
-    statements.push({
-      Sid: 'WorkloadSigns',
-      Effect: 'Allow',
-      Principal: { AWS: [...signerRoles] },
-      Action: ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey'],
-      Resource: '*',
-    });
-  }
-  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+  return JSON.stringify(
+    coreKmsKeyPolicy({
+      accountRoot: `arn:${partition}:iam::${account}:root`,
+      signerRoles,
+      ...(input.withoutSigners === undefined ? {} : { withoutSigners: input.withoutSigners }),
+    }),
+  );
 };
 
 /** Options of {@link createLockedKmsKey}. */

@@ -51,7 +51,17 @@ export {
 export { IdentityError, type IdentityErrorCause, statusForReason } from './identity-error.js';
 export type { Jwk } from './jwk.js';
 export { type ImportedRecordKeys, importRecordKeys, type VerificationKey } from './keys.js';
-export { KMS_KEY_SPECS, keyTypeOfKmsKeySpec, kidOfKmsKey, kmsAliasName } from './kms-key.js';
+export {
+  KMS_ADMIN_ACTIONS,
+  KMS_IDENTITY_TAG,
+  KMS_KEY_SPECS,
+  KMS_SIGNER_ACTIONS,
+  type KmsKeyPolicyPrincipals,
+  keyTypeOfKmsKeySpec,
+  kidOfKmsKey,
+  kmsAliasName,
+  kmsKeyPolicy,
+} from './kms-key.js';
 export {
   canonicalName,
   formatIdentityName,

@@ -31,3 +31,89 @@ export const kidOfKmsKey = (keyIdOrArn: string): string | undefined => {
 /** The alias of a workload's KMS signing key: `alias/nhi/<env>/<service>`. */
 export const kmsAliasName = (service: string, environment: string): string =>
   `alias/nhi/${environment}/${service}`;
+
+/** Tag on every identity key the CLI and the deploy paths create: the identity it signs for. */
+export const KMS_IDENTITY_TAG = 'nhi:identity';
+
+/**
+ * What the account (through IAM) may do with an identity's KMS key: administer it and read its
+ * public half, never `kms:Sign`.
+ */
+export const KMS_ADMIN_ACTIONS: readonly string[] = Object.freeze([
+  'kms:Describe*',
+  'kms:Get*',
+  'kms:List*',
+  'kms:Put*',
+  'kms:Update*',
+  'kms:Enable*',
+  'kms:Disable*',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:CreateAlias',
+  'kms:DeleteAlias',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+]);
+
+/**
+ * What a signer needs on its KMS key: `Sign` for each WIT, `GetPublicKey` for the key type and the
+ * kid identity-sign derives, `DescribeKey`.
+ */
+export const KMS_SIGNER_ACTIONS: readonly string[] = Object.freeze([
+  'kms:Sign',
+  'kms:GetPublicKey',
+  'kms:DescribeKey',
+]);
+
+/** Input of {@link kmsKeyPolicy}: ARNs as strings (literal, or deploy-time tokens). */
+export interface KmsKeyPolicyPrincipals {
+  /** The account's root ARN, `arn:<partition>:iam::<account>:root`. */
+  readonly accountRoot: string;
+  /** IAM role ARNs allowed `kms:Sign`: the workload's function roles. */
+  readonly signerRoles: readonly string[];
+  /** Leave the signers out: a key not yet in DNS must not sign. */
+  readonly withoutSigners?: boolean;
+}
+
+/**
+ * The key policy of an identity's KMS key (one document for the CLI and every deploy path): the
+ * account may administer the key and read its public half; `kms:Sign` is denied to every principal
+ * but the signer roles (so an IAM `kms:*` grant elsewhere cannot sign as the workload), who alone
+ * are allowed {@link KMS_SIGNER_ACTIONS}.
+ */
+export const kmsKeyPolicy = (principals: KmsKeyPolicyPrincipals): Record<string, unknown> => {
+  const { accountRoot, signerRoles } = principals;
+  const signers = principals.withoutSigners === true ? [] : [...signerRoles];
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AccountAdministersButDoesNotSign',
+        Effect: 'Allow',
+        Principal: { AWS: accountRoot },
+        Action: [...KMS_ADMIN_ACTIONS],
+        Resource: '*',
+      },
+      {
+        Sid: 'OnlyTheWorkloadSigns',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:Sign',
+        Resource: '*',
+        // Without signers nobody but the account's root user (who can change the policy anyway).
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': signers.length === 0 ? [accountRoot] : signers } },
+      },
+      ...(signers.length === 0
+        ? []
+        : [
+            {
+              Sid: 'WorkloadSigns',
+              Effect: 'Allow',
+              Principal: { AWS: signers },
+              Action: [...KMS_SIGNER_ACTIONS],
+              Resource: '*',
+            },
+          ]),
+    ],
+  };
+};
