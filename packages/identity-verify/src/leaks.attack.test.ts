@@ -4,6 +4,7 @@
  * (a secret value, a private key's JWK `d`, a full proof, a signature segment) may appear in
  * logs, EMF metrics, responses, error messages, `JSON.stringify(error)` or the error's cause.
  */
+import { createPublicKey, generateKeyPairSync, sign as signBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
   BatchGetSecretValueCommand,
@@ -12,7 +13,13 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
-import { DENIAL_REASONS, MemoryReplayStore } from '@nhi-dns/core';
+import {
+  assembleWit,
+  DENIAL_REASONS,
+  MemoryReplayStore,
+  WorkloadProofSigner,
+  witSigningInput,
+} from '@nhi-dns/core';
 import { captureOutput, createTestIdentity, type TestIdentity } from '@nhi-dns/core/test-support';
 import identityResolve from '@nhi-dns/identity-resolve';
 import { DnsError, type DnssecStatus, type Resolver } from '@nhi-dns/resolver';
@@ -122,6 +129,43 @@ const httpEvent = (token: string | undefined, body = '{"amount":10}') => ({
 const withToken = (token: () => Promise<string> | string) => async () => httpEvent(await minted(token()));
 const direct = (token: () => Promise<string> | string) => async () => ({ nhiProof: await minted(token()) });
 
+/**
+ * A WIMSE pair of `who` (DESIGN §3a): a WIT signed by its record key (KMS's part) for a fresh
+ * short-lived key, whose private half joins the needles, and the WPT signer.
+ */
+const workload = (who: TestIdentity = billing) => {
+  const confirmation = generateKeyPairSync('ed25519');
+  const d = confirmation.privateKey.export({ format: 'jwk' }).d;
+  if (d !== undefined) needles.add(d);
+  const { signingInput } = witSigningInput({
+    name: who.name,
+    kid: who.kid,
+    keyType: who.keyType,
+    confirmationKey: confirmation.publicKey,
+  });
+  const wit = assembleWit(signingInput, signBytes(null, Buffer.from(signingInput), who.privateKey));
+  return new WorkloadProofSigner({ wit, privateKey: confirmation.privateKey });
+};
+/** An HTTP event carrying the pair `Workload-Identity-Token` + `Workload-Proof-Token`. */
+const withPair = (pair: () => Promise<{ wit: string; wpt: string }>) => async (): Promise<unknown> => {
+  const { wit, wpt } = await pair();
+  const event = httpEvent(undefined);
+  return {
+    ...event,
+    headers: {
+      ...event.headers,
+      'workload-identity-token': await minted(wit),
+      'workload-proof-token': await minted(wpt),
+    },
+  };
+};
+const validPair = async () => {
+  const signer = workload();
+  return { wit: signer.wit, wpt: signer.sign({ aud: SELF, body: '{"amount":10}' }) };
+};
+/** A record of billing's stating that its key lives in AWS KMS (`kc=kms`). */
+const kmsZone = () => zone([[billing.name, [[`${billing.record}; kc=kms`]]]]);
+
 const sign =
   (options: Parameters<TestIdentity['sign']>[0], who: TestIdentity = billing) =>
   () =>
@@ -222,7 +266,40 @@ const PATHS: Path[] = [
     mode: 'self',
     table: zone([[ledger.name, [[ledger.recordWith({ publicKey: '' })]]]]),
   },
+  { name: 'WIT + WPT pair, success', event: withPair(validPair), table: kmsZone() },
+  {
+    // The WPT names an earlier WIT of the same short-lived key, not the one it travels with.
+    name: 'wrong_token',
+    event: withPair(async () => {
+      const first = workload();
+      const { signingInput } = witSigningInput({
+        name: billing.name,
+        kid: billing.kid,
+        keyType: billing.keyType,
+        confirmationKey: confirmationOf(first.wit),
+        jti: 'the-renewed-wit-jti',
+      });
+      const renewed = assembleWit(
+        signingInput,
+        signBytes(null, Buffer.from(signingInput), billing.privateKey),
+      );
+      return { wit: renewed, wpt: first.sign({ aud: SELF, body: '{"amount":10}' }) };
+    }),
+  },
+  {
+    // requireKeyCustody: 'kms' and a record key that does not state kc=kms.
+    name: 'key_custody',
+    event: withPair(validPair),
+    options: { requireKeyCustody: 'kms' },
+  },
   { name: 'direct invocation, success', event: direct(sign({ aud: SELF })) },
+  {
+    name: 'direct invocation, WIT + WPT pair, success',
+    event: async () => {
+      const { wit, wpt } = await validPair();
+      return { nhiWit: await minted(wit), nhiProof: await minted(wpt), nhiPayload: '{"amount":10}' };
+    },
+  },
   { name: 'direct invocation, bad_signature', event: direct(sign({ aud: SELF }, intruder)) },
   {
     name: 'secrets: AccessDeniedException',
@@ -253,6 +330,12 @@ const PATHS: Path[] = [
   },
   { name: 'secrets: empty_value', event: withToken(sign({ aud: SELF })), secrets: 'empty_value' },
 ];
+
+/** The public key a WIT confirms (`cnf.jwk`). */
+function confirmationOf(wit: string) {
+  const claims = JSON.parse(Buffer.from(wit.split('.')[1] ?? '', 'base64url').toString('utf8'));
+  return createPublicKey({ key: claims.cnf.jwk, format: 'jwk' });
+}
 
 /** One chain per path, sharing the replay store so that the replay path replays. */
 function fullReplayStore(): MemoryReplayStore {
@@ -353,5 +436,7 @@ describe('no secret, private key, proof or signature leaks on any path', () => {
     }
     expect(outcomes.get('success')).toBe('served');
     expect(outcomes.get('direct invocation, success')).toBe('served');
+    expect(outcomes.get('WIT + WPT pair, success')).toBe('served');
+    expect(outcomes.get('direct invocation, WIT + WPT pair, success')).toBe('served');
   });
 });
