@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { DnsRecord } from '../types.js';
@@ -28,6 +29,26 @@ const anchorOf = (zone: string, key: TestKey): TrustAnchor[] => {
     `${zone}. IN DS ${ds.keyTag} ${ds.algorithm} ${ds.digestType} ${ds.digest.toString('hex')}`,
   ]);
 };
+
+const soa = (mname: string, rname: string, serial: number): DnsRecord =>
+  record(`svc.${CHILD}`, 'SOA', {
+    mname,
+    rname,
+    serial,
+    refresh: 7200,
+    retry: 3600,
+    expire: 1_209_600,
+    minimum: 300,
+  });
+const naptr = (regexp: string, replacement: string): DnsRecord =>
+  record(`svc.${CHILD}`, 'NAPTR', {
+    order: 100,
+    preference: 10,
+    flags: 'U',
+    services: 'E2U+sip',
+    regexp,
+    replacement,
+  });
 
 /** A signed two-level world: nhi.test (anchor) → auth.nhi.test → the TXT at NAME. */
 const world = () => {
@@ -247,6 +268,153 @@ describe('DnssecValidator', () => {
     expect((await lab.validator().validate(alias.name, signed)).status).toBe('secure');
     const unsignedAlias = answerOf(TXT, [rrsigOver(TXT, childZsk, CHILD)], { aliases: [alias] });
     expect((await lab.validator().validate(alias.name, unsignedAlias)).status).toBe('bogus');
+  });
+
+  it('says secure for RRsets whose RDATA names arrive in other letter case than signed (RFC 4034 §6.2), bogus when changed', async () => {
+    const lab = world();
+    const validator = lab.validator();
+    const owner = `svc.${CHILD}`;
+    const rrsets: Array<[string, DnsRecord[], DnsRecord[], DnsRecord[]]> = [
+      [
+        // Two exchanges of one preference: their canonical order is by the lower-cased names.
+        'MX',
+        [
+          record(owner, 'MX', { preference: 10, exchange: `a.${CHILD}` }),
+          record(owner, 'MX', { preference: 10, exchange: `b.${CHILD}` }),
+        ],
+        [
+          record(owner, 'MX', { preference: 10, exchange: `a.${CHILD}` }),
+          record(owner, 'MX', { preference: 10, exchange: `B.Auth.NHI.test` }),
+        ],
+        [
+          record(owner, 'MX', { preference: 10, exchange: `a.${CHILD}` }),
+          record(owner, 'MX', { preference: 10, exchange: `c.${CHILD}` }),
+        ],
+      ],
+      [
+        'SRV',
+        [record(owner, 'SRV', { priority: 1, weight: 5, port: 443, target: `api.${CHILD}` })],
+        [record(owner, 'SRV', { priority: 1, weight: 5, port: 443, target: 'API.Auth.nhi.TEST' })],
+        [record(owner, 'SRV', { priority: 1, weight: 5, port: 8443, target: `api.${CHILD}` })],
+      ],
+      [
+        'SOA',
+        [soa(`ns1.${CHILD}`, `hostmaster.${CHILD}`, 1)],
+        [soa('NS1.Auth.nhi.test', 'HostMaster.AUTH.nhi.test', 1)],
+        [soa(`ns1.${CHILD}`, `hostmaster.${CHILD}`, 2)],
+      ],
+      [
+        'NAPTR',
+        [naptr('!^.*$!sip:info@example.com!', `sip.${CHILD}`)],
+        [naptr('!^.*$!sip:info@example.com!', 'SIP.Auth.Nhi.Test')],
+        // The regexp is no name: its case is signed as it is.
+        [naptr('!^.*$!sip:INFO@example.com!', `sip.${CHILD}`)],
+      ],
+      [
+        'RP',
+        [record(owner, 'RP', { mbox: `admin.${CHILD}`, txt: `info.${CHILD}` })],
+        [record(owner, 'RP', { mbox: 'Admin.Auth.nhi.test', txt: 'INFO.auth.NHI.test' })],
+        [record(owner, 'RP', { mbox: `root.${CHILD}`, txt: `info.${CHILD}` })],
+      ],
+    ];
+    for (const [type, signed, received, changed] of rrsets) {
+      const signatures = [rrsigOver(signed, childZsk, CHILD)];
+      expect([type, (await validator.validate(owner, answerOf(received, signatures))).status]).toEqual([
+        type,
+        'secure',
+      ]);
+      const verdict = await validator.validate(owner, answerOf(changed, signatures));
+      expect([type, verdict.status, verdict.reason]).toEqual([
+        type,
+        'bogus',
+        expect.stringMatching(/does not verify/),
+      ]);
+    }
+    // NSEC's next name is signed in the case the zone has it (RFC 6840 §5.1), not lower-cased.
+    const nsec = [record(NAME, 'NSEC', { nextDomain: `Zeta.${CHILD}`, rrtypes: ['TXT', 'RRSIG', 'NSEC'] })];
+    const nsecSignature = [rrsigOver(nsec, childZsk, CHILD)];
+    expect((await validator.validate(NAME, answerOf(nsec, nsecSignature))).status).toBe('secure');
+    const folded = [record(NAME, 'NSEC', { nextDomain: `zeta.${CHILD}`, rrtypes: ['TXT', 'RRSIG', 'NSEC'] })];
+    expect((await validator.validate(NAME, answerOf(folded, nsecSignature))).status).toBe('bogus');
+  });
+
+  it('says bogus, and does not throw, for raw RDATA whose name is compressed (AFSDB, as dns-packet hands it out)', async () => {
+    const lab = world();
+    const validator = lab.validator();
+    const owner = `cell.${CHILD}`;
+    const afsdb = (rdata: Buffer) => [record(owner, 'AFSDB', rdata)];
+    const host = (text: string) =>
+      Buffer.concat([
+        Buffer.from([0, 1]),
+        ...text.split('.').map((label) => Buffer.from([label.length, ...Buffer.from(label)])),
+        Buffer.from([0]),
+      ]);
+    const signatures = [rrsigOver(afsdb(host(`afs.${CHILD}`)), childZsk, CHILD)];
+    expect(
+      (await validator.validate(owner, answerOf(afsdb(host('AFS.Auth.NHI.test')), signatures))).status,
+    ).toBe('secure');
+    const compressed = Buffer.from([0, 1, 3, ...Buffer.from('afs'), 0xc0, 0x0c]);
+    expect(await validator.validate(owner, answerOf(afsdb(compressed), signatures))).toMatchObject({
+      status: 'bogus',
+      reason: expect.stringMatching(/without a canonical form/),
+    });
+  });
+
+  it("verifies RFC 8080 §6.1's Ed25519 example (as Errata 4935 corrects it) with the MX exchange in upper case", async () => {
+    // Published values: the key pair (tag 3613), its DS, and the RRSIG of
+    // `example.com. 3600 IN MX 10 mail.example.com.`; Ed25519 is deterministic, so this
+    // signature checks our canonical form against the one its authors' signer used.
+    const zone = 'example.com';
+    const publicKey = Buffer.from('l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=', 'base64');
+    const seed = Buffer.from('ODIyNjAzODQ2MjgwODAxMjI2NDUxOTAyMDQxNDIyNjI=', 'base64');
+    const key: TestKey = {
+      dnskey: { flags: 257, algorithm: 15, key: publicKey },
+      privateKey: createPrivateKey({
+        key: {
+          kty: 'OKP',
+          crv: 'Ed25519',
+          x: publicKey.toString('base64url'),
+          d: seed.toString('base64url'),
+        },
+        format: 'jwk',
+      }),
+      tag: 3613,
+    };
+    const times = { inception: 1_438_207_200, expiration: 1_440_021_600 };
+    const keys = dnskeyRrset(zone, [key]);
+    const anchors = parseTrustAnchors([
+      `${zone}. IN DS 3613 15 2 3aa5ab37efce57f737fc1627013fee07bdf241bd10f3b1964ab55c78e79a304b`,
+    ]);
+    const validator = new DnssecValidator({
+      anchors,
+      now: () => 1_439_000_000_000,
+      query: async (name, type) =>
+        name === zone && type === 'DNSKEY' ? answerOf(keys, [rrsigOver(keys, key, zone, times)]) : nodataOf(),
+    });
+    const rrsig = record(zone, 'RRSIG', {
+      typeCovered: 'MX',
+      algorithm: 15,
+      labels: 2,
+      originalTTL: 3600,
+      ...times,
+      keyTag: 3613,
+      signersName: 'example.com.',
+      signature: Buffer.from(
+        'oL9krJun7xfBOIWcGHi7mag5/hdZrKWw15jPGrHpjQeRAvTdszaPD+QLs3fx8A4M3e23mRZ9VrbpMngwcrqNAg==',
+        'base64',
+      ),
+    });
+    const mx = (exchange: string, preference = 10) => [record(zone, 'MX', { preference, exchange }, 3600)];
+    for (const exchange of ['mail.example.com', 'MAIL.Example.COM.']) {
+      expect([exchange, (await validator.validate(zone, answerOf(mx(exchange), [rrsig]))).status]).toEqual([
+        exchange,
+        'secure',
+      ]);
+    }
+    expect((await validator.validate(zone, answerOf(mx('MAIL.Example.COM', 20), [rrsig]))).status).toBe(
+      'bogus',
+    );
+    expect((await validator.validate(zone, answerOf(mx('mail2.example.com'), [rrsig]))).status).toBe('bogus');
   });
 
   it('bounds a verdict by the earliest signature expiry and revalidates keys after it', async () => {

@@ -99,6 +99,22 @@ const serialLte = (a: number, b: number): boolean => (b - a) >>> 0 < HALF_SERIAL
 
 const rrsigOf = (record: DnsRecord): RrsigData => record.data as RrsigData;
 
+/**
+ * {@link signedData}, or `undefined` when an RR's RDATA has no canonical form (a name cut short or
+ * compressed in raw RDATA): it cannot be checked, so its RRset is bogus, not an error of the lookup.
+ */
+const signedDataOrUndefined = (
+  rrsig: RrsigData,
+  owner: string,
+  rrset: readonly DnsRecord[],
+): Buffer | undefined => {
+  try {
+    return signedData(rrsig, owner, rrset);
+  } catch {
+    return undefined;
+  }
+};
+
 const worst = (verdicts: readonly DnssecVerdict[]): DnssecVerdict => {
   const validUntil = Math.min(...verdicts.map((verdict) => verdict.validUntil));
   const bogus = verdicts.find((verdict) => verdict.status === 'bogus');
@@ -248,7 +264,11 @@ export class DnssecValidator {
           why = `the RRSIG of ${type} ${owner} names key ${rrsig.keyTag}, which the DNSKEY RRset of ${signer || '.'} does not hold`;
           continue;
         }
-        const data = signedData(rrsig, owner, records);
+        const data = signedDataOrUndefined(rrsig, owner, records);
+        if (data === undefined) {
+          why = `an RR of ${type} ${owner} has RDATA without a canonical form (RFC 4034 §6.2)`;
+          continue;
+        }
         if (keys.some((key) => verifySignature(rrsig.algorithm, key.key, data, rrsig.signature))) {
           const expires = (seconds + ((rrsig.expiration - seconds) >>> 0)) * 1000;
           return {

@@ -66,21 +66,115 @@ export const labelCount = (name: string): number => {
 export const isAtOrBelow = (name: string, ancestor: string): boolean =>
   ancestor === '' || name === ancestor || name.endsWith(`.${ancestor}`);
 
-/** Types whose RDATA names are lower-cased in canonical form (RFC 4034 §6.2 as amended by RFC 6840 §5.1). */
-const NAME_IN_RDATA = new Set(['CNAME', 'NS', 'PTR', 'DNAME']);
+/**
+ * One field of RDATA on the way to its last domain name: that many octets of fixed size, a domain
+ * name, a <character-string> (RFC 1035 §3.3: a length octet, then that many octets), or A6's
+ * prefix length, address suffix and prefix name (RFC 2874 §3.1.1: the name only for a prefix
+ * length above 0, after the 128 bits minus the prefix, rounded up to octets).
+ */
+type RdataField = number | 'name' | 'string' | 'a6';
 
 /**
- * RDATA of `record` in canonical form, without its length prefix.
- * @throws {Error} for a type this validator does not sign-check (callers only pass known types).
+ * The types whose RDATA names RFC 4034 §6.2 item 3 lower-cases, as RFC 6840 §5.1 amends it: NSEC
+ * is off the list (its next name keeps its case), and HINFO, listed twice, holds no name. Each
+ * has its fields up to its last name; what follows (SOA's counters, a signature, NXT's bitmap) is
+ * copied as it is. Keyed by type as dns-packet spells it: its mnemonic, or `UNKNOWN_<code>` for
+ * the types it has none for, whose RDATA it hands out as the octets received.
+ */
+const NAME_LAYOUTS: ReadonlyMap<string, readonly RdataField[]> = new Map<string, readonly RdataField[]>([
+  ['NS', ['name']],
+  ['UNKNOWN_3', ['name']], // MD (RFC 1035 §3.3.4)
+  ['UNKNOWN_4', ['name']], // MF (RFC 1035 §3.3.5)
+  ['CNAME', ['name']],
+  ['SOA', ['name', 'name']], // MNAME, RNAME, then five 32-bit fields (RFC 1035 §3.3.13)
+  ['UNKNOWN_7', ['name']], // MB (RFC 1035 §3.3.3)
+  ['UNKNOWN_8', ['name']], // MG (RFC 1035 §3.3.6)
+  ['UNKNOWN_9', ['name']], // MR (RFC 1035 §3.3.8)
+  ['PTR', ['name']],
+  ['UNKNOWN_14', ['name', 'name']], // MINFO: RMAILBX, EMAILBX (RFC 1035 §3.3.7)
+  ['MX', [2, 'name']], // preference, exchange (RFC 1035 §3.3.9)
+  ['RP', ['name', 'name']], // mbox, txt (RFC 1183 §2.2)
+  ['AFSDB', [2, 'name']], // subtype, hostname (RFC 1183 §1)
+  ['UNKNOWN_21', [2, 'name']], // RT: preference, intermediate host (RFC 1183 §3.3)
+  ['SIG', [18, 'name']], // signer's name after 18 fixed octets (RFC 2535 §4.1)
+  ['UNKNOWN_26', [2, 'name', 'name']], // PX: preference, MAP822, MAPX400 (RFC 2163 §4)
+  ['UNKNOWN_30', ['name']], // NXT: next name, then its type bitmap (RFC 2535 §5.2)
+  ['SRV', [6, 'name']], // priority, weight, port, target (RFC 2782)
+  // NAPTR: order, preference, flags, services, regexp, replacement (RFC 3403 §4.1)
+  ['NAPTR', [4, 'string', 'string', 'string', 'name']],
+  ['KX', [2, 'name']], // preference, exchanger (RFC 2230 §3.1)
+  ['UNKNOWN_38', ['a6']], // A6 (RFC 2874 §3.1.1)
+  ['DNAME', ['name']],
+  ['RRSIG', [18, 'name']], // signer's name after 18 fixed octets (RFC 4034 §3.1)
+]);
+
+/** Highest A6 prefix length (RFC 2874 §3.1.1): the bits of an IPv6 address. */
+const A6_MAX_PREFIX = 128;
+
+/**
+ * `rdata` with the ASCII letters of the names at `fields` lower-cased (a copy).
+ * @throws {Error} for RDATA that ends before its fields do, or a name that is not a plain
+ * sequence of labels: a compression pointer (RFC 1035 §4.1.4), which RFC 3597 §4 lets a server
+ * use in RDATA of the RFC 1035 types and which could only be followed in the whole message, or an
+ * extended label type. Canonical names are uncompressed (RFC 4034 §6.2 item 2).
+ */
+const lowerCaseNames = (type: string, rdata: Buffer, fields: readonly RdataField[]): Buffer => {
+  const out = Buffer.from(rdata);
+  let offset = 0;
+  const take = (octets: number): void => {
+    if (offset + octets > out.length) throw new Error(`${type} RDATA ends inside a field`);
+    offset += octets;
+  };
+  const name = (): void => {
+    for (;;) {
+      const length = out[offset];
+      take(1);
+      if (length === 0) return;
+      // Above 63, the top two bits are set: a pointer (0b11) or an extended label type (0b01, 0b10).
+      if (length! > 63) throw new Error(`${type} RDATA holds a compression pointer or an extended label`);
+      const label = offset;
+      take(length!);
+      for (let i = label; i < offset; i++) {
+        const octet = out[i]!;
+        if (octet >= 0x41 && octet <= 0x5a) out[i] = octet | 0x20;
+      }
+    }
+  };
+  for (const field of fields) {
+    if (typeof field === 'number') take(field);
+    else if (field === 'name') name();
+    else if (field === 'string') take(1 + (out[offset] ?? 0));
+    else {
+      const prefix = out[offset] ?? 0;
+      if (prefix > A6_MAX_PREFIX) throw new Error(`${type} RDATA has a prefix length above 128`);
+      take(1 + Math.ceil((A6_MAX_PREFIX - prefix) / 8));
+      if (prefix > 0) name();
+    }
+  }
+  return out;
+};
+
+/** RDATA of `record` on the wire (uncompressed, case as received), without its length prefix. */
+const rdataWire = (record: DnsRecord): Buffer => {
+  const encoder = dnsPacket[record.type.toLowerCase()] as RdataCodec | undefined;
+  // dns-packet's RDATA encoders write the 2-byte RDLENGTH first.
+  if (encoder !== undefined) return encoder.encode(record.data).subarray(2);
+  // A type dns-packet has no codec for: it decodes to the RDATA octets as received.
+  if (Buffer.isBuffer(record.data)) return record.data;
+  throw new Error(`no canonical RDATA for ${record.type}`);
+};
+
+/**
+ * RDATA of `record` in canonical form (RFC 4034 §6.2), without its length prefix: on the wire,
+ * names uncompressed, and the ASCII letters of the names inside lower-cased for the types listed
+ * there as amended by RFC 6840 §5.1. Any other type's RDATA is taken as it is (RFC 3597 §7).
+ * @throws {Error} for a type with neither a dns-packet codec nor raw RDATA, or RDATA whose names
+ * cannot be put in canonical form (cut short, or compressed).
  */
 export const canonicalRdata = (record: DnsRecord): Buffer => {
-  const type = record.type;
-  let data = record.data;
-  if (NAME_IN_RDATA.has(type) && typeof data === 'string') data = foldCase(data);
-  const encoder = dnsPacket[type.toLowerCase()] as RdataCodec | undefined;
-  if (encoder === undefined) throw new Error(`no canonical RDATA for ${type}`);
-  // dns-packet's RDATA encoders write the 2-byte RDLENGTH first.
-  return encoder.encode(data).subarray(2);
+  const wire = rdataWire(record);
+  const fields = NAME_LAYOUTS.get(record.type);
+  return fields === undefined ? wire : lowerCaseNames(record.type, wire, fields);
 };
 
 const u16 = (value: number): Buffer => {
