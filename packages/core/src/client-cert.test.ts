@@ -185,6 +185,70 @@ describe('clientCertOf behind an ALB listener with mutual TLS (albMutualTls)', (
     }
   });
 
+  it('in verify mode presents an unreadable certificate for a leaf header with a second certificate, or bytes ahead of it', () => {
+    const unreadable = { presented: true, thumbprint: undefined };
+    const leaf = 'x-amzn-mtls-clientcert-leaf';
+    const verify = { albMutualTls: 'verify' } as const;
+    for (const value of [
+      albEncoded(`${other.pem}${billing.pem}`),
+      albEncoded(`${billing.pem}${billing.pem}`),
+      albEncoded(`${billing.pem}\n${other.pem}`),
+      `junk${albEncoded(billing.pem)}`,
+      albEncoded(`${billing.pem}junk`),
+    ]) {
+      expect(clientCertOf(alb({ [leaf]: value }), verify)).toEqual(unreadable);
+    }
+    // Whitespace around the one certificate is no second value.
+    expect(clientCertOf(alb({ [leaf]: albEncoded(`\n${billing.pem}\n\n`) }), verify)).toEqual({
+      presented: true,
+      thumbprint: billing.thumbprint,
+    });
+  });
+
+  it('presents an unreadable certificate for a raw comma (two values joined into one) in either mode, and for bytes ahead of a chain', () => {
+    const unreadable = { presented: true, thumbprint: undefined };
+    const joined = `${albEncoded(other.pem)},${albEncoded(billing.pem)}`;
+    expect(clientCertOf(alb({ 'x-amzn-mtls-clientcert-leaf': joined }), { albMutualTls: 'verify' })).toEqual(
+      unreadable,
+    );
+    expect(
+      clientCertOf(
+        alb({ 'x-amzn-mtls-clientcert-leaf': `${albEncoded(billing.pem)}, ${albEncoded(billing.pem)}` }),
+        {
+          albMutualTls: 'verify',
+        },
+      ),
+    ).toEqual(unreadable);
+    const passthrough = { albMutualTls: 'passthrough' } as const;
+    expect(clientCertOf(alb({ 'x-amzn-mtls-clientcert': joined }), passthrough)).toEqual(unreadable);
+    expect(
+      clientCertOf(
+        alb({ 'x-amzn-mtls-clientcert': `junk${albEncoded(`${other.pem}${billing.pem}`)}` }),
+        passthrough,
+      ),
+    ).toEqual(unreadable);
+    // An encoded comma decodes to one too: no PEM holds it.
+    expect(
+      clientCertOf(alb({ 'x-amzn-mtls-clientcert-leaf': `${albEncoded(billing.pem)}%2C` }), {
+        albMutualTls: 'verify',
+      }),
+    ).toEqual(unreadable);
+    // A chain of certificates alone, whitespace between, still reads from its leaf.
+    const chain = albEncoded(`${other.pem}\n${billing.pem}\n${billing.pem}`);
+    expect(clientCertOf(alb({ 'x-amzn-mtls-clientcert': chain }), passthrough)).toEqual({
+      presented: true,
+      thumbprint: other.thumbprint,
+    });
+    // A value of the largest size read that almost matches costs one pass, not a backtracking blow-up.
+    const almost = `-----BEGIN CERTIFICATE-----${'A'.repeat(12 * MAX_CLIENT_CERT_PEM_BYTES - 60)}`;
+    const started = performance.now();
+    for (const albMutualTls of ['verify', 'passthrough'] as const) {
+      const headers = { 'x-amzn-mtls-clientcert-leaf': almost, 'x-amzn-mtls-clientcert': almost };
+      expect(clientCertOf(alb(headers), { albMutualTls })).toEqual(unreadable);
+    }
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
   it('never throws on any header value', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 400 }), (value) => {

@@ -53,8 +53,19 @@ const ALB_HEADER: Readonly<Record<AlbMutualTlsMode, string>> = Object.freeze({
 });
 /** A URL-encoded chain longer than this is not decoded: four certificates of the largest size read. */
 const MAX_ALB_HEADER_BYTES = 4 * 3 * MAX_CLIENT_CERT_PEM_BYTES;
-/** The first certificate of a PEM text (the leaf, in the order the ALB forwards a chain). */
-const FIRST_PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----/;
+/** One PEM certificate (no `-` inside, so the patterns below match in linear time). */
+const PEM_CERTIFICATE = String.raw`-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----`;
+/**
+ * What each mode's header holds once URL-decoded, whitespace aside, with the leaf captured: one
+ * certificate in verify mode, the chain (leaf first) in passthrough mode. Anything else, such as a
+ * second certificate in verify mode or bytes ahead of the first, is unreadable rather than read
+ * from its first certificate: were a front end to put a client's bytes beside the listener's, the
+ * first certificate could be the client's.
+ */
+const ALB_HEADER_PEM: Readonly<Record<AlbMutualTlsMode, RegExp>> = Object.freeze({
+  verify: new RegExp(String.raw`^\s*(${PEM_CERTIFICATE})\s*$`),
+  passthrough: new RegExp(String.raw`^\s*(${PEM_CERTIFICATE})(?:\s*${PEM_CERTIFICATE})*\s*$`),
+});
 
 /** Thumbprints of recently seen PEMs: a warm function sees the same few client certificates. */
 const thumbprintCache = new Map<string, string | undefined>();
@@ -112,21 +123,23 @@ export const clientCertPem = (event: unknown): string | undefined => {
 
 /**
  * The certificate in an ALB event's mutual TLS header of `mode`: none without the header; an
- * unreadable one for several values (a smuggled second header), an oversized value, broken
- * URL encoding or no PEM certificate in it.
+ * unreadable one for several values (a smuggled second header), a raw comma (the listener
+ * URL-encodes the PEM, which has none anyway, so a comma is two values a front end joined into
+ * one: RFC 9110 §5.3), an oversized value, broken URL encoding, or anything but the mode's PEM
+ * certificates ({@link ALB_HEADER_PEM}).
  */
 const albClientCert = (event: unknown, mode: AlbMutualTlsMode): PresentedClientCert => {
   const values = headerValues(event, ALB_HEADER[mode]);
   if (values.length === 0) return NOT_PRESENTED;
   const value = values[0]!;
-  if (values.length > 1 || value.length > MAX_ALB_HEADER_BYTES) return UNREADABLE;
+  if (values.length > 1 || value.length > MAX_ALB_HEADER_BYTES || value.includes(',')) return UNREADABLE;
   let pem: string;
   try {
     pem = decodeURIComponent(value);
   } catch {
     return UNREADABLE;
   }
-  const leaf = FIRST_PEM_CERTIFICATE.exec(pem)?.[0];
+  const leaf = ALB_HEADER_PEM[mode].exec(pem)?.[1];
   return leaf === undefined ? UNREADABLE : { presented: true, thumbprint: cachedThumbprint(leaf) };
 };
 

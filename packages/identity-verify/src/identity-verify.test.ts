@@ -784,6 +784,34 @@ describe('mutual TLS binding (x5t-s256 pin, API Gateway clientCertPem)', () => {
     );
   });
 
+  it('behind an ALB listener in verify mode: a leaf header with a second certificate or a raw comma is cert_mismatch, even with the pinned one first', async () => {
+    const encoded = albHeaderValue;
+    const alb = (proof: string, leafHeader: string) => ({
+      httpMethod: 'POST',
+      path: '/pay',
+      headers: {
+        host: 'api.example.com',
+        authorization: `NHI ${proof}`,
+        'x-amzn-mtls-clientcert-leaf': leafHeader,
+      },
+      requestContext: { elb: { targetGroupArn: 'arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/t/1' } },
+      body: '',
+      isBase64Encoded: false,
+    });
+    const verifyMode = chain({ albMutualTls: 'verify', requireClientCert: true }, pinnedTable());
+    for (const leafHeader of [
+      encoded(`${pinned.pem}${other.pem}`),
+      `${encoded(pinned.pem)},${encoded(other.pem)}`,
+      `${encoded(pinned.pem)},${encoded(pinned.pem)}`,
+    ]) {
+      const { result, out } = await run(async () => verifyMode.invoke(alb(await token(), leafHeader)));
+      expect(result.body).toBe('{"error":"cert_mismatch"}');
+      expect(out.json()).toContainEqual(
+        expect.objectContaining({ 'nhi.detail': expect.stringContaining('does not parse') }),
+      );
+    }
+  });
+
   it('checks the pin after the signature and before the replay store: a mismatch does not burn the jti', async () => {
     const replayStore = new MemoryReplayStore();
     const { invoke } = chain({ replayStore }, pinnedTable());
