@@ -470,8 +470,14 @@ describe.each(
     ]);
     expect(failures).toEqual(['m-replayed', 'm-half']);
   });
+});
 
-  it('with a shared replay store, checks the WIT and the WPT when SQS accepted the message: it may outwait both', async () => {
+describe.each(
+  CARRIERS.filter((carrier) => carrier.kind === 'records' && carrier.name !== 'EventBridge').map(
+    (carrier) => [carrier.name, carrier] as const,
+  ),
+)('queue time on %s', (_name, carrier) => {
+  it('with a shared replay store, checks the WIT and the WPT when the queue accepted the message: it may outwait both', async () => {
     // A WIT with 15 minutes to live, a WPT of 60 s, both made when the message was sent; it is
     // delivered half an hour later, when both have expired.
     const signer = await mint(billing, NOW, 900);
