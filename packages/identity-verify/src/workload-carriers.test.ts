@@ -7,6 +7,7 @@
  * WIT is minted by core's `mintWorkloadIdentity`, a local Ed25519 key standing in for KMS.
  */
 import { createPublicKey, type KeyObject, sign } from 'node:crypto';
+import { jest } from '@jest/globals';
 import middy from '@middy/core';
 import {
   assembleWit,
@@ -498,5 +499,35 @@ describe.each(
     const atDelivery = await consumer(carrier, {}, zone(), later).deliver({ ...message, id: 'm-3' });
     expect(atDelivery.reason).toBe('expired');
     expect(atDelivery.seen).toEqual([]);
+  });
+});
+
+describe('the WIT + WPT pair on a direct invocation, with a getProof of its own', () => {
+  it('refuses an envelope whose nhiWit is not the token getProof had resolved (malformed_proof)', async () => {
+    const signer = await mint(billing);
+    const other = await mint(orders);
+    const handler = jest.fn(async () => 'served');
+    const invoke = middy()
+      .use(
+        identityResolve({
+          zone: ZONE,
+          resolver: createTableResolver(zone()),
+          // A getProof that reads another field than the envelope's WIT: the record it resolves
+          // must not be the one the WPT is then checked against.
+          getProof: () => other.wit,
+        }),
+      )
+      .use(identityVerify({ self: SELF, allow: [`*.prod.${ZONE}`], now: () => NOW }))
+      .handler(handler);
+    const message = pair(signer, '{"order":1}', 'm-1');
+    const out = captureOutput();
+    const error = await invoke(envelopeOf(message), lambdaContext()).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    out.restore();
+    expect(error).toMatchObject({ name: 'IdentityError', reason: 'malformed_proof', statusCode: 401 });
+    expect(out.emf()).toContainEqual(expect.objectContaining({ AuthFailure: 1, Reason: 'malformed_proof' }));
+    expect(handler).not.toHaveBeenCalled();
   });
 });
