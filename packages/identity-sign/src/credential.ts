@@ -1,16 +1,17 @@
 import {
   PROOF_AUTH_SCHEME,
+  WIT_PAYLOAD_FIELD,
   WORKLOAD_IDENTITY_TOKEN_HEADER,
   WORKLOAD_PROOF_TOKEN_HEADER,
   withSignedPayload,
 } from '@nhi-dns/core';
 
-/** Field of an invoke payload or EventBridge detail that carries the WIT beside `nhiProof`. */
-export const WIT_PAYLOAD_FIELD = 'nhiWit';
+/** Field of an invoke payload or EventBridge detail that carries the WIT beside `nhiProof` (core's). */
+export { WIT_PAYLOAD_FIELD };
 /** Message attribute that carries the proof on SQS and SNS (DESIGN §3, "Transports"). */
 export const PROOF_MESSAGE_ATTRIBUTE = 'nhiProof';
-/** Message attribute that carries the WIT on SQS and SNS, beside `nhiProof`. */
-export const WIT_MESSAGE_ATTRIBUTE = 'nhiWit';
+/** Message attribute that carries the WIT on SQS and SNS, beside `nhiProof`: the field's name. */
+export const WIT_MESSAGE_ATTRIBUTE = WIT_PAYLOAD_FIELD;
 
 /**
  * What one signature produces. A key from Secrets Manager (or given directly) makes one NHI1
