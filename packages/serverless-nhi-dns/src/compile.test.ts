@@ -157,6 +157,135 @@ describe('compileNhi', () => {
     });
   });
 
+  it("sign: kms creates the identity's KMS key, its alias and a kms:Sign grant on that key only, per signing function", () => {
+    const template = compiledTemplate(['billing', 'billingBatch', 'ledger']);
+    const config = resolve(
+      { zone: ZONE },
+      {
+        billing: { identity: 'billing', sign: 'kms' },
+        billingBatch: { identity: 'billing', sign: 'kms', secrets: ['billing/api-token'] },
+        ledger: { identity: 'ledger', secrets: ['ledger/db'] },
+      },
+    );
+    const report = compileNhi(template, config, naming);
+    expect(report.kmsKeys).toEqual({ billing: 'NhiSigningKeyBillingProd' });
+    expect(report.roles).toEqual({
+      billing: 'BillingNhiRole',
+      billingBatch: 'BillingBatchNhiRole',
+      ledger: 'LedgerNhiRole',
+    });
+    const key = template.Resources.NhiSigningKeyBillingProd;
+    expect(key).toMatchObject({
+      Type: 'AWS::KMS::Key',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        KeySpec: 'ECC_NIST_EDWARDS25519',
+        KeyUsage: 'SIGN_VERIFY',
+        Tags: [{ Key: 'nhi:identity', Value: 'billing.prod.auth.example.com' }],
+      },
+    });
+    const signers = [
+      { 'Fn::GetAtt': ['BillingNhiRole', 'Arn'] },
+      { 'Fn::GetAtt': ['BillingBatchNhiRole', 'Arn'] },
+    ];
+    const statements =
+      (key?.Properties?.KeyPolicy as { Statement: Record<string, unknown>[] } | undefined)?.Statement ?? [];
+    expect(statements.map((statement) => [statement.Sid, statement.Condition])).toEqual([
+      ['AccountAdministersButDoesNotSign', undefined],
+      ['OnlyTheWorkloadSigns', { ArnNotEquals: { 'aws:PrincipalArn': signers } }],
+      ['WorkloadSigns', { ArnEquals: { 'aws:PrincipalArn': signers } }],
+    ]);
+    expect(template.Resources.NhiSigningKeyAliasBillingProd).toEqual({
+      Type: 'AWS::KMS::Alias',
+      Properties: { AliasName: 'alias/nhi/prod/billing', TargetKeyId: { Ref: 'NhiSigningKeyBillingProd' } },
+    });
+    for (const [fn, roleId] of [
+      ['Billing', 'BillingNhiRole'],
+      ['BillingBatch', 'BillingBatchNhiRole'],
+    ] as const) {
+      expect(template.Resources[`${fn}NhiKmsSignPolicy`]).toEqual({
+        Type: 'AWS::IAM::Policy',
+        Properties: {
+          PolicyName: 'nhi-dns-kms-sign',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'NhiSignWithOwnKmsKey',
+                Effect: 'Allow',
+                Action: ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey'],
+                Resource: { 'Fn::GetAtt': ['NhiSigningKeyBillingProd', 'Arn'] },
+              },
+            ],
+          },
+          Roles: [{ Ref: roleId }],
+        },
+      });
+      const fnResource = template.Resources[`${fn}LambdaFunction`];
+      expect(fnResource?.Properties?.Role).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+      expect(fnResource?.DependsOn).toEqual(
+        expect.arrayContaining([`${fn}NhiKmsSignPolicy`, 'NhiSigningKeyAliasBillingProd']),
+      );
+    }
+    // No secret for the KMS-held key: billing's role has no nhi-dns-secrets policy at all, the
+    // batch function's reads only its own secret.
+    const policyNames = (roleId: string) =>
+      ((template.Resources[roleId]?.Properties?.Policies ?? []) as { PolicyName: string }[]).map(
+        (p) => p.PolicyName,
+      );
+    expect(policyNames('BillingNhiRole')).toEqual(['svc-prod-lambda']);
+    expect(JSON.stringify(template.Resources.BillingBatchNhiRole)).not.toContain('signing-key');
+    expect(JSON.stringify(template)).not.toContain('/nhi/billing/signing-key');
+    // ledger signs nothing: it is in no key policy and has no KMS grant.
+    expect(JSON.stringify(key)).not.toContain('LedgerNhiRole');
+    expect(template.Resources.LedgerNhiKmsSignPolicy).toBeUndefined();
+    // identity-sign finds the key by its alias.
+    expect(config.functions.map((fn) => fn.environment.NHI_KMS_KEY_ID)).toEqual([
+      'alias/nhi/prod/billing',
+      'alias/nhi/prod/billing',
+      undefined,
+    ]);
+  });
+
+  it('sign: kms with kmsKeyType p256 makes a P-256 key; one identity, one key type', () => {
+    const template = compiledTemplate(['billing']);
+    compileNhi(
+      template,
+      resolve({ zone: ZONE }, { billing: { identity: 'billing', sign: 'kms', kmsKeyType: 'p256' } }),
+      naming,
+    );
+    expect(template.Resources.NhiSigningKeyBillingProd?.Properties?.KeySpec).toBe('ECC_NIST_P256');
+    expect(
+      configError(() =>
+        resolve(
+          { zone: ZONE },
+          {
+            a: { identity: 'billing', sign: 'kms' },
+            b: { identity: 'billing', sign: 'kms', kmsKeyType: 'p256' },
+          },
+        ),
+      ),
+    ).toMatch(/functions\.b\.nhi\.kmsKeyType .*functions\.a\.nhi signs as billing with a ed25519 KMS key/);
+    expect(
+      configError(() =>
+        resolve({ zone: ZONE }, { a: { identity: 'billing', sign: true, kmsKeyType: 'p256' } }),
+      ),
+    ).toMatch(/functions\.a\.nhi\.kmsKeyType .*only with sign: kms/);
+    expect(configError(() => resolve({ zone: ZONE }, { a: { identity: 'billing', sign: 'hsm' } }))).toMatch(
+      /functions\.a\.nhi: option 'sign' is 'hsm'; allowed: true \| false, or 'kms'/,
+    );
+    // The stack cannot publish a KMS key's public half: the CLI does, after the deployment.
+    expect(
+      configError(() =>
+        resolve(
+          { zone: ZONE, recordOwner: 'stack', hostedZoneId: 'Z0123456789ABC' },
+          { a: { identity: 'billing', sign: 'kms', publicKey: KEY } },
+        ),
+      ),
+    ).toMatch(/functions\.a\.nhi\.sign .*nhi-dns publish --kms-key-id alias\/nhi\/prod\/billing/);
+  });
+
   it('refuses grants for a function that runs under a role of its own', () => {
     const template = compiledTemplate(['ledger']);
     template.Resources.LedgerLambdaFunction!.Properties!.Role = 'arn:aws:iam::123456789012:role/ledger';

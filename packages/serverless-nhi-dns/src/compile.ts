@@ -1,5 +1,5 @@
-import { METRIC, METRICS_NAMESPACE, signingKeyReach } from '@nhi-dns/core';
-import type { ResolvedConfig, ResolvedFunction } from './config.js';
+import { KMS_KEY_SPECS, METRIC, METRICS_NAMESPACE, signingKeyReach } from '@nhi-dns/core';
+import type { ResolvedConfig, ResolvedFunction, ResolvedKmsKey } from './config.js';
 import { invalidConfig, show } from './errors.js';
 import { recordResource } from './record.js';
 import type { AwsNaming, CfnResource, CfnTemplate } from './template.js';
@@ -13,10 +13,45 @@ export const SECRET_READ_ACTIONS: readonly string[] = Object.freeze([
 /** Name of the inline policy the plugin adds to a function's own role. */
 export const SECRETS_POLICY_NAME = 'nhi-dns-secrets';
 
+/**
+ * What the account (through IAM) may do with an identity's KMS key: administer it and read its
+ * public half, never `kms:Sign`. The list of the CLI's `nhi-dns keygen --kms` key policy.
+ */
+export const KMS_ADMIN_ACTIONS: readonly string[] = Object.freeze([
+  'kms:Describe*',
+  'kms:Get*',
+  'kms:List*',
+  'kms:Put*',
+  'kms:Update*',
+  'kms:Enable*',
+  'kms:Disable*',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:CreateAlias',
+  'kms:DeleteAlias',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
+]);
+
+/**
+ * Actions a signer needs on its KMS key: `Sign` for each WIT, `GetPublicKey` for the key type and
+ * the kid identity-sign derives, `DescribeKey` as the CLI's policy grants it.
+ */
+export const KMS_SIGN_ACTIONS: readonly string[] = Object.freeze([
+  'kms:Sign',
+  'kms:GetPublicKey',
+  'kms:DescribeKey',
+]);
+
+/** Name of the policy that grants a function `kms:Sign` on its identity's key. */
+export const KMS_SIGN_POLICY_NAME = 'nhi-dns-kms-sign';
+
 /** What {@link compileNhi} added, by logical id. */
 export interface CompileReport {
   /** Stack-owned identity records (`AWS::Route53::RecordSet`). */
   readonly records: string[];
+  /** Identity → logical id of its KMS signing key (`AWS::KMS::Key`), with `sign: kms`. */
+  readonly kmsKeys: Record<string, string>;
   /** Function key → logical id of the role generated for it. */
   readonly roles: Record<string, string>;
   readonly alarms: string[];
@@ -140,7 +175,9 @@ const checkSharedRole = (sharedRole: CfnResource, config: ResolvedConfig): strin
  * The function's own role: a copy of the provider role Serverless generated (its trust policy,
  * path, managed policies, permissions boundary, tags and every statement: logs, event sources,
  * `provider.iam.role.statements`) without its fixed name, plus one inline policy reading exactly
- * the function's secrets and, if it signs, its own signing key.
+ * the function's secrets and, if it signs with a secret-held key, its own signing key. A KMS grant
+ * is a policy of its own ({@link kmsSignPolicy}): inline here, it would make the role depend on
+ * the key, whose policy names the role.
  */
 const functionRole = (sharedRole: CfnResource, fn: ResolvedFunction): CfnResource => {
   const role = structuredClone(sharedRole);
@@ -163,13 +200,100 @@ const functionRole = (sharedRole: CfnResource, fn: ResolvedFunction): CfnResourc
       Resource: [secretArnPattern(fn.signingKey)],
     });
   }
-  properties.Policies = [
-    ...asList(properties.Policies),
-    { PolicyName: SECRETS_POLICY_NAME, PolicyDocument: { Version: '2012-10-17', Statement: statements } },
-  ];
+  if (statements.length > 0) {
+    properties.Policies = [
+      ...asList(properties.Policies),
+      { PolicyName: SECRETS_POLICY_NAME, PolicyDocument: { Version: '2012-10-17', Statement: statements } },
+    ];
+  }
   role.Properties = properties;
   return role;
 };
+
+/** `arn:<partition>:iam::<account>:root`: the account, through IAM. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not a template literal.
+const ACCOUNT_ROOT = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' };
+
+/**
+ * An identity's KMS signing key (DESIGN §3a) with the key policy of the CLI's
+ * `nhi-dns keygen --kms`: the account administers the key and reads its public half but does not
+ * sign; `kms:Sign` is denied to every principal but the signer roles, which alone are allowed it.
+ * Non-exportable (`SIGN_VERIFY`, key material made by KMS), tagged `nhi:identity`, retained when
+ * the stack is deleted (the record may still name it).
+ *
+ * The signers are matched on `aws:PrincipalArn`, not named as principals: KMS checks that every
+ * principal of a key policy exists when the policy is written, and the function roles are created
+ * in the same deployment, possibly not yet visible to KMS; a condition needs no lookup.
+ */
+const kmsKeyResource = (key: ResolvedKmsKey, signerRoleIds: readonly string[]): CfnResource => {
+  const signers = signerRoleIds.map((roleId) => ({ 'Fn::GetAtt': [roleId, 'Arn'] }));
+  return {
+    Type: 'AWS::KMS::Key',
+    DeletionPolicy: 'Retain',
+    UpdateReplacePolicy: 'Retain',
+    Properties: {
+      Description: `nhi-dns signing key of ${key.name}`,
+      KeySpec: KMS_KEY_SPECS[key.keyType].keySpec,
+      KeyUsage: 'SIGN_VERIFY',
+      KeyPolicy: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AccountAdministersButDoesNotSign',
+            Effect: 'Allow',
+            Principal: { AWS: ACCOUNT_ROOT },
+            Action: [...KMS_ADMIN_ACTIONS],
+            Resource: '*',
+          },
+          {
+            Sid: 'OnlyTheWorkloadSigns',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'kms:Sign',
+            Resource: '*',
+            Condition: { ArnNotEquals: { 'aws:PrincipalArn': signers } },
+          },
+          {
+            Sid: 'WorkloadSigns',
+            Effect: 'Allow',
+            Principal: { AWS: ACCOUNT_ROOT },
+            Action: [...KMS_SIGN_ACTIONS],
+            Resource: '*',
+            Condition: { ArnEquals: { 'aws:PrincipalArn': signers } },
+          },
+        ],
+      },
+      Tags: [{ Key: 'nhi:identity', Value: key.name }],
+    },
+  };
+};
+
+/** `kms:Sign`, `GetPublicKey` and `DescribeKey` on exactly one key, for one function's role. */
+const kmsSignPolicy = (keyId: string, roleId: string): CfnResource => ({
+  Type: 'AWS::IAM::Policy',
+  Properties: {
+    PolicyName: KMS_SIGN_POLICY_NAME,
+    PolicyDocument: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'NhiSignWithOwnKmsKey',
+          Effect: 'Allow',
+          Action: [...KMS_SIGN_ACTIONS],
+          Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        },
+      ],
+    },
+    Roles: [{ Ref: roleId }],
+  },
+});
+
+/** `orders-worker` → `OrdersWorker`, as the CLI's renderer names a record. */
+const pascal = (label: string): string =>
+  label
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
 
 const metricStat = (
   serviceName: string,
@@ -360,6 +484,9 @@ const dashboardResource = (config: ResolvedConfig): CfnResource => {
  *   a self-checking function depends on its record.
  * - Each function with `secrets` or `sign`: its own `AWS::IAM::Role` (see {@link functionRole}),
  *   so that no other function of the service can read its secrets or sign as it.
+ * - `sign: kms`: per identity an `AWS::KMS::Key` (see {@link kmsKeyResource}) and its
+ *   `AWS::KMS::Alias`, and per signing function an `AWS::IAM::Policy` on its role granting
+ *   `kms:Sign`, `GetPublicKey` and `DescribeKey` on that key only.
  * - Per `service` dimension: the AuthFailure alarm, the DNS miss anomaly and ceiling alarms, and
  *   with `selfCheck` the self_mismatch alarm.
  *
@@ -373,7 +500,14 @@ export const compileNhi = (
   config: ResolvedConfig,
   naming: AwsNaming,
 ): CompileReport => {
-  const report: CompileReport = { records: [], roles: {}, alarms: [], outputs: [], warnings: [] };
+  const report: CompileReport = {
+    records: [],
+    kmsKeys: {},
+    roles: {},
+    alarms: [],
+    outputs: [],
+    warnings: [],
+  };
   const recordIds = new Map<string, string>();
   for (const record of config.records) {
     const { logicalId, resource } = recordResource(config, record);
@@ -394,7 +528,7 @@ export const compileNhi = (
     const recordId = recordIds.get(fn.identity);
     if (fn.selfCheck && recordId !== undefined) addDependency(functionResource, recordId);
 
-    if (fn.secrets.length === 0 && fn.signingKey === undefined) continue;
+    if (fn.secrets.length === 0 && fn.signingKey === undefined && fn.kmsKey === undefined) continue;
     const role = functionResource.Properties?.Role;
     if (sharedRole === undefined || !isGetAttArnOf(role, sharedRoleId)) {
       throw invalidConfig(
@@ -402,7 +536,7 @@ export const compileNhi = (
         role,
         'nhi.secrets and nhi.sign are granted on a role the plugin generates for the function from the provider role; ' +
           'with a role of your own (functions.<fn>.role, provider.iam.role as a name or ARN) grant secretsmanager:GetSecretValue ' +
-          'and DescribeSecret on the secrets there and drop nhi.secrets/nhi.sign',
+          'and DescribeSecret on the secrets there (kms:Sign on a KMS key of your own) and drop nhi.secrets/nhi.sign',
       );
     }
     const roleId = `${naming.getNormalizedFunctionName(fn.key)}NhiRole`;
@@ -415,6 +549,30 @@ export const compileNhi = (
       ) as string[];
     }
     report.roles[fn.key] = roleId;
+  }
+
+  // Each KMS key after the roles, whose ARNs its policy names. Every function that signs with one
+  // has a role of its own: on the shared role, every function of the service could sign.
+  for (const key of config.kmsKeys) {
+    const suffix = `${pascal(key.identity)}${pascal(config.environment)}`;
+    const keyId = `NhiSigningKey${suffix}`;
+    const aliasId = `NhiSigningKeyAlias${suffix}`;
+    const signers = key.functions.map((functionKey) => report.roles[functionKey]!);
+    addResource(template, keyId, kmsKeyResource(key, signers));
+    addResource(template, aliasId, {
+      Type: 'AWS::KMS::Alias',
+      Properties: { AliasName: key.alias, TargetKeyId: { Ref: keyId } },
+    });
+    for (const functionKey of key.functions) {
+      const policyId = `${naming.getNormalizedFunctionName(functionKey)}NhiKmsSignPolicy`;
+      addResource(template, policyId, kmsSignPolicy(keyId, report.roles[functionKey]!));
+      // NHI_KMS_KEY_ID names the alias as a literal, which orders nothing: the function waits for
+      // the alias and for its grant, as it waits for its role.
+      const functionResource = template.Resources[naming.getLambdaLogicalId(functionKey)]!;
+      addDependency(functionResource, policyId);
+      addDependency(functionResource, aliasId);
+    }
+    report.kmsKeys[key.identity] = keyId;
   }
 
   // One output per identity, saying who owns its record: the stack documents the rule itself.

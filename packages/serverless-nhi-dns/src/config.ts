@@ -11,7 +11,9 @@ import {
   either,
   formatIdentityName,
   isIdentityLabel,
+  type KeyType,
   KID_PATTERN,
+  kmsAliasName,
   METRICS_NAMESPACE,
   type OptionRule,
   oneOf,
@@ -102,8 +104,14 @@ export interface NhiFunctionOptions {
   readonly allow?: readonly string[];
   /** Secrets the function reads, relative to `/<environment>/` (`ledger/db`). */
   readonly secrets?: readonly string[];
-  /** The function signs proofs as its identity: grants its signing key. Default false. */
-  readonly sign?: boolean;
+  /**
+   * The function signs as its identity. `kms` (recommended for new identities): the stack creates
+   * the identity's AWS KMS key and grants the function `kms:Sign` on it. `true`: grants the key
+   * `nhi-dns keygen` stored in Secrets Manager. Default false.
+   */
+  readonly sign?: boolean | 'kms';
+  /** With `sign: kms`: the KMS key's type, `ed25519` (default) or `p256`. */
+  readonly kmsKeyType?: KeyType;
   /** The function checks its own record (kill switch): adds the self_mismatch alarm. Default false. */
   readonly selfCheck?: boolean;
   /** Stack-owned records only: the key(s) to publish. */
@@ -137,8 +145,10 @@ export interface ResolvedFunction {
   readonly allow: readonly string[];
   /** Full secret names, `/<environment>/<name>`. */
   readonly secrets: readonly string[];
-  /** Full name of its signing key when it signs, `/<environment>/nhi/<identity>/signing-key`. */
+  /** Full name of its signing key when it signs with a secret-held key, `/<environment>/nhi/<identity>/signing-key`. */
   readonly signingKey?: string;
+  /** Alias of its identity's KMS key when it signs with one (`sign: kms`), `alias/nhi/<environment>/<identity>`. */
+  readonly kmsKey?: string;
   readonly selfCheck: boolean;
   /** The `service` dimension of its metrics (`POWERTOOLS_SERVICE_NAME`). */
   readonly serviceName: string;
@@ -157,6 +167,19 @@ export interface ResolvedRecord {
   readonly functions: readonly string[];
 }
 
+/** A KMS signing key this stack creates: one per identity that some function signs as with `sign: kms`. */
+export interface ResolvedKmsKey {
+  /** Service label. */
+  readonly identity: string;
+  /** The identity name. */
+  readonly name: string;
+  /** `alias/nhi/<environment>/<identity>`. */
+  readonly alias: string;
+  readonly keyType: KeyType;
+  /** Functions (keys) that sign with it: the signers of its key policy. */
+  readonly functions: readonly string[];
+}
+
 /** The plugin's whole configuration, checked. */
 export interface ResolvedConfig {
   readonly zone: string;
@@ -172,6 +195,8 @@ export interface ResolvedConfig {
   readonly functions: readonly ResolvedFunction[];
   /** Empty unless `recordOwner: 'stack'`. */
   readonly records: readonly ResolvedRecord[];
+  /** The KMS signing keys to create (`sign: kms`). */
+  readonly kmsKeys: readonly ResolvedKmsKey[];
 }
 
 /** One function of serverless.yml, as the plugin reads it. */
@@ -285,7 +310,8 @@ const FUNCTION_RULES = {
   }),
   allow: aStringList,
   secrets: aStringList,
-  sign: aBoolean,
+  sign: either(aBoolean, oneOf('kms')),
+  kmsKeyType: oneOf('ed25519', 'p256'),
   selfCheck: aBoolean,
   publicKey: either(anObject, { allowed: 'a list of keys', test: Array.isArray }),
   publicKeyFile: aString,
@@ -497,6 +523,7 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
       functions: string[];
     }
   >();
+  const kmsKeys = new Map<string, { keyType: KeyType; from: string; functions: string[] }>();
   const functions = protectedFunctions.map((fn): ResolvedFunction => {
     const path = `functions.${fn.key}.nhi`;
     validate(path, fn.nhi, FUNCTION_RULES);
@@ -586,6 +613,35 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
       records.set(identity, record);
     }
 
+    const kmsKey = (() => {
+      if (options.sign !== 'kms') {
+        if (options.kmsKeyType !== undefined) {
+          throw invalidConfig(`${path}.kmsKeyType`, options.kmsKeyType, 'only with sign: kms');
+        }
+        return undefined;
+      }
+      if (recordOwner === 'stack') {
+        throw invalidConfig(
+          `${path}.sign`,
+          'kms',
+          "the public key of a KMS key is known only once the stack created it, so this stack cannot publish it: keep recordOwner: 'cli' (the default) " +
+            `and, after deploying, run nhi-dns publish --kms-key-id ${kmsAliasName(identity, environment)}`,
+        );
+      }
+      const keyType = options.kmsKeyType ?? 'ed25519';
+      const key = kmsKeys.get(identity) ?? { keyType, from: fn.key, functions: [] };
+      if (key.keyType !== keyType) {
+        throw invalidConfig(
+          `${path}.kmsKeyType`,
+          keyType,
+          `functions.${key.from}.nhi signs as ${identity} with a ${key.keyType} KMS key: one identity, one KMS key`,
+        );
+      }
+      key.functions.push(fn.key);
+      kmsKeys.set(identity, key);
+      return kmsAliasName(identity, environment);
+    })();
+
     const functionEnvironment = objectOrEmpty(fn.environment);
     const { serviceName, set: setServiceName } = serviceNameOf(
       fn.key,
@@ -603,6 +659,8 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
     if (dnsServers !== undefined) variables.NHI_DNS_SERVERS = dnsServers.join(',');
     if (setServiceName) variables.POWERTOOLS_SERVICE_NAME = serviceName;
     if (setNamespace) variables.POWERTOOLS_METRICS_NAMESPACE = METRICS_NAMESPACE;
+    // identity-sign signs with this KMS key when given no signingKey.
+    if (kmsKey !== undefined) variables.NHI_KMS_KEY_ID = kmsKey;
     for (const [variable, value] of Object.entries(variables)) {
       const given = functionEnvironment[variable];
       if (given !== undefined && given !== value) {
@@ -620,6 +678,7 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
       allow,
       secrets,
       ...(options.sign === true ? { signingKey: `/${environment}/nhi/${identity}/signing-key` } : {}),
+      ...(kmsKey === undefined ? {} : { kmsKey }),
       selfCheck: options.selfCheck === true,
       serviceName,
       environment: Object.freeze(variables),
@@ -655,6 +714,13 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
     allowBroadSecretsGrant: service.allowBroadSecretsGrant === true,
     functions,
     records: resolvedRecords,
+    kmsKeys: [...kmsKeys].map(([identity, key]) => ({
+      identity,
+      name: formatIdentityName({ service: identity, environment, zone }),
+      alias: kmsAliasName(identity, environment),
+      keyType: key.keyType,
+      functions: key.functions,
+    })),
   };
 };
 
