@@ -13,6 +13,12 @@ import {
   Route53Client,
 } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import { finishKmsRotation, keygenKms, mintKmsWorkloadIdentity, revoke, rotateKms } from '@nhi-dns/cli';
 import {
@@ -26,10 +32,10 @@ import {
 } from '@nhi-dns/core';
 import identityResolve from '@nhi-dns/identity-resolve';
 import { createSigner } from '@nhi-dns/identity-sign';
-import identityVerify from '@nhi-dns/identity-verify';
+import identityVerify, { identityVerifyRecords } from '@nhi-dns/identity-verify';
 import { createResolver } from '@nhi-dns/resolver';
 import { startTestDnsServer, type TestDnsServer } from '@nhi-dns/resolver/test-support';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { type MotoServer, startMoto } from '../lab/moto.js';
 import { lambdaContext } from '../support/http-event.js';
 
@@ -209,6 +215,61 @@ describe('a KMS-held identity on moto (Route 53, KMS) and real DNS', () => {
     const context = lambdaContext() as Parameters<typeof callee>[1];
     const response = (await callee(event, context)) as { statusCode: number; body: string };
     expect(response).toEqual({ statusCode: 200, body: `${NAME} wit` });
+  });
+
+  it('over SQS on moto: the SDK plugin of identity-sign attaches the pair, identityVerifyRecords accepts the delivered message', async () => {
+    const sqs = new SQSClient(moto.clientConfig);
+    const { QueueUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: 'ledger-entries' }));
+    const signer = createSigner({
+      self: NAME,
+      signingKey: { kmsKeyId: 'alias/nhi/prod/billing' },
+      kmsClient: kms,
+      audiences: { [QueueUrl]: CALLEE },
+    });
+    sqs.middlewareStack.use(signer.awsSdkPlugin());
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: '{"entry":1}' }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MessageAttributeNames: ['All'], AttributeNames: ['All'] }),
+    );
+    expect(Object.keys(Messages[0]?.MessageAttributes ?? {}).sort()).toEqual(['nhiProof', 'nhiWit']);
+    // The event Lambda's SQS poller builds from what moto delivered.
+    const event: SQSEvent = {
+      Records: Messages.map((message) => ({
+        messageId: message.MessageId ?? '',
+        receiptHandle: message.ReceiptHandle ?? '',
+        body: message.Body ?? '',
+        attributes: message.Attributes as SQSEvent['Records'][number]['attributes'],
+        messageAttributes: Object.fromEntries(
+          Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+            name,
+            { dataType: value.DataType ?? 'String', stringValue: value.StringValue ?? '' },
+          ]),
+        ),
+        md5OfBody: message.MD5OfBody ?? '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:ledger-entries',
+        awsRegion: 'us-east-1',
+      })),
+    };
+    const seen: string[] = [];
+    const consumer = middy<SQSEvent>()
+      .use(
+        identityVerifyRecords({
+          self: CALLEE,
+          allow: [NAME],
+          requireKeyCustody: 'kms',
+          resolver: createResolver({ servers: [dns.server], cache: false }),
+        }),
+      )
+      .handler(async (_event, context) => {
+        for (const record of context.verifiedRecords)
+          seen.push(`${record.caller.name} ${record.caller.credential} ${record.body}`);
+        return undefined;
+      });
+    const result = await consumer(event, lambdaContext() as Parameters<typeof consumer>[1]);
+    // Nothing refused: no batchItemFailures to report.
+    expect((result as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures ?? []).toEqual([]);
+    expect(seen).toEqual([`${NAME} wit {"entry":1}`]);
   });
 
   it('revoke: the unexpired WIT is refused once DNS serves the revocation', async () => {
