@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { kmsKeyPolicy } from '@nhi-dns/cli';
 import { parse, type ScalarTag } from 'yaml';
 
 /** CloudFormation short-form intrinsics, parsed into their long form. */
@@ -45,9 +47,34 @@ const resources = Object.entries(template.Resources);
 const ofType = (type: string) => resources.filter(([, resource]) => resource.Type === type);
 const functions = ofType('AWS::Serverless::Function');
 
-type Statement = { Sid?: string; Effect: string; Action: string[]; Resource: unknown };
-const statementsOf = (fn: Resource): Statement[] =>
-  ((fn.Properties.Policies ?? []) as Array<{ Statement: Statement[] }>).flatMap((policy) => policy.Statement);
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Principal?: unknown;
+  Action: string[];
+  Resource: unknown;
+  Condition?: unknown;
+};
+type PolicyDocument = { Statement: Statement[] };
+/**
+ * Every statement a function holds: its SAM `Policies`, and with a role of its own (`Role:
+ * !GetAtt X.Arn`) that role's inline policies and the `AWS::IAM::Policy` resources attached to it.
+ */
+const statementsOf = (fn: Resource): Statement[] => {
+  const own = ((fn.Properties.Policies ?? []) as PolicyDocument[]).flatMap((policy) => policy.Statement);
+  const roleId = /^(\w+)\.Arn$/.exec(
+    String((fn.Properties.Role as { 'Fn::GetAtt'?: string } | undefined)?.['Fn::GetAtt'] ?? ''),
+  )?.[1];
+  if (roleId === undefined) return own;
+  const role = template.Resources[roleId]!;
+  const inline = ((role.Properties.Policies ?? []) as Array<{ PolicyDocument: PolicyDocument }>).flatMap(
+    (policy) => policy.PolicyDocument.Statement,
+  );
+  const attached = ofType('AWS::IAM::Policy')
+    .filter(([, policy]) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap(([, policy]) => (policy.Properties.PolicyDocument as PolicyDocument).Statement);
+  return [...own, ...inline, ...attached];
+};
 const sub = (value: unknown): string | undefined =>
   (value as { 'Fn::Sub'?: string } | undefined)?.['Fn::Sub'];
 const variablesOf = (fn: Resource): Record<string, unknown> =>
@@ -191,9 +218,6 @@ describe('examples/template.yaml', () => {
   it('lets each function read only its own secret, and none write secrets or DNS', () => {
     const ownSecret: Record<string, (resource: unknown) => boolean> = {
       LedgerFunction: (resource) => (resource as { Ref?: string }).Ref === 'LedgerDatabaseSecret',
-      // Secrets Manager ARNs end in "-" and six random characters.
-      BillingFunction: (resource) =>
-        sub(resource)?.endsWith(':secret:/${Environment}/nhi/billing/signing-key-??????') === true,
     };
     for (const [name, fn] of functions) {
       const secretStatements = statementsOf(fn).filter((s) =>
@@ -275,9 +299,91 @@ describe('examples/template.yaml', () => {
           Resource: { 'Fn::GetAtt': 'LedgerFunction.Arn' },
         }),
       ]);
-      // The signing key is the caller's only secret, read one at a time: no wildcard at all.
+      // The caller reads no secret (its key is in KMS): no wildcard at all.
       expect(statementsOf(fn).filter((s) => s.Resource === '*')).toEqual([]);
     }
+  });
+});
+describe('examples/template.yaml: billing signs with a KMS-held key', () => {
+  const billing = template.Resources.BillingFunction!;
+  const key = template.Resources.BillingSigningKey! as Resource & { DeletionPolicy?: string };
+  const keyStatements = (key.Properties.KeyPolicy as PolicyDocument).Statement;
+  const billingRole = { 'Fn::GetAtt': 'BillingRole.Arn' };
+
+  it('has a non-exportable Ed25519 SIGN_VERIFY key, retained, named alias/nhi/<env>/billing', () => {
+    expect(key.Type).toBe('AWS::KMS::Key');
+    expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_EDWARDS25519', KeyUsage: 'SIGN_VERIFY' });
+    // Key material made by KMS (no Origin EXTERNAL): what the CLI publishes as kc=kms.
+    expect(key.Properties.Origin).toBeUndefined();
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(template.Resources.BillingSigningKeyAlias).toEqual({
+      Type: 'AWS::KMS::Alias',
+      Properties: {
+        AliasName: { 'Fn::Sub': 'alias/nhi/${Environment}/billing' },
+        TargetKeyId: { Ref: 'BillingSigningKey' },
+      },
+    });
+  });
+
+  it("has the key policy of nhi-dns keygen --kms: the account administers but does not sign, only billing's role signs", () => {
+    const roleArn = 'arn:aws:iam::123456789012:role/billing';
+    const root = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' };
+    // The CLI's policy is the oracle, its literal ARNs written as this template writes them.
+    const cli = (
+      JSON.parse(
+        kmsKeyPolicy({ signerRoles: [roleArn] })
+          .replaceAll(`"${roleArn}"`, JSON.stringify(billingRole))
+          .replaceAll('"arn:aws:iam::123456789012:root"', JSON.stringify(root)),
+      ) as PolicyDocument
+    ).Statement;
+    expect(keyStatements.slice(0, 2)).toEqual(cli.slice(0, 2));
+    // billing's role is allowed by its ARN rather than named as a principal: KMS checks a
+    // policy's principals when it is written, and the role is created in the same deployment.
+    const { Principal: _named, ...signs } = cli[2]!;
+    expect(keyStatements[2]).toEqual({
+      ...signs,
+      Principal: { AWS: root },
+      Condition: { ArnEquals: { 'aws:PrincipalArn': [billingRole] } },
+    });
+    expect(keyStatements).toHaveLength(3);
+  });
+
+  it('grants billing kms:Sign on that key only, sets NHI_KMS_KEY_ID, and gives it no secret', () => {
+    expect(billing.Properties.Role).toEqual(billingRole);
+    const kms = statementsOf(billing).filter((s) => s.Action.some((a) => a.startsWith('kms:')));
+    expect(kms).toEqual([
+      {
+        Sid: 'SignWithOwnKmsKeyOnly',
+        Effect: 'Allow',
+        Action: ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey'],
+        Resource: { 'Fn::GetAtt': 'BillingSigningKey.Arn' },
+      },
+    ]);
+    expect(
+      statementsOf(billing).filter((s) => s.Action.some((a) => a.startsWith('secretsmanager:'))),
+    ).toEqual([]);
+    expect(templateText).not.toMatch(/nhi\/billing\/signing-key/);
+    // identity-sign reads the alias from NHI_KMS_KEY_ID; the function waits for its grant.
+    expect(variablesOf(billing).NHI_KMS_KEY_ID).toEqual({ Ref: 'BillingSigningKeyAlias' });
+    expect((billing as { DependsOn?: unknown }).DependsOn).toBe('BillingSignsWithOwnKmsKey');
+    // No other function may use a KMS key.
+    for (const [name, fn] of functions) {
+      if (name === 'BillingFunction') continue;
+      expect(JSON.stringify(statementsOf(fn))).not.toContain('kms:');
+    }
+  });
+
+  it('is cfn-lint clean', () => {
+    const lint = spawnSync('cfn-lint', ['--', join(here, 'template.yaml')], { encoding: 'utf8' });
+    if (lint.error !== undefined) {
+      throw new Error(
+        `cfn-lint could not run (${lint.error.message}): install it (pip install cfn-lint), as CI has it`,
+      );
+    }
+    expect({ status: lint.status, findings: `${lint.stdout}${lint.stderr}`.trim() }).toEqual({
+      status: 0,
+      findings: '',
+    });
   });
 });
 // biome-ignore-end lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders
