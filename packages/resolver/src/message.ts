@@ -142,17 +142,28 @@ export const prepareQuery = (spec: QuerySpec, caseRandomization = false): Prepar
 /** A decoded reply; dns-packet's decoder sets `rcode` and `opcode`, which its typings omit. */
 export type Reply = DecodedPacket & { rcode: string; opcode: string };
 
-/** Why a datagram or TCP message was not accepted as the reply. */
-export type RejectReason = 'short' | 'id' | 'not_response' | 'undecodable' | 'opcode' | 'question';
+/**
+ * Why a datagram or TCP message was not accepted as the reply. `case`: everything matched but
+ * the letter case of the question name, sent in DNS 0x20 case (see {@link ReplyCheck}).
+ */
+export type RejectReason = 'short' | 'id' | 'not_response' | 'undecodable' | 'opcode' | 'question' | 'case';
 
-/** Result of {@link checkReply}. */
-export type ReplyCheck = { ok: true; packet: Reply } | { ok: false; reason: RejectReason };
+/**
+ * Result of {@link checkReply}. A `case` rejection carries the decoded reply: over TCP, where an
+ * off-path spoofer cannot inject, it is the server's own answer and proves that the path to the
+ * server does not preserve letter case; over UDP it is never used (a spoofer could have sent it).
+ */
+export type ReplyCheck =
+  | { ok: true; packet: Reply }
+  | { ok: false; reason: Exclude<RejectReason, 'case'> }
+  | { ok: false; reason: 'case'; packet: Reply };
 
 /**
  * Decides whether `message` is the reply to `query`: same ID, a response, opcode QUERY, and
  * exactly our question (type, class IN, and the name byte for byte as sent when its case was
- * randomised, else case-insensitively). Cheap header checks come before decoding, so floods of
- * wrong-ID packets cost little. Never throws.
+ * randomised, else case-insensitively). A reply right in all but the name's letter case is told
+ * apart (`case`) from one with another question. Cheap header checks come before decoding, so
+ * floods of wrong-ID packets cost little. Never throws.
  */
 export const checkReply = (message: Buffer, query: PreparedQuery): ReplyCheck => {
   if (message.length < 12) return { ok: false, reason: 'short' };
@@ -166,14 +177,6 @@ export const checkReply = (message: Buffer, query: PreparedQuery): ReplyCheck =>
   }
   if (packet.opcode !== 'QUERY') return { ok: false, reason: 'opcode' };
   const questions = packet.questions ?? [];
-  // The question is the message's first name, right after the header: compared on the wire.
-  const exact = query.exactName;
-  if (
-    exact !== undefined &&
-    (message.length < 12 + exact.length || !exact.equals(message.subarray(12, 12 + exact.length)))
-  ) {
-    return { ok: false, reason: 'question' };
-  }
   const question = questions[0];
   if (
     questions.length !== 1 ||
@@ -184,6 +187,14 @@ export const checkReply = (message: Buffer, query: PreparedQuery): ReplyCheck =>
     question.class !== 'IN'
   ) {
     return { ok: false, reason: 'question' };
+  }
+  // The question is the message's first name, right after the header: compared on the wire.
+  const exact = query.exactName;
+  if (
+    exact !== undefined &&
+    (message.length < 12 + exact.length || !exact.equals(message.subarray(12, 12 + exact.length)))
+  ) {
+    return { ok: false, reason: 'case', packet };
   }
   return { ok: true, packet };
 };

@@ -78,6 +78,8 @@ afterEach(async () => {
 });
 
 const later = (ms: number, action: () => void) => setTimeout(action, ms);
+const swapCase = (name: string) =>
+  name.replace(/[a-z]/gi, (c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()));
 
 describe('reply acceptance', () => {
   it('ignores wrong-ID, wrong-question, non-response and wrong-source replies, then accepts the real one', async () => {
@@ -96,23 +98,64 @@ describe('reply acceptance', () => {
     expect(resolver.stats.repliesDropped).toBe(6);
   });
 
-  it('sends the name in random letter case and accepts only a byte-exact echo of it (DNS 0x20)', async () => {
-    const swapCase = (name: string) =>
-      name.replace(/[a-z]/gi, (c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()));
+  it('never uses a UDP reply right in all but the letter case (DNS 0x20): asks again, never remembers it', async () => {
+    // From the server's port with the right ID: a forger's best case (or a case-folding forwarder).
+    // The scripted server has no TCP, so the retry goes over UDP in lower case.
+    const forgeries = [
+      (asked: string) => swapCase(asked), // every letter's case wrong
+      (asked: string) => swapCase(asked[0]!) + asked.slice(1), // one letter wrong
+      (asked: string) => (asked === NAME ? swapCase(asked) : NAME), // lower case, as the cache keys it
+    ];
     const sent: string[] = [];
     const resolver = await scripted((query, send) => {
       const asked = query.questions![0]!.name;
       sent.push(asked);
-      send.real(reply(query, FORGED, { name: swapCase(asked) })); // every letter's case wrong
-      send.real(reply(query, FORGED, { name: swapCase(asked[0]!) + asked.slice(1) })); // one letter wrong
-      send.real(reply(query, FORGED, { name: NAME })); // lower case, as the cache keys it
+      const forge = forgeries[(sent.length - 1) / 2];
+      if (sent.length % 2 === 1 && forge !== undefined) {
+        send.real(reply(query, FORGED, { name: forge(asked) }));
+        later(10, () => send.real(reply(query, FORGED, { name: forge(asked) })));
+      } else {
+        send.real(reply(query, REAL));
+      }
+    });
+    for (let i = 0; i < forgeries.length; i++) {
+      const result = await resolver.resolveTxt(NAME);
+      expect(result).toMatchObject({ records: REAL, attempts: 3, caseFallback: result.server });
+    }
+    expect(resolver.stats.caseMismatches).toBe(forgeries.length);
+    // Each lookup began in random case, and only its retry went in lower case: never remembered.
+    expect(sent.filter((_, at) => at % 2 === 1)).toEqual([NAME, NAME, NAME]);
+    expect(sent.filter((_, at) => at % 2 === 0).every((name) => name.toLowerCase() === NAME)).toBe(true);
+  });
+
+  it('drops case-only mismatches with a wrong ID or from another port, and other questions in any case', async () => {
+    const sent: string[] = [];
+    const resolver = await scripted((query, send) => {
+      const asked = query.questions![0]!.name;
+      sent.push(asked);
+      send.spoof(reply(query, FORGED, { name: swapCase(asked) })); // another port
+      send.real(reply(query, FORGED, { name: swapCase(asked), id: (query.id! + 1) & 0xffff })); // another ID
+      send.real(reply(query, FORGED, { name: swapCase('other.prod.nhi.test') })); // another name
+      send.real(reply(query, FORGED, { name: swapCase(`x${asked}`) })); // another name, one letter longer
+      send.real(reply(query, FORGED, { name: swapCase(asked), type: 'A' })); // another type
       later(10, () => send.real(reply(query, REAL)));
     });
     const result = await resolver.resolveTxt(NAME);
-    expect(result.records).toEqual(REAL);
-    // NAME's lower case is the sent case with probability 2^-18: then only 2 forgeries were wrong.
-    expect(resolver.stats.repliesDropped).toBe(sent[0] === NAME ? 2 : 3);
-    expect(sent[0]!.toLowerCase()).toBe(NAME);
+    expect(result).toMatchObject({ records: REAL, attempts: 1 });
+    expect(result.caseFallback).toBeUndefined();
+    expect(resolver.stats).toMatchObject({ repliesDropped: 5, caseMismatches: 0 });
+    expect(sent).toHaveLength(1);
+  });
+
+  it('names the letter case in the error when the retry after a case mismatch fails too', async () => {
+    let queries = 0;
+    const resolver = await scripted((query, send) => {
+      if (queries++ === 0) send.real(reply(query, FORGED, { name: swapCase(query.questions![0]!.name) }));
+    });
+    const error = await resolver.resolveTxt(NAME).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(DnsError);
+    expect(error).toMatchObject({ reason: 'timeout', attempts: 3 });
+    expect((error as DnsError).message).toMatch(/other letter case: DNS 0x20/);
   });
 
   it('draws the case of every letter from fresh random bits, per query', async () => {
@@ -166,7 +209,9 @@ describe('reply acceptance', () => {
     const flipped = query.wireName.replace(/[a-z]/i, (c) =>
       c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase(),
     );
-    expect(checkReply(answer(flipped), query)).toEqual({ ok: false, reason: 'question' });
+    // Right in all but the case: told apart from another question, and never ok.
+    expect(checkReply(answer(flipped), query)).toMatchObject({ ok: false, reason: 'case' });
+    expect(checkReply(answer(`x${query.wireName}`), query)).toEqual({ ok: false, reason: 'question' });
     // Without randomisation (the default of prepareQuery), any case matches.
     const plain = prepareQuery(spec);
     expect(plain.wireName).toBe(NAME);

@@ -1,5 +1,6 @@
 import { type DnssecRecords, interpretAnswer } from './answer.js';
 import { ExpiringLruCache } from './cache.js';
+import { CaseMemory } from './case-memory.js';
 import { DnssecValidator, type DnssecVerdict, type SignedAnswer } from './dnssec/validator.js';
 import { DnsError } from './errors.js';
 import type { QuerySpec } from './message.js';
@@ -62,6 +63,11 @@ interface FetchedAnswer {
   unusableTtl: number;
   server: string;
   attempts: number;
+  /**
+   * A server that did not echo the name's letter case (DNS 0x20) for this query. Reported once:
+   * the first caller to read it takes it, so that callers sharing the query do not all log it.
+   */
+  caseFallback: string | undefined;
 }
 
 /** Internal result of one lookup, before it is shaped for `resolve` or `resolveTxt`. */
@@ -73,6 +79,7 @@ interface Lookup {
   ttl: number;
   server?: string;
   attempts: number;
+  caseFallback?: string | undefined;
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);
@@ -140,6 +147,7 @@ const resultBase = (
   latencyMs,
   ...(lookup.server === undefined ? {} : { server: lookup.server }),
   attempts: lookup.attempts,
+  ...(lookup.caseFallback === undefined ? {} : { caseFallback: lookup.caseFallback }),
 });
 
 const clamp = (value: number, min: number, max: number): number => Math.min(Math.max(value, min), max);
@@ -173,6 +181,7 @@ class CachingResolver implements Resolver {
     cacheHits: 0,
     singleFlightJoins: 0,
     staleServed: 0,
+    caseMismatches: 0,
   };
   readonly #options: NormalisedOptions;
   /** Positive answers. */
@@ -189,6 +198,8 @@ class CachingResolver implements Resolver {
   readonly #validator: DnssecValidator | undefined;
   /** Bumped by `clear()`, so that answers already in flight do not refill a cleared cache. */
   #generation = 0;
+  /** Servers found not to preserve letter case, asked without DNS 0x20 for a while. */
+  readonly #caseMemory: CaseMemory | undefined;
 
   constructor(options: NormalisedOptions) {
     this.#options = options;
@@ -196,6 +207,7 @@ class CachingResolver implements Resolver {
     this.#negativeCache = options.cache
       ? new ExpiringLruCache(options.maxNegativeEntries, options.maxNegativeBytes)
       : undefined;
+    this.#caseMemory = options.caseRandomization ? new CaseMemory(options.now) : undefined;
     this.#validator =
       options.trustAnchors.length === 0
         ? undefined
@@ -238,6 +250,7 @@ class CachingResolver implements Resolver {
         latencyMs,
         server: lookup.server,
         attempts: lookup.attempts,
+        caseFallback: lookup.caseFallback,
         dnssec: verdict?.status,
         dnssecReason: verdict?.reason,
       };
@@ -373,6 +386,8 @@ class CachingResolver implements Resolver {
         : { name: qname, type, dnssec };
       const fetched = await this.#shared(key, spec, deadline, judge);
       const answer = this.#judged(fetched.answer, judge);
+      const caseFallback = fetched.caseFallback;
+      fetched.caseFallback = undefined;
       return {
         name: qname,
         answer,
@@ -381,6 +396,7 @@ class CachingResolver implements Resolver {
         ttl: answer === fetched.answer ? fetched.ttl : fetched.unusableTtl,
         server: fetched.server,
         attempts: fetched.attempts,
+        caseFallback,
       };
     } catch (error) {
       // RFC 8767: an expired answer may stand in for a failed refresh, for at most staleTtl.
@@ -458,6 +474,7 @@ class CachingResolver implements Resolver {
         attempts: config.attempts,
         deadline,
         caseRandomization: this.#options.caseRandomization,
+        caseMemory: this.#caseMemory,
       },
       this.stats,
     );
@@ -496,7 +513,14 @@ class CachingResolver implements Resolver {
     if (stored !== undefined && generation === this.#generation) {
       this.#store(key, stored, cacheable ? storedTtl : undefined);
     }
-    return { answer, ttl, unusableTtl, server: reply.server, attempts: reply.attempts };
+    return {
+      answer,
+      ttl,
+      unusableTtl,
+      server: reply.server,
+      attempts: reply.attempts,
+      caseFallback: reply.caseFallback,
+    };
   }
 
   /**
@@ -574,6 +598,7 @@ class CachingResolver implements Resolver {
       attempts: lookup.attempts,
       ad: lookup.answer.ad,
       dnssec,
+      ...(lookup.caseFallback === undefined ? {} : { caseFallback: lookup.caseFallback }),
     });
   }
 

@@ -1,6 +1,7 @@
 // Spoofing soak (SECURITY.md): a short run here; `npm run fuzz` runs it longer (fuzz/run.ts).
 import { randomBytes } from 'node:crypto';
-import { createSocket, type RemoteInfo } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Socket as TcpSocket } from 'node:net';
 import dnsPacket from 'dns-packet';
 import { runSpoofingSoak } from '../../../fuzz/spoofing.js';
 import { caseRandomizationBits } from './message.js';
@@ -40,14 +41,64 @@ const txtReply = (id: number, name: string, text: string): Buffer =>
   });
 
 /**
+ * The real server over TCP, on `port`: it echoes the question as received. An off-path spoofer
+ * cannot answer there, so no forgery goes out on it.
+ */
+const serveTcp = async (port: number) => {
+  const connections = new Set<TcpSocket>();
+  const server = createServer((connection) => {
+    connections.add(connection);
+    connection.on('close', () => connections.delete(connection));
+    connection.on('error', () => connection.destroy());
+    connection.on('data', (chunk: Buffer) => {
+      const query = dnsPacket.streamDecode(chunk);
+      const asked = query.questions![0]!.name;
+      const answer = txtReply(query.id!, asked, 'REAL');
+      connection.write(Buffer.concat([Buffer.from([answer.length >> 8, answer.length & 0xff]), answer]));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return () => {
+    for (const connection of connections) connection.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+};
+
+/**
+ * A UDP socket on a random loopback port and, with `tcp`, the real server on TCP at the same port.
+ * Another socket may hold the port UDP picked on TCP (busy loopback): then pick again.
+ */
+const bindUdpAndTcp = async (tcp: boolean): Promise<[UdpSocket, () => Promise<void>]> => {
+  for (let attempt = 0; ; attempt++) {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    if (!tcp) return [socket, async () => undefined];
+    try {
+      return [socket, await serveTcp(socket.address().port)];
+    } catch (error) {
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+      if (attempt >= 20) throw error;
+    }
+  }
+};
+
+/**
  * The off-path spoofer's best case: it has guessed the source port and the ID (here it simply
  * sends from the server's own socket, with the query's ID, before the real answer). Its forged
  * reply carries the right type and class and the name in a random case; only DNS 0x20 is left
- * between it and the cache. Returns how many of `trials` lookups took the forged answer.
+ * between it and the cache. A wrong guess sends the query again over TCP, where the real server
+ * answers (with `tcp: false`, a server without TCP: again over UDP in lower case, where the
+ * forger, told port and ID again, wins). Returns how many of `trials` lookups took the forged answer.
  */
-const forgeWithRightPortAndId = async (name: string, trials: number, caseRandomization = true) => {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+const forgeWithRightPortAndId = async (
+  name: string,
+  trials: number,
+  { caseRandomization = true, tcp = true }: { caseRandomization?: boolean; tcp?: boolean } = {},
+) => {
+  const [socket, stopTcp] = await bindUdpAndTcp(tcp);
   let closed = false;
   socket.on('message', (message: Buffer, from: RemoteInfo) => {
     const query = dnsPacket.decode(message);
@@ -70,7 +121,7 @@ const forgeWithRightPortAndId = async (name: string, trials: number, caseRandomi
     }
   } finally {
     closed = true;
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    await Promise.all([new Promise<void>((resolve) => socket.close(() => resolve())), stopTcp()]);
   }
   return { forged, dropped: resolver.stats.repliesDropped };
 };
@@ -97,14 +148,24 @@ describe('DNS 0x20: the bits an off-path spoofer must guess on top of port and I
     const six = await measure('ab1.cd2.ef3', 2000);
     expect(six.forged).toBeGreaterThan(31 - 20);
     expect(six.forged).toBeLessThan(31 + 20);
-    // The identity names of the soak: 25 letters, 2^-25 per forged reply.
+    // The identity names of the soak: 25 letters, 2^-25 per forged reply. Each of the 2000 wrong
+    // guesses sent its query again over TCP, and none made the resolver give 0x20 up for the
+    // server: the next query went in random case again (else the forger would win from then on).
     const real = await measure('billing.prod.auth.example.com', 2000);
     expect(real.letters).toBe(25);
     expect(real.forged).toBe(0);
+    expect(real.dropped).toBe(2000);
     // Without 0x20 the same forger wins every time again.
-    const off = await forgeWithRightPortAndId('billing.prod.auth.example.com', 200, false);
+    const off = await forgeWithRightPortAndId('billing.prod.auth.example.com', 200, {
+      caseRandomization: false,
+    });
     expect(off.forged).toBe(200);
     rows.push(`billing.prod.auth.example.com  caseRandomization: false  forged accepted ${off.forged}/200`);
+    // A server without TCP: the retry in lower case is open to a forger who has port and ID right a
+    // second time (here it always has): 0x20 then holds against one guess of port and ID, not two.
+    const udpOnly = await forgeWithRightPortAndId('billing.prod.auth.example.com', 200, { tcp: false });
+    expect(udpOnly.forged).toBe(200);
+    rows.push(`billing.prod.auth.example.com  server without TCP      forged accepted ${udpOnly.forged}/200`);
     console.log(`DNS 0x20, forger with the right source port and ID:\n${rows.join('\n')}`);
   }, 60_000);
 });

@@ -6,28 +6,40 @@ import type { Server } from './servers.js';
 import type { ResolverStats } from './types.js';
 import type { ExchangeLimits } from './udp.js';
 
+/** A reply had over TCP. */
+export interface TcpReply {
+  readonly packet: Reply;
+  /**
+   * The reply's question name differs from the query's in letter case alone (DNS 0x20). Accepted
+   * over TCP, where an off-path spoofer cannot inject: it is proof that the server, or a forwarder
+   * in front of it, does not preserve case.
+   */
+  readonly caseMismatch: boolean;
+}
+
 /**
  * Sends `query` to `server` over TCP with 2-byte length framing (RFC 1035 §4.2.2; RFC 7766) and
- * waits for the matching reply. Messages with another ID or question are dropped and counted.
+ * waits for the matching reply. Messages with another ID or question are dropped and counted; one
+ * right in all but the name's letter case is accepted and flagged (see {@link TcpReply}).
  */
 export const tcpExchange = (
   server: Server,
   query: PreparedQuery,
   limits: ExchangeLimits,
   stats: ResolverStats,
-): Promise<Reply> =>
+): Promise<TcpReply> =>
   new Promise((resolve, reject) => {
     const socket = connect({ host: server.address, port: server.port, family: server.family, noDelay: true });
     let settled = false;
     let sawMalformed = false;
     let buffered: Buffer = Buffer.alloc(0);
-    const finish = (error: DnsError | undefined, packet?: Reply): void => {
+    const finish = (error: DnsError | undefined, reply?: TcpReply): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
       if (error !== undefined) reject(error);
-      else resolve(packet!);
+      else resolve(reply!);
     };
     const fail = (reason: 'network' | 'malformed', message: string, cause?: unknown): void => {
       finish(new DnsError(sawMalformed ? 'malformed' : reason, message, { server: server.label, cause }));
@@ -56,7 +68,10 @@ export const tcpExchange = (
         buffered = buffered.subarray(2 + length);
         const check = checkReply(message, query);
         if (check.ok) {
-          finish(undefined, check.packet);
+          finish(undefined, { packet: check.packet, caseMismatch: false });
+        } else if (check.reason === 'case') {
+          stats.caseMismatches++;
+          finish(undefined, { packet: check.packet, caseMismatch: true });
         } else {
           stats.repliesDropped++;
           if (check.reason === 'undecodable') sawMalformed = true;

@@ -102,6 +102,12 @@ export interface LookupResultBase {
   server?: string;
   /** Network exchanges made for this answer (0 for cache hits; a UDP try retried over TCP counts 2). */
   attempts: number;
+  /**
+   * `address:port` of a server that, for this lookup's query, replied with the name in other
+   * letter case than sent (DNS 0x20): see `caseRandomization` of {@link ResolverOptions}. Set on
+   * the one result (and event) whose query made the finding, so that a caller can log it once.
+   */
+  caseFallback?: string;
 }
 
 /** Result of {@link Resolver.resolveTxt}. */
@@ -159,6 +165,8 @@ export interface LookupEvent {
   dnssec: boolean;
   /** The error, for failed lookups. */
   error?: DnsError;
+  /** As {@link LookupResultBase.caseFallback}: a server found not to echo the name's letter case. */
+  caseFallback?: string;
 }
 
 /** Listener of `lookup` events. */
@@ -178,6 +186,11 @@ export interface ResolverStats {
   singleFlightJoins: number;
   /** Lookups answered with a stale entry because upstream failed. */
   staleServed: number;
+  /**
+   * Replies right in all but the letter case of the name (DNS 0x20): over UDP not used and asked
+   * again, over TCP accepted (the server does not preserve case).
+   */
+  caseMismatches: number;
 }
 
 /** A DNS server to query. */
@@ -229,18 +242,24 @@ export interface ResolverOptions {
   maxNegativeBytes?: number;
   /**
    * DNS 0x20 (as unbound's `use-caps-for-id`): each query's name goes out in crypto-random letter
-   * case, and a reply must echo it byte for byte, else it is dropped and counted like any other
-   * mismatched reply. An off-path spoofer must then guess one more bit per letter of the name.
-   * Cache keys, results and events stay lower case. Set `false` only for servers that do not echo
-   * the question as received (then names are sent in lower case and compared case-insensitively).
-   * Default `true`.
+   * case, and a UDP reply must echo it byte for byte. An off-path spoofer must then guess one more
+   * bit per letter of the name. Cache keys, results and events stay lower case. A UDP reply right
+   * in all but the case is not used (a spoofer who guessed port and ID could have sent it): the
+   * query goes at once to the same server over TCP (and, if TCP fails, over UDP in lower case).
+   * When the TCP reply too has the name in other case, the server does not preserve case: for 10
+   * minutes its queries go in lower case, compared case-insensitively (ID and port alone against
+   * a spoofer), then it is probed again; the lookup's result and event name it (`caseFallback`).
+   * `false`: names always in lower case, compared case-insensitively. Default `true`.
    */
   caseRandomization?: boolean;
   /** Serve an expired entry for at most this many seconds when upstream fails (RFC 8767). Default `0` (off). */
   staleTtl?: number;
   /** Cache answers at all. Default `true`. Single flight works either way. */
   cache?: boolean;
-  /** Wall clock for cache expiry, ms since epoch. Default `Date.now`. Deadlines always use `Date.now`. */
+  /**
+   * Wall clock for cache expiry and for how long a server that does not preserve letter case is
+   * remembered, ms since epoch. Default `Date.now`. Deadlines always use `Date.now`.
+   */
   now?: () => number;
   /** Path of the resolv.conf read when `servers` (or `timeout`/`attempts`) are not given. Default `/etc/resolv.conf`. */
   resolvConfPath?: string;

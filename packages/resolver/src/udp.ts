@@ -14,23 +14,33 @@ export interface ExchangeLimits {
 }
 
 /**
+ * What {@link udpExchange} resolves to when a datagram from the server, with the query's ID and
+ * question, had the name in other letter case than sent (DNS 0x20): the server (or a forwarder in
+ * front of it) does not preserve case, or a spoofer who guessed port and ID sent it. Its content
+ * is not used; the caller asks again where a spoofer cannot answer.
+ */
+export const CASE_MISMATCH: unique symbol = Symbol('case mismatch');
+
+/**
  * Sends `query` to `server` over UDP from a fresh socket (OS-chosen random source port) and
  * waits for the reply. Datagrams from another address or port, with another ID or question,
  * or that do not decode are dropped and counted, and the wait goes on: an off-path spoofer must
- * not be able to end the exchange early. If only undecodable replies came, the failure is
- * `malformed` rather than `timeout`.
+ * not be able to end the exchange early unless it has guessed port and ID. One that is right in
+ * all but the name's letter case ends it with {@link CASE_MISMATCH}: waiting on would only run
+ * into the timeout behind a server that lower-cases every reply. If only undecodable replies
+ * came, the failure is `malformed` rather than `timeout`.
  */
 export const udpExchange = (
   server: Server,
   query: PreparedQuery,
   limits: ExchangeLimits,
   stats: ResolverStats,
-): Promise<Reply> =>
+): Promise<Reply | typeof CASE_MISMATCH> =>
   new Promise((resolve, reject) => {
     const socket = createSocket(server.family === 6 ? 'udp6' : 'udp4');
     let settled = false;
     let sawMalformed = false;
-    const finish = (error: DnsError | undefined, packet?: Reply): void => {
+    const finish = (error: DnsError | undefined, packet?: Reply | typeof CASE_MISMATCH): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -57,6 +67,10 @@ export const udpExchange = (
       const check = checkReply(message, query);
       if (!check.ok) {
         stats.repliesDropped++;
+        if (check.reason === 'case') {
+          stats.caseMismatches++;
+          finish(undefined, CASE_MISMATCH);
+        }
         if (check.reason === 'undecodable') sawMalformed = true;
         return;
       }

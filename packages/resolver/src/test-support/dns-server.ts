@@ -32,6 +32,14 @@ export interface TestDnsBehaviour {
   truncateUdpAbove?: number;
   /** Set the AD bit on answers. */
   ad?: boolean;
+  /**
+   * Echo the question (and the queried name's own records) in lower case, not as received: a
+   * forwarder that rebuilds the question from a parsed, lower-cased name (AdGuard Home, NetBird,
+   * routedns). `true` on both transports, `'udp'` on UDP only.
+   */
+  lowerCaseQuestion?: boolean | 'udp';
+  /** Close every TCP connection as soon as it opens: a forwarder that serves UDP only. */
+  refuseTcp?: boolean;
 }
 
 /** Options of {@link startTestDnsServer}. */
@@ -201,11 +209,14 @@ const startServer = async (options: TestDnsServerOptions, portRetries: number): 
   };
 
   /** The response to `query`, or undefined when it gets none. */
-  const respond = (query: DecodedPacket): Packet | undefined => {
-    const question = query.questions?.[0];
-    if (query.type !== 'query' || query.questions?.length !== 1 || question === undefined) return undefined;
+  const respond = (query: DecodedPacket, transport: 'udp' | 'tcp'): Packet | undefined => {
+    const asked = query.questions?.[0];
+    if (query.type !== 'query' || query.questions?.length !== 1 || asked === undefined) return undefined;
     const opt = query.additionals?.find((record) => record.type === 'OPT');
-    const qname = canonical(question.name);
+    const qname = canonical(asked.name);
+    const lower = behaviour.lowerCaseQuestion;
+    const question =
+      lower === true || (lower === 'udp' && transport === 'udp') ? { ...asked, name: qname } : asked;
     const base = {
       type: 'response' as const,
       id: query.id ?? 0,
@@ -244,6 +255,10 @@ const startServer = async (options: TestDnsServerOptions, portRetries: number): 
 
   const udp = createSocket(address === '::1' ? 'udp6' : 'udp4');
   const tcp = createServer((connection) => {
+    if (behaviour.refuseTcp) {
+      connection.destroy();
+      return;
+    }
     connections.add(connection);
     let buffered: Buffer = Buffer.alloc(0);
     connection.on('close', () => connections.delete(connection));
@@ -286,7 +301,7 @@ const startServer = async (options: TestDnsServerOptions, portRetries: number): 
       });
     }
     if (behaviour.drop) return;
-    const response = respond(query);
+    const response = respond(query, transport);
     if (response === undefined) return;
     const delay = behaviour.delayMs ?? 0;
     if (delay <= 0) {

@@ -42,6 +42,7 @@ export const createTableResolver = (
     cacheHits: 0,
     singleFlightJoins: 0,
     staleServed: 0,
+    caseMismatches: 0,
   };
   const resolver = {
     calls,
