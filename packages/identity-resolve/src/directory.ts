@@ -17,22 +17,46 @@ import {
 } from '@nhi-dns/resolver';
 import type { RecordSource, ResolvedIdentity } from './identity-resolve.js';
 import { ParsedIdentityCache } from './key-cache.js';
-import { reportChainLookup, reportLookup } from './lookup-telemetry.js';
+import { reportCaseFallback, reportChainLookup, reportLookup } from './lookup-telemetry.js';
 import { PACKAGE_NAME } from './proof-source.js';
 
 /** Environment variable naming the DNS servers of the default resolver, e.g. `10.0.0.2,127.0.0.1:5353`. */
 export const DNS_SERVERS_VARIABLE = 'NHI_DNS_SERVERS';
 
+/**
+ * Environment variable that turns DNS 0x20 (the resolver's `caseRandomization`) off in the default
+ * resolver: `off`, for a forwarder known not to preserve letter case (the resolver copes with one
+ * by itself, at one extra exchange per server every 10 minutes); `on`, the default.
+ */
+export const DNS_0X20_VARIABLE = 'NHI_DNS_0X20';
+
 /** Shared default resolvers, one per set of trust anchors ('' for the one that does not validate). */
 const sharedResolvers = new Map<string, Resolver>();
 
-/** Options of the shared default resolver: servers from `NHI_DNS_SERVERS` when set, else `/etc/resolv.conf`. */
-const defaultResolverOptions = (): ResolverOptions => {
-  const servers = (process.env[DNS_SERVERS_VARIABLE] ?? '')
+/** `caseRandomization` from `NHI_DNS_0X20`: undefined (the default) when unset or empty. */
+const caseRandomizationFrom = (value: string | undefined): boolean | undefined => {
+  const setting = (value ?? '').trim().toLowerCase();
+  if (setting === '') return undefined;
+  if (setting === 'on' || setting === 'off') return setting === 'on';
+  // A typo must not leave an operator believing 0x20 is off: fail at init, as a bad server does.
+  throw new TypeError(`${DNS_0X20_VARIABLE} must be on or off, not ${JSON.stringify(value?.slice(0, 20))}`);
+};
+
+/**
+ * Options of the shared default resolver: servers from `NHI_DNS_SERVERS` when set, else
+ * `/etc/resolv.conf`; DNS 0x20 off when `NHI_DNS_0X20=off`.
+ * @throws {TypeError} when `NHI_DNS_0X20` is neither `on` nor `off`.
+ */
+export const defaultResolverOptions = (env: NodeJS.ProcessEnv = process.env): ResolverOptions => {
+  const servers = (env[DNS_SERVERS_VARIABLE] ?? '')
     .split(',')
     .map((server) => server.trim())
     .filter(Boolean);
-  return servers.length > 0 ? { servers } : {};
+  const caseRandomization = caseRandomizationFrom(env[DNS_0X20_VARIABLE]);
+  return {
+    ...(servers.length > 0 ? { servers } : {}),
+    ...(caseRandomization === undefined ? {} : { caseRandomization }),
+  };
 };
 
 const isResolver = (option: Resolver | ResolverOptions): option is Resolver =>
@@ -172,6 +196,8 @@ export class IdentityDirectory {
   readonly #options: IdentityDirectoryOptions;
   readonly #cache = new ParsedIdentityCache();
   readonly #refreshes: RefreshCooldown;
+  /** Servers already warned about for not preserving letter case (DNS 0x20). */
+  readonly #caseWarned = new Set<string>();
 
   constructor(options: IdentityDirectoryOptions) {
     this.#options = options;
@@ -179,7 +205,12 @@ export class IdentityDirectory {
     if (options.validate === true) {
       // The validator's own DNSKEY and DS queries are DNS lookups too: logged and counted.
       options.resolver.on('lookup', (event) => {
-        if (event.type === 'DNSKEY' || event.type === 'DS') reportChainLookup(options.telemetry(), event);
+        if (event.type !== 'DNSKEY' && event.type !== 'DS') return;
+        const telemetry = options.telemetry();
+        reportChainLookup(telemetry, event);
+        if (event.caseFallback !== undefined) {
+          reportCaseFallback(telemetry, event.name || '.', event.caseFallback, this.#caseWarned);
+        }
       });
     }
   }
@@ -268,6 +299,9 @@ export class IdentityDirectory {
       throw new IdentityError('dns_failure', PACKAGE_NAME, error);
     }
     reportLookup(telemetry(), name, result);
+    if (result.caseFallback !== undefined) {
+      reportCaseFallback(telemetry(), name, result.caseFallback, this.#caseWarned);
+    }
     // A CNAME hop outside the zone would let whoever controls that other zone publish this
     // identity's keys: the zone's owner vouches only for data inside the zone (fail closed).
     const escapedTo = result.cnameChain?.find((target) => !isInsideZone(canonicalName(target), zone));

@@ -85,7 +85,7 @@ export interface IdentityResolveOptions {
   /**
    * A resolver, or options to create one. Default: one resolver shared by every middleware in the
    * process, servers from the `NHI_DNS_SERVERS` environment variable (comma-separated
-   * `address[:port]`), else `/etc/resolv.conf`.
+   * `address[:port]`), else `/etc/resolv.conf`; DNS 0x20 off when `NHI_DNS_0X20=off`.
    */
   resolver?: Resolver | ResolverOptions;
   /** Ask for DNSSEC (DO bit) so that the AD bit is reported. Default `true`. */

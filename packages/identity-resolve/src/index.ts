@@ -1,6 +1,7 @@
 import { identityResolve } from './identity-resolve.js';
 
 export {
+  DNS_0X20_VARIABLE,
   DNS_SERVERS_VARIABLE,
   IdentityDirectory,
   type IdentityDirectoryOptions,

@@ -83,3 +83,38 @@ export const reportChainLookup = (observability: Observability, event: LookupEve
   const latency = fields[LOG_FIELD.dnsLatencyMs];
   if (typeof latency === 'number') recordLatency(observability.metrics, METRIC.dnsLookupLatency, latency);
 };
+
+/**
+ * Metric (Count, no dimension) of lookups that found a DNS server not preserving the letter case
+ * of query names (DNS 0x20), from `caseFallback` of the resolver's result or event. A server proven
+ * over TCP is asked without 0x20 for 10 minutes, so a forwarder that lower-cases counts about six
+ * an hour per execution environment; one without TCP counts on every lookup that goes out.
+ */
+export const DNS_CASE_FALLBACK_METRIC = 'DnsCaseFallback';
+
+/** Servers warned about, per directory; cleared when full (a resolver written by hand names any server). */
+const MAX_WARNED_SERVERS = 64;
+
+/**
+ * Counts a lookup that found `server` not preserving letter case (DNS 0x20), and warns once per
+ * server in `warned`: each lookup asked it once more (over TCP, else UDP in lower case), and its
+ * later queries lose the 0x20 bits against off-path spoofing. `NHI_DNS_0X20=off` stops the probing.
+ */
+export const reportCaseFallback = (
+  observability: Observability,
+  name: string,
+  server: string,
+  warned: Set<string>,
+): void => {
+  count(observability.metrics, DNS_CASE_FALLBACK_METRIC);
+  if (warned.has(server)) return;
+  if (warned.size >= MAX_WARNED_SERVERS) warned.clear();
+  warned.add(server);
+  observability.logger.warn(
+    'dns server does not preserve letter case (DNS 0x20): case randomisation off for it',
+    {
+      [LOG_FIELD.name]: name,
+      'dns.server': server,
+    },
+  );
+};
