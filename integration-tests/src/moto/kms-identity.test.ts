@@ -138,8 +138,12 @@ describe('a KMS-held identity on moto (Route 53, KMS) and real DNS', () => {
     const aliases = await kms.send(new ListAliasesCommand({}));
     expect(aliases.Aliases?.map((alias) => alias.AliasName)).toContain('alias/nhi/prod/billing');
     const { Policy = '' } = await kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }));
-    const statements = (JSON.parse(Policy) as { Statement: { Sid: string; Principal: unknown }[] }).Statement;
-    expect(statements.find((s) => s.Sid === 'WorkloadSigns')?.Principal).toEqual({ AWS: [SIGNER_ROLE] });
+    const statements = (
+      JSON.parse(Policy) as { Statement: { Sid: string; Principal: unknown; Condition?: unknown }[] }
+    ).Statement;
+    expect(statements.find((s) => s.Sid === 'WorkloadSigns')?.Condition).toEqual({
+      ArnEquals: { 'aws:PrincipalArn': [SIGNER_ROLE] },
+    });
     // moto stores key policies without evaluating them: the text is what AWS will enforce.
     expect(statements.find((s) => s.Sid === 'OnlyTheWorkloadSigns')).toMatchObject({
       Effect: 'Deny',

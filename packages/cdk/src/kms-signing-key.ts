@@ -1,41 +1,20 @@
-import { type KeyType, KMS_KEY_SPECS, kmsAliasName } from '@nhi-dns/core';
+import {
+  type KeyType,
+  KMS_ADMIN_ACTIONS,
+  KMS_IDENTITY_TAG,
+  KMS_KEY_SPECS,
+  KMS_SIGNER_ACTIONS,
+  kmsAliasName,
+} from '@nhi-dns/core';
 import { Lazy, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 
-/**
- * What the account (through IAM) may do with an identity's KMS key: administer it and read its
- * public half, never `kms:Sign`. The list of the CLI's `nhi-dns keygen --kms` key policy.
- */
-export const KMS_ADMIN_ACTIONS: readonly string[] = Object.freeze([
-  'kms:Describe*',
-  'kms:Get*',
-  'kms:List*',
-  'kms:Put*',
-  'kms:Update*',
-  'kms:Enable*',
-  'kms:Disable*',
-  'kms:TagResource',
-  'kms:UntagResource',
-  'kms:CreateAlias',
-  'kms:DeleteAlias',
-  'kms:ScheduleKeyDeletion',
-  'kms:CancelKeyDeletion',
-]);
+/** Actions a signer needs on its KMS key (core's list, re-exported for CDK users). */
+export const KMS_SIGN_ACTIONS: readonly string[] = KMS_SIGNER_ACTIONS;
 
-/**
- * Actions a signer needs on its KMS key: `Sign` for each WIT, `GetPublicKey` for the key type and
- * the kid identity-sign derives, `DescribeKey` as the CLI's policy grants it.
- */
-export const KMS_SIGN_ACTIONS: readonly string[] = Object.freeze([
-  'kms:Sign',
-  'kms:GetPublicKey',
-  'kms:DescribeKey',
-]);
-
-/** Tag on every identity key, as the CLI writes it: the identity it signs for. */
-export const KMS_IDENTITY_TAG = 'nhi:identity';
+export { KMS_ADMIN_ACTIONS, KMS_IDENTITY_TAG };
 
 /** Properties of {@link NhiKmsSigningKey}. */
 export interface NhiKmsSigningKeyProps {

@@ -122,8 +122,9 @@ describe('kmsKeyPolicy', () => {
     });
     expect(allow).toMatchObject({
       Effect: 'Allow',
-      Principal: { AWS: [ROLE] },
+      Principal: { AWS: 'arn:aws:iam::123456789012:root' },
       Action: expect.arrayContaining(['kms:Sign']),
+      Condition: { ArnEquals: { 'aws:PrincipalArn': [ROLE] } },
     });
     const locked = JSON.parse(kmsKeyPolicy({ signerRoles: [ROLE], withoutSigners: true }));
     expect(locked.Statement.map((s: { Sid: string }) => s.Sid)).toEqual([

@@ -34,10 +34,13 @@ describe('KMS signing keys', () => {
       Action: 'kms:Sign',
       Condition: { ArnNotEquals: { 'aws:PrincipalArn': [ROLE] } },
     });
+    // Matched on aws:PrincipalArn, not named as principals: KMS validates principals when the
+    // policy is written, and a deploy creates the roles in the same run.
     expect(allow).toMatchObject({
       Effect: 'Allow',
-      Principal: { AWS: [ROLE] },
+      Principal: { AWS: ROOT },
       Action: ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey'],
+      Condition: { ArnEquals: { 'aws:PrincipalArn': [ROLE] } },
     });
     const locked = kmsKeyPolicy({ accountRoot: ROOT, signerRoles: [ROLE], withoutSigners: true }) as {
       Statement: Record<string, unknown>[];

@@ -65,12 +65,15 @@ export const KMS_SIGNER_ACTIONS: readonly string[] = Object.freeze([
   'kms:DescribeKey',
 ]);
 
-/** Input of {@link kmsKeyPolicy}: ARNs as strings (literal, or deploy-time tokens). */
+/**
+ * Input of {@link kmsKeyPolicy}: ARNs as strings, or values a deploy tool resolves later
+ * (CloudFormation `Fn::Sub`/`Fn::GetAtt` objects, CDK tokens).
+ */
 export interface KmsKeyPolicyPrincipals {
   /** The account's root ARN, `arn:<partition>:iam::<account>:root`. */
-  readonly accountRoot: string;
+  readonly accountRoot: unknown;
   /** IAM role ARNs allowed `kms:Sign`: the workload's function roles. */
-  readonly signerRoles: readonly string[];
+  readonly signerRoles: readonly unknown[];
   /** Leave the signers out: a key not yet in DNS must not sign. */
   readonly withoutSigners?: boolean;
 }
@@ -79,7 +82,11 @@ export interface KmsKeyPolicyPrincipals {
  * The key policy of an identity's KMS key (one document for the CLI and every deploy path): the
  * account may administer the key and read its public half; `kms:Sign` is denied to every principal
  * but the signer roles (so an IAM `kms:*` grant elsewhere cannot sign as the workload), who alone
- * are allowed {@link KMS_SIGNER_ACTIONS}.
+ * are allowed {@link KMS_SIGNER_ACTIONS}. The signers are matched on `aws:PrincipalArn` under the
+ * account principal, not named as principals: KMS checks that every principal of a policy exists
+ * when the policy is written, and a deploy creates the roles in the same run; a condition needs no
+ * lookup and still matches a role deleted and made again under its name. A signer role still needs
+ * its own IAM grant of {@link KMS_SIGNER_ACTIONS} on the key.
  */
 export const kmsKeyPolicy = (principals: KmsKeyPolicyPrincipals): Record<string, unknown> => {
   const { accountRoot, signerRoles } = principals;
@@ -109,9 +116,10 @@ export const kmsKeyPolicy = (principals: KmsKeyPolicyPrincipals): Record<string,
             {
               Sid: 'WorkloadSigns',
               Effect: 'Allow',
-              Principal: { AWS: signers },
+              Principal: { AWS: accountRoot },
               Action: [...KMS_SIGNER_ACTIONS],
               Resource: '*',
+              Condition: { ArnEquals: { 'aws:PrincipalArn': signers } },
             },
           ]),
     ],

@@ -1,4 +1,12 @@
-import { KMS_KEY_SPECS, METRIC, METRICS_NAMESPACE, signingKeyReach } from '@nhi-dns/core';
+import {
+  KMS_IDENTITY_TAG,
+  KMS_KEY_SPECS,
+  KMS_SIGNER_ACTIONS,
+  kmsKeyPolicy,
+  METRIC,
+  METRICS_NAMESPACE,
+  signingKeyReach,
+} from '@nhi-dns/core';
 import type { ResolvedConfig, ResolvedFunction, ResolvedKmsKey } from './config.js';
 import { invalidConfig, show } from './errors.js';
 import { recordResource } from './record.js';
@@ -12,36 +20,6 @@ export const SECRET_READ_ACTIONS: readonly string[] = Object.freeze([
 
 /** Name of the inline policy the plugin adds to a function's own role. */
 export const SECRETS_POLICY_NAME = 'nhi-dns-secrets';
-
-/**
- * What the account (through IAM) may do with an identity's KMS key: administer it and read its
- * public half, never `kms:Sign`. The list of the CLI's `nhi-dns keygen --kms` key policy.
- */
-export const KMS_ADMIN_ACTIONS: readonly string[] = Object.freeze([
-  'kms:Describe*',
-  'kms:Get*',
-  'kms:List*',
-  'kms:Put*',
-  'kms:Update*',
-  'kms:Enable*',
-  'kms:Disable*',
-  'kms:TagResource',
-  'kms:UntagResource',
-  'kms:CreateAlias',
-  'kms:DeleteAlias',
-  'kms:ScheduleKeyDeletion',
-  'kms:CancelKeyDeletion',
-]);
-
-/**
- * Actions a signer needs on its KMS key: `Sign` for each WIT, `GetPublicKey` for the key type and
- * the kid identity-sign derives, `DescribeKey` as the CLI's policy grants it.
- */
-export const KMS_SIGN_ACTIONS: readonly string[] = Object.freeze([
-  'kms:Sign',
-  'kms:GetPublicKey',
-  'kms:DescribeKey',
-]);
 
 /** Name of the policy that grants a function `kms:Sign` on its identity's key. */
 export const KMS_SIGN_POLICY_NAME = 'nhi-dns-kms-sign';
@@ -235,35 +213,8 @@ const kmsKeyResource = (key: ResolvedKmsKey, signerRoleIds: readonly string[]): 
       Description: `nhi-dns signing key of ${key.name}`,
       KeySpec: KMS_KEY_SPECS[key.keyType].keySpec,
       KeyUsage: 'SIGN_VERIFY',
-      KeyPolicy: {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'AccountAdministersButDoesNotSign',
-            Effect: 'Allow',
-            Principal: { AWS: ACCOUNT_ROOT },
-            Action: [...KMS_ADMIN_ACTIONS],
-            Resource: '*',
-          },
-          {
-            Sid: 'OnlyTheWorkloadSigns',
-            Effect: 'Deny',
-            Principal: { AWS: '*' },
-            Action: 'kms:Sign',
-            Resource: '*',
-            Condition: { ArnNotEquals: { 'aws:PrincipalArn': signers } },
-          },
-          {
-            Sid: 'WorkloadSigns',
-            Effect: 'Allow',
-            Principal: { AWS: ACCOUNT_ROOT },
-            Action: [...KMS_SIGN_ACTIONS],
-            Resource: '*',
-            Condition: { ArnEquals: { 'aws:PrincipalArn': signers } },
-          },
-        ],
-      },
-      Tags: [{ Key: 'nhi:identity', Value: key.name }],
+      KeyPolicy: kmsKeyPolicy({ accountRoot: ACCOUNT_ROOT, signerRoles: signers }),
+      Tags: [{ Key: KMS_IDENTITY_TAG, Value: key.name }],
     },
   };
 };
@@ -279,7 +230,7 @@ const kmsSignPolicy = (keyId: string, roleId: string): CfnResource => ({
         {
           Sid: 'NhiSignWithOwnKmsKey',
           Effect: 'Allow',
-          Action: [...KMS_SIGN_ACTIONS],
+          Action: [...KMS_SIGNER_ACTIONS],
           Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
         },
       ],
