@@ -1,9 +1,12 @@
 /**
  * Example: billing calls the ledger with a signed proof, over HTTP (`context.signer.fetch`) and
  * by direct invocation (a LambdaClient with `signer.awsSdkPlugin()`), and sends orders to the
- * orders queue (an SQSClient with the same plugin: one proof per message, in `nhiProof`). identity-sign does the rest:
- * it reads the key `nhi-dns keygen` stored at `/<env>/nhi/<service>/signing-key` (named after
- * `NHI_SELF`), names the callee from the audience map and binds the exact body bytes (`bh`).
+ * orders queue (an SQSClient with the same plugin). identity-sign does the rest:
+ * with `NHI_KMS_KEY_ID` set (the SAM template sets the alias of billing's KMS key) KMS signs a
+ * workload identity token at init and each request gets a proof signed in memory (the pair travels
+ * as `nhiWit` + `nhiProof`); without it, it reads the key `nhi-dns keygen` stored at
+ * `/<env>/nhi/<service>/signing-key` (named after `NHI_SELF`). It names the callee from the
+ * audience map and binds the exact body bytes (`bh`).
  *
  * Environment: `NHI_SELF` (this workload, e.g. `billing.prod.auth.example.com`), `NHI_AUDIENCES`
  * (JSON: the callee's identity per URL origin and function name), `LEDGER_URL` (HTTP API URL)

@@ -390,7 +390,12 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
             throw usageError('--kms-key-id publishes the KMS key as it is: no --public-key, --kid or --cert');
           }
           const published = await publishExistingKmsKey(
-            { ...target(flags), ...write(flags), kmsKeyId: flags.kmsKeyId },
+            {
+              ...target(flags),
+              ...write(flags),
+              kmsKeyId: flags.kmsKeyId,
+              ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
+            },
             commandDeps(),
           );
           print(published, () => [

@@ -21,7 +21,7 @@ import {
 } from '@nhi-dns/core';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from './cli.js';
-import { keygenKms } from './commands/keygen-kms.js';
+import { keygenKms, publishExistingKmsKey } from './commands/keygen-kms.js';
 import { fakeAws, NAME, NOW_MS, TARGET } from './fake-aws.test-helper.js';
 import { kidOfKmsKey, kmsKeyPolicy, mintKmsWorkloadIdentity, readKmsPublicKey } from './kms-key.js';
 import { parseTxtValue } from './txt-presentation.js';
@@ -216,6 +216,24 @@ describe('keygenKms (Ed25519, KMS response shapes)', () => {
   });
 });
 
+describe('publishExistingKmsKey', () => {
+  it('publishes the key as kms-<key id> with kc=kms and the attributes given (publish --kms-key-id --attr)', async () => {
+    const aws = fakeAws();
+    const kms = fakeKms();
+    await publishExistingKmsKey(
+      { ...TARGET, kmsKeyId: KEY_ID, attributes: { tier: 'pci' } },
+      { ...aws.deps, kms: kms.kms },
+    );
+    const set = parseRecordSet(
+      NAME,
+      (aws.txt(NAME) ?? []).map((value) => parseTxtValue(value) ?? []),
+    );
+    expect(set.keys).toEqual([
+      expect.objectContaining({ kid: `kms-${KEY_ID}`, keyCustody: 'kms', attributes: { tier: 'pci' } }),
+    ]);
+  });
+});
+
 describe('mintKmsWorkloadIdentity', () => {
   it.each([
     ['ECC_NIST_EDWARDS25519', 'ED25519_SHA_512', 'EdDSA'],
@@ -254,13 +272,11 @@ describe('mintKmsWorkloadIdentity', () => {
 
   it('passes a KMS refusal on as it came (AccessDenied), with nothing of a key in it', async () => {
     const kms = fakeKms();
-    kms.mock
-      .on(SignCommand)
-      .rejects(
-        Object.assign(new Error('User is not authorized to perform kms:Sign'), {
-          name: 'AccessDeniedException',
-        }),
-      );
+    kms.mock.on(SignCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform kms:Sign'), {
+        name: 'AccessDeniedException',
+      }),
+    );
     const error = await mintKmsWorkloadIdentity({ kms: kms.kms, kmsKeyId: KEY_ID, name: NAME }).catch(
       (e: unknown) => e,
     );

@@ -146,11 +146,16 @@ export const publishKmsKey = async (
 
 /** Reads an existing KMS key and publishes it: `publish --kms-key-id`. */
 export const publishExistingKmsKey = async (
-  options: IdentityTarget & WriteOptions & { readonly kmsKeyId: string },
+  options: IdentityTarget &
+    WriteOptions & {
+      readonly kmsKeyId: string;
+      /** `x-` attributes of the key; default: those every published key agrees on. */
+      readonly attributes?: Readonly<Record<string, string>>;
+    },
   deps: CommandDeps,
 ): Promise<{ readonly key: KmsPublishedKey; readonly record?: RecordUpdateResult }> => {
   checkTarget(options);
   const key = await readKmsPublicKey(kmsOf(deps), options.kmsKeyId);
   if (options.dryRun === true) return { key };
-  return { key, record: await publishKmsKey(options, deps, key) };
+  return { key, record: await publishKmsKey(options, deps, key, options.attributes) };
 };
