@@ -12,6 +12,8 @@ export const METRIC = {
   dnsCacheHit: 'DnsCacheHit',
   /** Milliseconds: latency of lookups that went to the network. */
   dnsLookupLatency: 'DnsLookupLatency',
+  /** Count: a DNS server found not to preserve the letter case of questions (DNS 0x20 off for it). */
+  dnsCaseFallback: 'DnsCaseFallback',
   /** Count: one per accepted identity. */
   authSuccess: 'AuthSuccess',
   /** Count, dimension `Reason`: one per denial. */

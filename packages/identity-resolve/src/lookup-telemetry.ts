@@ -84,14 +84,6 @@ export const reportChainLookup = (observability: Observability, event: LookupEve
   if (typeof latency === 'number') recordLatency(observability.metrics, METRIC.dnsLookupLatency, latency);
 };
 
-/**
- * Metric (Count, no dimension) of lookups that found a DNS server not preserving the letter case
- * of query names (DNS 0x20), from `caseFallback` of the resolver's result or event. A server proven
- * over TCP is asked without 0x20 for 10 minutes, so a forwarder that lower-cases counts about six
- * an hour per execution environment; one without TCP counts on every lookup that goes out.
- */
-export const DNS_CASE_FALLBACK_METRIC = 'DnsCaseFallback';
-
 /** Servers warned about, per directory; cleared when full (a resolver written by hand names any server). */
 const MAX_WARNED_SERVERS = 64;
 
@@ -106,7 +98,7 @@ export const reportCaseFallback = (
   server: string,
   warned: Set<string>,
 ): void => {
-  count(observability.metrics, DNS_CASE_FALLBACK_METRIC);
+  count(observability.metrics, METRIC.dnsCaseFallback);
   if (warned.has(server)) return;
   if (warned.size >= MAX_WARNED_SERVERS) warned.clear();
   warned.add(server);
