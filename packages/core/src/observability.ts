@@ -34,6 +34,12 @@ export const METRIC = {
   signingKeyLoad: 'SigningKeyLoad',
   /** Count, dimension `Reason`: one per failed signing-key load. */
   signingKeyLoadError: 'SigningKeyLoadError',
+  /** Count, dimension `Step`: one per rotation step completed by a rotation function. */
+  rotationStep: 'RotationStep',
+  /** Count, dimension `Step`: one per rotation step that failed (alarm on any). */
+  rotationFailure: 'RotationFailure',
+  /** Seconds, no dimension: age of the identity's current signing key when a rotation function looked (alarm above the period + a margin). */
+  signingKeyAge: 'SigningKeyAge',
 } as const;
 
 /** Structured log field names (DESIGN §5). */
