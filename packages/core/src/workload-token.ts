@@ -237,7 +237,7 @@ export class WorkloadProofSigner {
    */
   sign(request: ProofRequest): string {
     // WIMSE's WPT names no issuer: the WIT does.
-    const { iss: _iss, ...claims } = buildClaims(request, this.iss, this.#lifetime);
+    const claims = buildClaims(request, null, this.#lifetime);
     claims.wth = this.#wth;
     const signingInput = `${WPT_HEADER_SEGMENT}.${segment(claims)}`;
     return `${signingInput}.${sign(null, Buffer.from(signingInput), this.#privateKey).toString('base64url')}`;
