@@ -126,12 +126,15 @@ export const fakeAws = () => {
   secretsMock.on(UpdateSecretVersionStageCommand).callsFake((input) => {
     const versions = secretValues.get(input.SecretId);
     if (versions === undefined) throw notFound();
-    if (input.RemoveFromVersionId !== undefined) {
+    const target = versions.find((version) => version.id === input.MoveToVersionId);
+    // Moving AWSCURRENT moves AWSPREVIOUS onto the version it left, as Secrets Manager does.
+    if (target !== undefined) label(versions, input.VersionStage, target);
+    if (input.RemoveFromVersionId !== undefined && input.RemoveFromVersionId !== input.MoveToVersionId) {
       versions.find((version) => version.id === input.RemoveFromVersionId)?.stages.delete(input.VersionStage);
     }
-    const target = versions.find((version) => version.id === input.MoveToVersionId);
-    if (target !== undefined) label(versions, input.VersionStage, target);
-    events.push(`UpdateSecretVersionStage -${input.VersionStage}`);
+    events.push(
+      `UpdateSecretVersionStage ${input.MoveToVersionId === undefined ? '-' : '+'}${input.VersionStage}`,
+    );
     return {};
   });
   secretsMock.on(TagResourceCommand).callsFake((input) => {
@@ -199,6 +202,9 @@ export const fakeAws = () => {
     setOther: (set: ResourceRecordSet) => {
       rrsets.set(`${set.Name}|${set.Type}`, set);
     },
+    /** Staging labels of every version of a secret, oldest first (`[]`: a version left unlabelled). */
+    secretStages: (name: string) =>
+      (secretValues.get(name) ?? []).map((version) => [...version.stages].sort()),
     /** Values of every version of a secret, oldest first. */
     secretVersions: (name: string) => (secretValues.get(name) ?? []).map((version) => version.value),
     /** Tags of a secret. */

@@ -108,11 +108,14 @@ export {
 } from './kms-key.js';
 export { type NegativeCacheTtl, readNegativeCacheTtl } from './negative-cache.js';
 export {
+  type CurrentRecord,
   DEFAULT_TTL,
   DEFAULT_WAIT_TIMEOUT,
   type IdentityTarget,
+  isUsableKey,
   type KeySummary,
   type RecordUpdateResult,
+  readIdentityRecord,
   updateIdentityRecord,
   type WriteOptions,
 } from './record-update.js';
@@ -122,6 +125,23 @@ export {
   withRetry,
 } from './retry.js';
 export {
+  type OverlapLimits,
+  overlapLimitsOf,
+} from './rotation/overlap.js';
+export {
+  type IgnoredPending,
+  planResume,
+  publishKey,
+  type RemovedKeys,
+  type ResumePlan,
+  readStoredKey,
+  removeExpiredKeys,
+  retireOldKeys,
+  type SecretAccess,
+  stageKey,
+  switchSigners,
+} from './rotation/steps.js';
+export {
   buildChangeBatch,
   type KeyChanges,
   mergeKeys,
@@ -130,13 +150,26 @@ export {
   type TxtRecordSet,
 } from './route53-rrset.js';
 export {
+  CURRENT_STAGE,
   type CurrentSigningKey,
+  clearPendingStage,
+  describeSecretVersions,
   FINGERPRINT_PATTERN,
+  isNotFound,
+  makeVersionCurrent,
+  PENDING_STAGE,
+  type PendingLookup,
+  type PendingSigningKey,
+  pendingMark,
   readCurrentSigningKey,
+  readPendingSigningKey,
   readPublishedKey,
   readSigningKey,
   SECRET_TAG,
+  type SecretVersions,
+  type StagedSigningKey,
   signingKeySecretName,
   storeSigningKey,
+  versionWithStage,
 } from './secret-store.js';
 export { formatTxtValue, parseTxtValue, quoteTxtStrings } from './txt-presentation.js';

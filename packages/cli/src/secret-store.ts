@@ -51,6 +51,11 @@ export interface StoreSigningKeyOptions {
   readonly environment: string;
   readonly privateJwk: SigningKeyJwk;
   readonly retry?: RetryOptions;
+  /**
+   * Version id of the staged version ({@link stageSigningKey} only): Secrets Manager's rotation
+   * protocol names the version it expects (`ClientRequestToken`). Default: one chosen by AWS.
+   */
+  readonly versionId?: string;
 }
 
 /** Where the key was stored. */
@@ -193,6 +198,7 @@ export const stageSigningKey = async (
             SecretId: secretName,
             SecretString: JSON.stringify(options.privateJwk),
             VersionStages: [PENDING_STAGE],
+            ...(options.versionId === undefined ? {} : { ClientRequestToken: options.versionId }),
           }),
         ),
       options.retry,
@@ -348,6 +354,79 @@ export const clearPendingStage = async (options: {
       ),
     options.retry,
   );
+};
+
+/** Staging label of the version signers read. */
+export const CURRENT_STAGE = 'AWSCURRENT';
+
+/**
+ * Moves `AWSCURRENT` onto a staged version (Secrets Manager then moves `AWSPREVIOUS` onto the
+ * version it left) and writes the {@link SECRET_TAG.current} mark for it; the caller then clears
+ * the staged label and `rotate`'s mark ({@link clearPendingStage}). Moving the label, rather than writing
+ * the key again as a new version, keeps one version per key: the staged version becomes the
+ * current one, as Secrets Manager's rotation protocol expects. Safe to repeat: a version that is
+ * already current is only marked.
+ */
+export const makeVersionCurrent = async (options: {
+  readonly secrets: SecretsManagerClient;
+  readonly secretName: string;
+  readonly versionId: string;
+  /** The version `AWSCURRENT` is on now; `undefined` when it is already on `versionId`. */
+  readonly currentVersionId: string | undefined;
+  readonly key: PublishedKey;
+  readonly retry?: RetryOptions;
+}): Promise<void> => {
+  if (options.currentVersionId !== undefined && options.currentVersionId !== options.versionId) {
+    await withRetry(
+      () =>
+        options.secrets.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: options.secretName,
+            VersionStage: CURRENT_STAGE,
+            MoveToVersionId: options.versionId,
+            RemoveFromVersionId: options.currentVersionId,
+          }),
+        ),
+      options.retry,
+    );
+  }
+  await markCurrentVersion(options);
+};
+
+/** Staging labels of each version of a secret, and its tags, as `DescribeSecret` reports them. */
+export interface SecretVersions {
+  readonly secretName: string;
+  readonly arn?: string;
+  /** Whether Secrets Manager rotation is switched on for the secret. */
+  readonly rotationEnabled: boolean;
+  readonly stages: Readonly<Record<string, readonly string[]>>;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** The version that carries `stage`, if any. */
+export const versionWithStage = (versions: SecretVersions, stage: string): string | undefined =>
+  Object.entries(versions.stages).find(([, stages]) => stages.includes(stage))?.[0];
+
+/**
+ * Reads the staging labels and tags of a secret (`DescribeSecret`), by name or ARN: what a
+ * rotation step decides from, without reading any value.
+ */
+export const describeSecretVersions = async (options: {
+  readonly secrets: SecretsManagerClient;
+  readonly secretId: string;
+  readonly retry?: RetryOptions;
+}): Promise<SecretVersions> => {
+  const described = await withRetry(
+    () => options.secrets.send(new DescribeSecretCommand({ SecretId: options.secretId })),
+    options.retry,
+  );
+  return {
+    secretName: described.Name ?? options.secretId,
+    ...(described.ARN === undefined ? {} : { arn: described.ARN }),
+    rotationEnabled: described.RotationEnabled === true,
+    stages: described.VersionIdsToStages ?? {},
+    tags: Object.fromEntries((described.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
+  };
 };
 
 /** The secret's current version as read, before any decision to trust it. */

@@ -585,8 +585,8 @@ describe('rotate', () => {
         'ChangeResourceRecordSets C1',
         'GetChange INSYNC',
         'sleep 125000',
-        'PutSecretValue AWSCURRENT',
-        'TagResource nhi:service,nhi:environment,nhi:kid,nhi:current',
+        'UpdateSecretVersionStage +AWSCURRENT',
+        'TagResource nhi:kid,nhi:current',
         'UpdateSecretVersionStage -AWSPENDING',
         'TagResource nhi:pending',
         'ChangeResourceRecordSets C2',
@@ -596,6 +596,18 @@ describe('rotate', () => {
       expect(kidAt(aws, 'AWSPREVIOUS')).toBe('k0');
       expect(aws.secretAt(SECRET, 'AWSPENDING')).toBeUndefined();
       expect(aws.log).toContainEqual(expect.stringContaining('waiting 125 s'));
+    });
+
+    it('moves AWSCURRENT onto the staged version: one version per key, none left unlabelled', async () => {
+      const aws = await withSecret(120);
+      await rotate({ ...TARGET, ...overlap, kid: 'k1', propagationWaitSeconds: 0 }, aws.deps);
+      expect(aws.secretStages(SECRET)).toEqual([['AWSPREVIOUS'], ['AWSCURRENT']]);
+      expect(aws.secretVersions(SECRET).map((value) => JSON.parse(value).kid)).toEqual(['k0', 'k1']);
+      aws.setNow(NOW_MS + 901_000);
+      await finishRotation(TARGET, aws.deps);
+      await rotate({ ...TARGET, ...overlap, kid: 'k2', propagationWaitSeconds: 0 }, aws.deps);
+      expect(aws.secretStages(SECRET)).toEqual([[], ['AWSPREVIOUS'], ['AWSCURRENT']]);
+      await expect(publish(TARGET, aws.deps)).resolves.toMatchObject({ kid: 'k2', status: 'unchanged' });
     });
 
     it('waits the TTL the name had before the change, not a new --ttl', async () => {
@@ -610,7 +622,7 @@ describe('rotate', () => {
       const result = await rotate({ ...TARGET, ...overlap, kid: 'k1', propagationWaitSeconds: 0 }, aws.deps);
       expect(result.propagationWaitSeconds).toBe(0);
       const insync = aws.events.indexOf('GetChange INSYNC');
-      expect(aws.events[insync + 1]).toBe('PutSecretValue AWSCURRENT');
+      expect(aws.events[insync + 1]).toBe('UpdateSecretVersionStage +AWSCURRENT');
       expect(aws.log.join('\n')).not.toContain('waiting');
     });
 
@@ -657,8 +669,8 @@ describe('rotate', () => {
       expect(rerun.steps[0]?.status).toBe('unchanged');
       expect(aws.events.filter((event) => !event.startsWith('sleep') || event === 'sleep 125000')).toEqual([
         'sleep 125000',
-        'PutSecretValue AWSCURRENT',
-        'TagResource nhi:service,nhi:environment,nhi:kid,nhi:current',
+        'UpdateSecretVersionStage +AWSCURRENT',
+        'TagResource nhi:kid,nhi:current',
         'UpdateSecretVersionStage -AWSPENDING',
         'TagResource nhi:pending',
         'ChangeResourceRecordSets C2',
@@ -681,7 +693,9 @@ describe('rotate', () => {
     it('interrupted after storing, a re-run neither waits nor stores again', async () => {
       const aws = await withSecret(120);
       aws.secretsMock
-        .on((await import('@aws-sdk/client-secrets-manager')).UpdateSecretVersionStageCommand)
+        .on((await import('@aws-sdk/client-secrets-manager')).UpdateSecretVersionStageCommand, {
+          VersionStage: 'AWSPENDING',
+        })
         .rejectsOnce(Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: {} }));
       await expect(rotate({ ...TARGET, ...overlap, kid: 'k1' }, aws.deps)).rejects.toThrow();
       expect(kidAt(aws, 'AWSCURRENT')).toBe('k1');
