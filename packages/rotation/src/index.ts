@@ -6,4 +6,41 @@
  *
  * @module
  */
-export {};
+export {
+  createKmsRotation,
+  DEFAULT_KMS_ROTATION_INSYNC_TIMEOUT,
+  KMS_ROTATION_CALL_MARGIN_SECONDS,
+  KMS_ROTATION_LOG_FIELD,
+  KMS_ROTATION_PROPAGATION_MARGIN_SECONDS,
+  type KmsRotationCurrent,
+  type KmsRotationFinished,
+  type KmsRotationHandler,
+  type KmsRotationOptions,
+  type KmsRotationPending,
+  type KmsRotationResult,
+  type KmsRotationStarted,
+  kmsRotationHandler,
+} from './kms-rotation.js';
+export {
+  KMS_ROTATION_FAILURE_REASONS,
+  KMS_ROTATION_PACKAGE,
+  KMS_ROTATION_STEPS,
+  KmsRotationConfigError,
+  KmsRotationError,
+  type KmsRotationErrorOptions,
+  type KmsRotationFailureReason,
+  KmsRotationInputError,
+  KmsRotationStateError,
+  type KmsRotationStep,
+  KmsRotationStepError,
+  KmsRotationTimeBudgetError,
+} from './kms-rotation-errors.js';
+export {
+  type KmsRotationEnvironment,
+  type KmsRotationInput,
+  MAX_KMS_ROTATION_CLOCK_SKEW,
+  MAX_KMS_ROTATION_DAYS,
+  parseKmsRotationInput,
+  type ResolvedKmsRotationInput,
+  readKmsRotationEnvironment,
+} from './kms-rotation-input.js';
