@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -9,7 +10,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { NhiIdentity } from './identity.js';
@@ -43,11 +44,19 @@ const readmeApp = (): Template => {
   const dashboard = new cloudwatch.Dashboard(stack, 'Dashboard', { dashboardName: 'nhi-prod' });
   const alarms = { actions: [new actions.SnsAction(pager)] };
 
+  // The rotation functions' code inline: no bundle, the template stands alone.
+  const rotationOptions = {
+    code: lambda.Code.fromInline('export const handler = async () => {};'),
+    alarmActions: alarms.actions,
+  };
   const ledger = new NhiIdentity(stack, 'LedgerIdentity', {
     zone,
     service: 'ledger',
     environment,
     recordOwner: 'cli',
+    hostedZone,
+    rotation: Duration.days(90),
+    rotationOptions,
   });
   const billing = new NhiIdentity(stack, 'BillingIdentity', {
     zone,
@@ -55,6 +64,9 @@ const readmeApp = (): Template => {
     environment,
     recordOwner: 'cli',
     signingKey: 'kms',
+    hostedZone,
+    rotation: Duration.days(90),
+    rotationOptions,
   });
   const reports = new NhiIdentity(stack, 'ReportsIdentity', {
     zone,
@@ -105,17 +117,21 @@ const readmeApp = (): Template => {
 describe('cfn-lint', () => {
   it('finds nothing in the synthesized template of the README app', () => {
     const template = readmeApp();
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    // Two alarms of each rotation beside the eight of the functions.
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
     // billing's KMS key and alias, its role the one signer of the key policy.
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.resourceCountIs('AWS::KMS::Alias', 1);
-    // The acknowledgement sits on the three functions only, none of this package's resources.
+    // The acknowledgement sits on the functions only: the three of the app and the two rotation
+    // functions, which aws-cdk-lib makes the same way.
     const acknowledged = Object.values(
       template.toJSON().Resources as Record<string, { Type: string; Metadata?: object }>,
     )
       .filter((resource) => resource.Metadata !== undefined && 'cfn-lint' in resource.Metadata)
       .map((resource) => resource.Type);
-    expect(acknowledged).toEqual(['AWS::Lambda::Function', 'AWS::Lambda::Function', 'AWS::Lambda::Function']);
+    expect(acknowledged).toEqual(Array.from({ length: 5 }, () => 'AWS::Lambda::Function'));
     const dir = mkdtempSync(join(tmpdir(), 'nhi-cdk-'));
     try {
       const file = join(dir, 'template.json');

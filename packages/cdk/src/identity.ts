@@ -3,8 +3,9 @@ import { ArnFormat, CfnResource, type Duration, Stack, Token } from 'aws-cdk-lib
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
-import { KMS_SIGN_ACTIONS, NhiKmsSigningKey } from './kms-signing-key.js';
+import { KMS_IDENTITY_TAG, KMS_SIGN_ACTIONS, NhiKmsSigningKey } from './kms-signing-key.js';
 import { checkSecretName, invalidConfig, literal } from './names.js';
+import { NhiRotation, type NhiRotationOptions } from './rotation.js';
 import { guardSigningKeys, isConstructRole } from './signing-key-guard.js';
 import { route53TxtValue } from './txt-value.js';
 
@@ -77,6 +78,20 @@ export interface NhiIdentityBaseProps {
    * @default 'ed25519'
    */
   readonly kmsKeyType?: KeyType;
+  /**
+   * Rotates the signing key automatically, every `rotation` (whole days, 1..1000), with the
+   * handlers of `@nhi-dns/rotation` (see {@link NhiRotation}): a Secrets Manager rotation schedule
+   * for a secret-held key, a daily EventBridge Scheduler run for a KMS-held key. The rotation
+   * changes the record, so it needs `recordOwner: 'cli'` (the CLI's engine runs it) and
+   * `hostedZone` or `hostedZoneId`.
+   * @default - no automatic rotation (`nhi-dns rotate` by hand)
+   */
+  readonly rotation?: Duration;
+  /**
+   * Code, DNS servers, alarm actions and function settings of the rotation (with `rotation`).
+   * @default - the defaults of {@link NhiRotationOptions}
+   */
+  readonly rotationOptions?: NhiRotationOptions;
 }
 
 /**
@@ -132,6 +147,17 @@ export interface NhiIdentityCliRecordProps extends NhiIdentityBaseProps {
   readonly recordOwner: 'cli';
   /** Not taken: the CLI publishes the keys. */
   readonly publicKey?: undefined;
+  /**
+   * With `rotation`: the hosted zone that holds the record, which the rotation function changes.
+   * Give this or `hostedZoneId`.
+   * @default - `hostedZoneId`
+   */
+  readonly hostedZone?: route53.IHostedZone;
+  /**
+   * With `rotation`: id of the hosted zone that holds the record.
+   * @default - `hostedZone.hostedZoneId`
+   */
+  readonly hostedZoneId?: string;
 }
 
 /** Properties of {@link NhiIdentity}: either the stack or the CLI owns the record, never both. */
@@ -174,6 +200,8 @@ export class NhiIdentity extends Construct {
   readonly record?: route53.CfnRecordSet;
   /** The RR texts (before splitting and quoting) the stack publishes; empty when the CLI owns the record. */
   readonly recordTexts: readonly string[];
+  /** The automatic rotation of the signing key, with `rotation`. */
+  readonly rotation?: NhiRotation;
 
   /**
    * @param scope - parent construct.
@@ -232,7 +260,38 @@ export class NhiIdentity extends Construct {
       }
       this.recordOwner = 'cli';
       this.recordTexts = [];
+      if (props.rotation === undefined) {
+        const extra = (['rotationOptions', 'hostedZone', 'hostedZoneId'] as const).find(
+          (option) => props[option] !== undefined,
+        );
+        if (extra !== undefined) {
+          throw invalidConfig(
+            extra,
+            '<given>',
+            'only with rotation (the CLI owns the record and knows its zone)',
+          );
+        }
+        return;
+      }
+      this.rotation = new NhiRotation(this, 'Rotation', {
+        ...props.rotationOptions,
+        name: this.name,
+        zone: this.zone,
+        service,
+        environment,
+        hostedZoneId: this.#hostedZoneId(props, 'the rotation changes the record, so it'),
+        period: props.rotation,
+        secretName: this.signingKeySecretName,
+        ...(this.kmsSigningKey === undefined ? {} : { kmsSigningKey: this.kmsSigningKey }),
+      });
       return;
+    }
+    if (props.rotation !== undefined || props.rotationOptions !== undefined) {
+      throw invalidConfig(
+        'rotation',
+        '<given>',
+        "the rotation changes the record, and a stack-owned record must only change by deploying: use recordOwner: 'cli' with hostedZone or hostedZoneId",
+      );
     }
     if (props.recordOwner !== undefined && props.recordOwner !== 'stack') {
       throw invalidConfig('recordOwner', props.recordOwner, "use 'stack' (with publicKey) or 'cli'");
@@ -269,7 +328,7 @@ export class NhiIdentity extends Construct {
       }),
     );
     this.record = new route53.CfnRecordSet(this, 'Record', {
-      hostedZoneId: this.#hostedZoneId(props),
+      hostedZoneId: this.#hostedZoneId(props, 'a stack-owned record'),
       name: `${this.name}.`,
       type: 'TXT',
       ttl: String(this.#ttlSeconds(props.ttl)),
@@ -335,11 +394,21 @@ export class NhiIdentity extends Construct {
       );
     }
     signingKey.addSigner(role);
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: [...KMS_SIGN_ACTIONS],
-      resourceArns: [signingKey.key.keyArn],
-    });
+    // A rotated identity signs with keys the rotation creates later: every key tagged with this
+    // identity, which only the rotation function may create, and whose policies name the signers.
+    const grant =
+      this.rotation === undefined
+        ? iam.Grant.addToPrincipal({
+            grantee,
+            actions: [...KMS_SIGN_ACTIONS],
+            resourceArns: [signingKey.key.keyArn],
+          })
+        : iam.Grant.addToPrincipal({
+            grantee,
+            actions: [...KMS_SIGN_ACTIONS],
+            resourceArns: [Stack.of(this).formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+            conditions: { StringEquals: { [`aws:ResourceTag/${KMS_IDENTITY_TAG}`]: this.name } },
+          });
     if (hasEnvironment(grantee)) {
       grantee.addEnvironment(KMS_KEY_ENVIRONMENT_VARIABLE, signingKey.aliasName);
       // The variable names the alias as a literal, which orders nothing: without this the
@@ -385,13 +454,16 @@ export class NhiIdentity extends Construct {
     return `/${this.environment}/${checkSecretName(name, this.environment)}`;
   }
 
-  #hostedZoneId(props: NhiIdentityStackRecordProps): string {
+  #hostedZoneId(
+    props: { readonly hostedZone?: route53.IHostedZone; readonly hostedZoneId?: string },
+    who: string,
+  ): string {
     const { hostedZone, hostedZoneId } = props;
     if ((hostedZone === undefined) === (hostedZoneId === undefined)) {
       throw invalidConfig(
         'hostedZone',
         hostedZone === undefined ? undefined : '<given with hostedZoneId>',
-        'a stack-owned record needs exactly one of hostedZone and hostedZoneId',
+        `${who} needs exactly one of hostedZone and hostedZoneId`,
       );
     }
     if (hostedZone === undefined) return checkHostedZoneId(hostedZoneId as string);

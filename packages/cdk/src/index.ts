@@ -26,5 +26,15 @@ export {
   nhiProtect,
   PROTECTION_ID,
 } from './protect.js';
+export {
+  DEFAULT_KEY_AGE_MARGIN,
+  KMS_ROTATION_HANDLER,
+  NhiRotation,
+  type NhiRotationOptions,
+  type NhiRotationProps,
+  ROTATION_TIMEOUT,
+  SECRET_ROTATION_ACTIONS,
+  SECRET_ROTATION_HANDLER,
+} from './rotation.js';
 export { SIGNING_KEY_GRANT_WARNING } from './signing-key-guard.js';
 export { MAX_ROUTE53_TXT_VALUE_CHARS, route53TxtValue } from './txt-value.js';

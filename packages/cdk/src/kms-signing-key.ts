@@ -122,6 +122,14 @@ export class NhiKmsSigningKey extends Construct {
     }
   }
 
+  /**
+   * The signer role ARNs granted so far (tokens of the roles): read at synthesis, after every
+   * `grantSign`, e.g. by the scheduled rotation, which writes them into each new key's policy.
+   */
+  get signerRoleArns(): readonly string[] {
+    return [...this.#signers];
+  }
+
   /** The signer role ARNs at synthesis, or `[whenNone]` while there is none. */
   #signerArns(whenNone?: string): unknown {
     return Lazy.any({

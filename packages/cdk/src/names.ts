@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { NhiError } from '@nhi-dns/core';
 import { Token } from 'aws-cdk-lib';
 
@@ -55,4 +56,41 @@ export const checkSecretName = (name: unknown, environment: string): string => {
     fail(`/${environment}/<name> must be at most ${MAX_SECRET_NAME_LENGTH} characters`);
   }
   return value;
+};
+
+const BRACKETED = /^\[([^\]]+)\](?::(\d{1,5}))?$/;
+const IPV4_WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/;
+
+/**
+ * True for a DNS server as the resolver parses `NHI_DNS_SERVERS` entries: `10.0.0.2`,
+ * `10.0.0.2:5353`, `fd00::2`, `[fd00::2]:5353` (an IP address, port 1..65535).
+ */
+const isDnsServer = (server: string): boolean => {
+  const bracketed = BRACKETED.exec(server);
+  const v4 = IPV4_WITH_PORT.exec(server);
+  const [address, port] = bracketed
+    ? [bracketed[1], bracketed[2]]
+    : v4
+      ? [v4[1], v4[2]]
+      : [server, undefined];
+  const portOk = port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+  return address !== undefined && isIP(address) !== 0 && portOk;
+};
+
+/** The checked `dnsServers` (`NHI_DNS_SERVERS` entries), shared by nhiProtect and the rotation function. */
+export const checkDnsServers = (servers: readonly string[]): string[] => {
+  if (!Array.isArray(servers) || servers.length === 0) {
+    throw invalidConfig('dnsServers', servers, 'a non-empty list of addresses (10.0.0.2, 127.0.0.1:5353)');
+  }
+  return servers.map((server) => {
+    const value = literal('dnsServers entry', server);
+    if (!isDnsServer(value)) {
+      throw invalidConfig(
+        'dnsServers entry',
+        value,
+        'an IPv4 or IPv6 address, optionally with :port ([v6]:port)',
+      );
+    }
+    return value;
+  });
 };

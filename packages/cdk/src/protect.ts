@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { canonicalName, compileAllowList, METRIC, METRICS_NAMESPACE, parseZone } from '@nhi-dns/core';
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -7,7 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { NhiIdentity } from './identity.js';
 import { NhiServiceMetrics } from './metrics.js';
-import { invalidConfig, literal } from './names.js';
+import { checkDnsServers, invalidConfig, literal } from './names.js';
 import { guardSigningKeys } from './signing-key-guard.js';
 
 /** Construct id under which {@link nhiProtect} puts its {@link NhiProtection} in the function. */
@@ -113,25 +112,6 @@ export interface NhiProtectionProps extends NhiProtectOptions {
   /** The function to protect (any `lambda.Function`, e.g. a `NodejsFunction`). */
   readonly function: lambda.Function;
 }
-
-const BRACKETED = /^\[([^\]]+)\](?::(\d{1,5}))?$/;
-const IPV4_WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/;
-
-/**
- * True for a DNS server as the resolver parses `NHI_DNS_SERVERS` entries: `10.0.0.2`,
- * `10.0.0.2:5353`, `fd00::2`, `[fd00::2]:5353` (an IP address, port 1..65535).
- */
-const isDnsServer = (server: string): boolean => {
-  const bracketed = BRACKETED.exec(server);
-  const v4 = IPV4_WITH_PORT.exec(server);
-  const [address, port] = bracketed
-    ? [bracketed[1], bracketed[2]]
-    : v4
-      ? [v4[1], v4[2]]
-      : [server, undefined];
-  const portOk = port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
-  return address !== undefined && isIP(address) !== 0 && portOk;
-};
 
 /**
  * What {@link nhiProtect} adds to a function: its environment, grants, alarms and, optionally,
@@ -366,23 +346,6 @@ const checkAllow = (allow: readonly (string | NhiIdentity)[], zone: string): str
     throw invalidConfig('allow', patterns, (error as Error).message);
   }
   return [...new Set(patterns.map(canonicalName))];
-};
-
-const checkDnsServers = (servers: readonly string[]): string[] => {
-  if (!Array.isArray(servers) || servers.length === 0) {
-    throw invalidConfig('dnsServers', servers, 'a non-empty list of addresses (10.0.0.2, 127.0.0.1:5353)');
-  }
-  return servers.map((server) => {
-    const value = literal('dnsServers entry', server);
-    if (!isDnsServer(value)) {
-      throw invalidConfig(
-        'dnsServers entry',
-        value,
-        'an IPv4 or IPv6 address, optionally with :port ([v6]:port)',
-      );
-    }
-    return value;
-  });
 };
 
 const positive = (option: string, value: number): number => {
