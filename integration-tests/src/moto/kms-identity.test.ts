@@ -5,7 +5,13 @@
  * against what DNS says; revoking the key denies the unexpired WIT. moto has no Ed25519 keys, so
  * these keys are P-256 (Ed25519 KMS keys are covered with KMS's response shape in unit tests).
  */
-import { DescribeKeyCommand, GetKeyPolicyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
+import {
+  DescribeKeyCommand,
+  GetKeyPolicyCommand,
+  KMSClient,
+  ListAliasesCommand,
+  ScheduleKeyDeletionCommand,
+} from '@aws-sdk/client-kms';
 import {
   ChangeResourceRecordSetsCommand,
   CreateHostedZoneCommand,
@@ -356,6 +362,8 @@ describe('rotate --kms on moto: the alias moves, the old key retires after its W
     const early = await finishKmsRotation(orders(), timed());
     expect(early).toMatchObject({ removed: [], scheduledDeletion: [] });
     clock += (3600 + 61) * 1000;
+    // An earlier finish that scheduled the deletion and then failed before the record changed.
+    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: first.kid.slice(4), PendingWindowInDays: 30 }));
     const finished = await finishKmsRotation(orders(), timed());
     expect(finished.removed).toEqual([first.kid]);
     expect(finished.scheduledDeletion).toEqual([first.kid.slice(4)]);

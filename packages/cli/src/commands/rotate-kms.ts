@@ -187,15 +187,26 @@ export const finishKmsRotation = async (
   if (!Number.isSafeInteger(days) || days < 7 || days > 30)
     throw usageError('--deletion-window-days must be 7..30');
   const kms = kmsOf(deps);
-  const finished = await finishRotation(options, deps);
   const aliasTarget = await kmsAliasTarget(kms, kmsAliasName(options.service, options.environment));
+  // Deletion is scheduled before the RR goes: a KMS key pending deletion can no longer sign, and if
+  // the record change then fails or times out, the next finish removes the RR; the other order
+  // could leave a removed key that no later run would ever find to delete.
+  const now = nowSeconds(deps);
+  const current = await readIdentityRecord(options, deps);
   const scheduledDeletion: string[] = [];
-  for (const kid of finished.removed) {
-    const keyId = kid.startsWith('kms-') ? kid.slice(4) : undefined;
-    if (keyId === undefined || keyId === aliasTarget || options.dryRun === true) continue;
-    await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: days }));
+  for (const key of current.keys) {
+    const keyId = key.kid.startsWith('kms-') ? key.kid.slice(4) : undefined;
+    const expired = key.publicKey !== '' && key.expiresAt !== undefined && key.expiresAt <= now;
+    if (keyId === undefined || !expired || keyId === aliasTarget || options.dryRun === true) continue;
+    try {
+      await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: days }));
+    } catch (error) {
+      // Already pending deletion: an earlier finish got this far and then failed.
+      if ((error as { name?: string }).name !== 'KMSInvalidStateException') throw error;
+    }
     scheduledDeletion.push(keyId);
     deps.log?.(`scheduled the deletion of KMS key ${keyId} in ${days} days`);
   }
+  const finished = await finishRotation(options, deps);
   return { ...finished, scheduledDeletion };
 };
