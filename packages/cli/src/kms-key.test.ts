@@ -9,11 +9,13 @@ import {
   type KeySpec,
   KMSClient,
   PutKeyPolicyCommand,
+  ScheduleKeyDeletionCommand,
   SignCommand,
 } from '@aws-sdk/client-kms';
 import {
   decodeProof,
   decodeWorkloadProof,
+  formatRecord,
   importRecordKeys,
   parseRecordSet,
   verifyWorkloadIdentity,
@@ -22,9 +24,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from './cli.js';
 import { keygenKms, publishExistingKmsKey } from './commands/keygen-kms.js';
+import { finishKmsRotation } from './commands/rotate-kms.js';
 import { fakeAws, NAME, NOW_MS, TARGET } from './fake-aws.test-helper.js';
 import { kidOfKmsKey, kmsKeyPolicy, mintKmsWorkloadIdentity, readKmsPublicKey } from './kms-key.js';
-import { parseTxtValue } from './txt-presentation.js';
+import { formatTxtValue, parseTxtValue } from './txt-presentation.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/billing-function';
 const KEY_ID = '1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -330,5 +333,43 @@ describe('nhi-dns sign --kms-key-id', () => {
     );
     expect(code).toBe(2);
     expect(err.join('')).toMatch(/cannot be used with/);
+  });
+});
+
+describe('finishKmsRotation', () => {
+  it('takes a retired key already pending deletion as scheduled (a finish that failed after scheduling), and removes its RR', async () => {
+    const aws = fakeAws();
+    const kms = new KMSClient({ region: 'us-east-1' });
+    const mock = mockClient(kms);
+    const oldId = '1111aaaa-11aa-11aa-11aa-111111111111';
+    const newId = '2222bbbb-22bb-22bb-22bb-222222222222';
+    mock
+      .on(DescribeKeyCommand)
+      .resolves({ KeyMetadata: { KeyId: newId, Arn: `arn:aws:kms:us-east-1:123456789012:key/${newId}` } });
+    mock
+      .on(ScheduleKeyDeletionCommand)
+      .rejects(
+        Object.assign(new Error(`${oldId} is pending deletion.`), {
+          name: 'KMSInvalidStateException',
+          $metadata: {},
+        }),
+      );
+    const now = Math.floor(NOW_MS / 1000);
+    const rr = (kid: string, fill: number, extra: Record<string, unknown> = {}) =>
+      formatTxtValue(
+        formatRecord({
+          service: 'billing',
+          environment: 'prod',
+          kid,
+          publicKey: Buffer.alloc(32, fill).toString('base64'),
+          keyCustody: 'kms',
+          ...extra,
+        }),
+      );
+    aws.setTxt(NAME, [rr(`kms-${oldId}`, 1, { expiresAt: now - 10 }), rr(`kms-${newId}`, 2)]);
+    const finished = await finishKmsRotation(TARGET, { ...aws.deps, kms });
+    expect(finished.scheduledDeletion).toEqual([oldId]);
+    expect(finished.removed).toEqual([`kms-${oldId}`]);
+    expect(mock.commandCalls(ScheduleKeyDeletionCommand)).toHaveLength(1);
   });
 });
