@@ -395,6 +395,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
               ...write(flags),
               kmsKeyId: flags.kmsKeyId,
               ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
+              ...(flags.exp === undefined ? {} : { expiresAt: flags.exp }),
             },
             commandDeps(),
           );

@@ -220,11 +220,11 @@ describe('keygenKms (Ed25519, KMS response shapes)', () => {
 });
 
 describe('publishExistingKmsKey', () => {
-  it('publishes the key as kms-<key id> with kc=kms and the attributes given (publish --kms-key-id --attr)', async () => {
+  it('publishes the key as kms-<key id> with kc=kms, the attributes and exp given (publish --kms-key-id --attr --exp)', async () => {
     const aws = fakeAws();
     const kms = fakeKms();
     await publishExistingKmsKey(
-      { ...TARGET, kmsKeyId: KEY_ID, attributes: { tier: 'pci' } },
+      { ...TARGET, kmsKeyId: KEY_ID, attributes: { tier: 'pci' }, expiresAt: 1_900_000_000 },
       { ...aws.deps, kms: kms.kms },
     );
     const set = parseRecordSet(
@@ -232,7 +232,12 @@ describe('publishExistingKmsKey', () => {
       (aws.txt(NAME) ?? []).map((value) => parseTxtValue(value) ?? []),
     );
     expect(set.keys).toEqual([
-      expect.objectContaining({ kid: `kms-${KEY_ID}`, keyCustody: 'kms', attributes: { tier: 'pci' } }),
+      expect.objectContaining({
+        kid: `kms-${KEY_ID}`,
+        keyCustody: 'kms',
+        attributes: { tier: 'pci' },
+        expiresAt: 1_900_000_000,
+      }),
     ]);
   });
 });
@@ -346,14 +351,12 @@ describe('finishKmsRotation', () => {
     mock
       .on(DescribeKeyCommand)
       .resolves({ KeyMetadata: { KeyId: newId, Arn: `arn:aws:kms:us-east-1:123456789012:key/${newId}` } });
-    mock
-      .on(ScheduleKeyDeletionCommand)
-      .rejects(
-        Object.assign(new Error(`${oldId} is pending deletion.`), {
-          name: 'KMSInvalidStateException',
-          $metadata: {},
-        }),
-      );
+    mock.on(ScheduleKeyDeletionCommand).rejects(
+      Object.assign(new Error(`${oldId} is pending deletion.`), {
+        name: 'KMSInvalidStateException',
+        $metadata: {},
+      }),
+    );
     const now = Math.floor(NOW_MS / 1000);
     const rr = (kid: string, fill: number, extra: Record<string, unknown> = {}) =>
       formatTxtValue(

@@ -123,6 +123,7 @@ export const publishKmsKey = async (
   deps: CommandDeps,
   key: KmsPublishedKey,
   attributes?: Readonly<Record<string, string>>,
+  expiresAt?: number,
 ): Promise<RecordUpdateResult> => {
   const current = await readIdentityRecord(options, deps);
   const agreed = attributes ?? agreedAttributes(current.keys.filter((record) => record.publicKey !== ''));
@@ -138,6 +139,7 @@ export const publishKmsKey = async (
         keyType: key.keyType,
         publicKey: key.publicKey,
         attributes: agreed,
+        ...(expiresAt === undefined ? {} : { expiresAt }),
         ...(key.keyCustody === undefined ? {} : { keyCustody: key.keyCustody }),
       }),
     current,
@@ -151,11 +153,13 @@ export const publishExistingKmsKey = async (
       readonly kmsKeyId: string;
       /** `x-` attributes of the key; default: those every published key agrees on. */
       readonly attributes?: Readonly<Record<string, string>>;
+      /** `exp=` of the key, Unix seconds (to retire a stranded key); default none. */
+      readonly expiresAt?: number;
     },
   deps: CommandDeps,
 ): Promise<{ readonly key: KmsPublishedKey; readonly record?: RecordUpdateResult }> => {
   checkTarget(options);
   const key = await readKmsPublicKey(kmsOf(deps), options.kmsKeyId);
   if (options.dryRun === true) return { key };
-  return { key, record: await publishKmsKey(options, deps, key, options.attributes) };
+  return { key, record: await publishKmsKey(options, deps, key, options.attributes, options.expiresAt) };
 };
