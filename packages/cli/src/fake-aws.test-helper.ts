@@ -67,6 +67,14 @@ export const fakeAws = () => {
     for (const other of versions) other.stages.delete(stage);
     version.stages.add(stage);
   };
+  /** Faults to throw once, at the first call of a command whose input matches. */
+  const faults: { command: string; when: (input: Record<string, unknown>) => boolean; error: Error }[] = [];
+  const injectFault = (command: string, input: Record<string, unknown>) => {
+    const index = faults.findIndex((fault) => fault.command === command && fault.when(input));
+    if (index === -1) return;
+    const [fault] = faults.splice(index, 1);
+    if (fault !== undefined) throw fault.error;
+  };
   let changes = 0;
   /** What happened, in order: AWS writes, `GetChange` polls and `sleep(ms)` calls. */
   const events: string[] = [];
@@ -111,6 +119,7 @@ export const fakeAws = () => {
     return { ARN: `arn:aws:secretsmanager:eu-west-1:1:secret:${input.Name}`, VersionId: id };
   });
   secretsMock.on(PutSecretValueCommand).callsFake((input) => {
+    injectFault('PutSecretValue', input);
     const versions = secretValues.get(input.SecretId);
     if (versions === undefined) throw notFound();
     const version = {
@@ -124,6 +133,7 @@ export const fakeAws = () => {
     return { VersionId: version.id };
   });
   secretsMock.on(UpdateSecretVersionStageCommand).callsFake((input) => {
+    injectFault('UpdateSecretVersionStage', input);
     const versions = secretValues.get(input.SecretId);
     if (versions === undefined) throw notFound();
     const target = versions.find((version) => version.id === input.MoveToVersionId);
@@ -138,6 +148,7 @@ export const fakeAws = () => {
     return {};
   });
   secretsMock.on(TagResourceCommand).callsFake((input) => {
+    injectFault('TagResource', input);
     if (!secretValues.has(input.SecretId)) throw notFound();
     const tags = secretTags.get(input.SecretId) ?? new Map<string, string>();
     for (const tag of input.Tags ?? []) tags.set(tag.Key, tag.Value);
@@ -238,6 +249,13 @@ export const fakeAws = () => {
       versions.push(version);
       for (const stage of stages) label(versions, stage, version);
       return version.id;
+    },
+    /**
+     * Makes the next `command` (`PutSecretValue`, `UpdateSecretVersionStage`, `TagResource`) whose
+     * input matches `when` fail once with `error`; later calls behave as before.
+     */
+    failOnce: (command: string, when: (input: Record<string, unknown>) => boolean, error: Error) => {
+      faults.push({ command, when, error });
     },
     changeCalls: () => route53Mock.commandCalls(ChangeResourceRecordSetsCommand).length,
     secretWrites: () =>

@@ -44,3 +44,29 @@ export {
   type ResolvedKmsRotationInput,
   readKmsRotationEnvironment,
 } from './kms-rotation-input.js';
+export {
+  createSecretsManagerRotation,
+  DEFAULT_DEADLINE_MARGIN,
+  DEFAULT_VISIBILITY_POLL_INTERVAL,
+  SECRETS_MANAGER_ROTATION_STEPS,
+  type SecretsManagerRotationContext,
+  type SecretsManagerRotationEvent,
+  type SecretsManagerRotationHandler,
+  type SecretsManagerRotationOptions,
+  type SecretsManagerRotationResolver,
+  type SecretsManagerRotationStep,
+  secretsManagerRotationHandler,
+  VISIBILITY_MARGIN,
+  VISIBLE_TAG,
+} from './secrets-manager-rotation.js';
+export {
+  identityOfSecretName,
+  SECRETS_MANAGER_ROTATION_ENV,
+  type SecretsManagerRotationConfig,
+  secretsManagerRotationConfigFromEnv,
+} from './secrets-manager-rotation-config.js';
+export {
+  SECRETS_MANAGER_ROTATION_ERRORS,
+  SecretsManagerRotationError,
+  type SecretsManagerRotationErrorReason,
+} from './secrets-manager-rotation-errors.js';

@@ -692,11 +692,11 @@ describe('rotate', () => {
 
     it('interrupted after storing, a re-run neither waits nor stores again', async () => {
       const aws = await withSecret(120);
-      aws.secretsMock
-        .on((await import('@aws-sdk/client-secrets-manager')).UpdateSecretVersionStageCommand, {
-          VersionStage: 'AWSPENDING',
-        })
-        .rejectsOnce(Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: {} }));
+      aws.failOnce(
+        'UpdateSecretVersionStage',
+        (input) => input.VersionStage === 'AWSPENDING',
+        Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: {} }),
+      );
       await expect(rotate({ ...TARGET, ...overlap, kid: 'k1' }, aws.deps)).rejects.toThrow();
       expect(kidAt(aws, 'AWSCURRENT')).toBe('k1');
       aws.events.length = 0;
@@ -706,6 +706,7 @@ describe('rotate', () => {
       expect(aws.events.some((event) => event.startsWith('sleep 125'))).toBe(false);
       expect(aws.events.filter((event) => event.startsWith('PutSecretValue'))).toEqual([]);
       expect(kidAt(aws, 'AWSPREVIOUS')).toBe('k0');
+      expect(aws.secretStages(SECRET)).toEqual([['AWSPREVIOUS'], ['AWSCURRENT']]);
     });
 
     it('ignores a staged key that DNS no longer treats as usable', async () => {

@@ -1,7 +1,7 @@
 import { planPutKey } from '../commands/publish.js';
 import type { CommandDeps } from '../deps.js';
 import { CliError, EXIT_CODE } from '../errors.js';
-import type { GeneratedSigningKey } from '../keys.js';
+import type { GeneratedSigningKey, PublishedKey } from '../keys.js';
 import {
   agreedAttributes,
   type CurrentRecord,
@@ -180,7 +180,8 @@ export const publishKey = async (input: {
  */
 export const switchSigners = async (input: {
   readonly access: SecretAccess;
-  readonly key: GeneratedSigningKey;
+  /** The new key; its private JWK is needed only when no version was staged (a new secret). */
+  readonly key: PublishedKey & { readonly privateJwk?: GeneratedSigningKey['privateJwk'] };
   readonly staged: StagedSigningKey | undefined;
   readonly alreadyCurrent: boolean;
   readonly unmarkedCurrent?: CurrentSigningKey | undefined;
@@ -199,6 +200,13 @@ export const switchSigners = async (input: {
       });
     }
   } else if (staged === undefined) {
+    if (key.privateJwk === undefined) {
+      throw new CliError(
+        'bad_secret',
+        `${secretName}: no staged version and no key to store`,
+        EXIT_CODE.other,
+      );
+    }
     const { secretName: _name, ...created } = await storeSigningKey({
       ...access,
       privateJwk: key.privateJwk,
