@@ -7,7 +7,7 @@ import {
   METRICS_NAMESPACE,
   signingKeyReach,
 } from '@nhi-dns/core';
-import type { ResolvedConfig, ResolvedFunction, ResolvedKmsKey } from './config.js';
+import type { ResolvedConfig, ResolvedFunction, ResolvedKmsKey, ResolvedRotation } from './config.js';
 import { invalidConfig, show } from './errors.js';
 import { recordResource } from './record.js';
 import type { AwsNaming, CfnResource, CfnTemplate } from './template.js';
@@ -39,6 +39,8 @@ export interface CompileReport {
   readonly warnings: string[];
   /** Logical id of the dashboard, with `custom.nhi.dashboard`. */
   dashboard?: string;
+  /** Identity → logical id of its rotation function, with `rotation`. */
+  readonly rotations: Record<string, string>;
 }
 
 /** Logical id of the dashboard `custom.nhi.dashboard` adds. */
@@ -219,8 +221,19 @@ const kmsKeyResource = (key: ResolvedKmsKey, signerRoleIds: readonly string[]): 
   };
 };
 
-/** `kms:Sign`, `GetPublicKey` and `DescribeKey` on exactly one key, for one function's role. */
-const kmsSignPolicy = (keyId: string, roleId: string): CfnResource => ({
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not a template literal.
+const KMS_KEYS = { 'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*' };
+
+/** The condition that selects the KMS keys of one identity: its `nhi:identity` tag. */
+const taggedWith = (name: string) => ({ StringEquals: { [`aws:ResourceTag/${KMS_IDENTITY_TAG}`]: name } });
+
+/**
+ * `kms:Sign`, `GetPublicKey` and `DescribeKey` for one function's role: on exactly one key, or, when
+ * the identity's key rotates, on every key tagged with the identity (the next key does not exist
+ * yet; only the rotation function may create a key with that tag, and each key's policy names its
+ * signers).
+ */
+const kmsSignPolicy = (keyId: string, roleId: string, rotatedName?: string): CfnResource => ({
   Type: 'AWS::IAM::Policy',
   Properties: {
     PolicyName: KMS_SIGN_POLICY_NAME,
@@ -231,13 +244,162 @@ const kmsSignPolicy = (keyId: string, roleId: string): CfnResource => ({
           Sid: 'NhiSignWithOwnKmsKey',
           Effect: 'Allow',
           Action: [...KMS_SIGNER_ACTIONS],
-          Resource: { 'Fn::GetAtt': [keyId, 'Arn'] },
+          ...(rotatedName === undefined
+            ? { Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } }
+            : { Resource: KMS_KEYS, Condition: taggedWith(rotatedName) }),
         },
       ],
     },
     Roles: [{ Ref: roleId }],
   },
 });
+
+/** Secrets Manager actions the rotation function needs on the one signing-key secret. */
+export const SECRET_ROTATION_ACTIONS: readonly string[] = Object.freeze([
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+  'secretsmanager:TagResource',
+]);
+
+/** Margin added to the rotation period before the key-age alarm fires: a late run is not yet an incident. */
+export const KEY_AGE_MARGIN_DAYS = 2;
+
+/**
+ * The statements of a rotation function's role: its own log group, the identity's key (the secret,
+ * or the KMS keys tagged with the identity and its alias) and the identity's TXT RRset only.
+ */
+const rotationStatements = (rotation: ResolvedRotation, functionName: string): Record<string, unknown>[] => {
+  const zoneArn = {
+    'Fn::Sub': [
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders.
+      'arn:${AWS::Partition}:route53:::hostedzone/${ZoneId}',
+      { ZoneId: rotation.environment.NHI_HOSTED_ZONE_ID },
+    ],
+  };
+  const statements: Record<string, unknown>[] = [
+    {
+      Sid: 'OwnLogGroup',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: {
+        'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*`,
+      },
+    },
+    {
+      Sid: 'ReadIdentityZone',
+      Effect: 'Allow',
+      Action: ['route53:ListResourceRecordSets'],
+      Resource: zoneArn,
+    },
+    {
+      Sid: 'ChangeOwnIdentityRecordOnly',
+      Effect: 'Allow',
+      Action: ['route53:ChangeResourceRecordSets'],
+      Resource: zoneArn,
+      Condition: {
+        'ForAllValues:StringEquals': {
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames': [rotation.name],
+          'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
+        },
+      },
+    },
+    {
+      Sid: 'WaitForInsync',
+      Effect: 'Allow',
+      Action: ['route53:GetChange'],
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder.
+      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:route53:::change/*' },
+    },
+  ];
+  if (rotation.custody === 'secret') {
+    statements.push({
+      Sid: 'RotateOwnSigningKeySecret',
+      Effect: 'Allow',
+      Action: [...SECRET_ROTATION_ACTIONS],
+      Resource: secretArnPattern(rotation.keyName),
+    });
+    return statements;
+  }
+  statements.push(
+    {
+      Sid: 'CreateKeysOfOwnIdentityOnly',
+      Effect: 'Allow',
+      Action: ['kms:CreateKey', 'kms:TagResource'],
+      Resource: '*',
+      Condition: {
+        StringEquals: { [`aws:RequestTag/${KMS_IDENTITY_TAG}`]: rotation.name },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [KMS_IDENTITY_TAG] },
+      },
+    },
+    {
+      Sid: 'ManageKeysOfOwnIdentity',
+      Effect: 'Allow',
+      Action: [
+        'kms:DescribeKey',
+        'kms:GetPublicKey',
+        'kms:PutKeyPolicy',
+        'kms:ScheduleKeyDeletion',
+        'kms:TagResource',
+        'kms:CreateAlias',
+        'kms:UpdateAlias',
+      ],
+      Resource: KMS_KEYS,
+      Condition: taggedWith(rotation.name),
+    },
+    {
+      Sid: 'MoveOwnAlias',
+      Effect: 'Allow',
+      Action: ['kms:CreateAlias', 'kms:UpdateAlias'],
+      Resource: {
+        'Fn::Sub': `arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:${rotation.keyName}`,
+      },
+    },
+  );
+  return statements;
+};
+
+/** The RotationFailure and SigningKeyAge alarms of one rotation function. */
+const rotationAlarms = (
+  rotation: ResolvedRotation,
+  config: ResolvedConfig,
+): Record<string, Record<string, unknown>> => {
+  const common = {
+    TreatMissingData: 'notBreaching',
+    ...(config.alarms.actions.length > 0 ? { AlarmActions: [...config.alarms.actions] } : {}),
+  };
+  return {
+    RotationFailureAlarm: {
+      AlarmDescription: `A step of the signing-key rotation of ${rotation.name} failed (RotationFailure, any Step): the key stays as it was; see the function's logs.`,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      Metrics: [
+        {
+          Id: 'failures',
+          Expression: `SELECT SUM(${METRIC.rotationFailure}) FROM SCHEMA(${METRICS_NAMESPACE}, Step, service) WHERE service = '${rotation.serviceName}'`,
+          Period: 300,
+          ReturnData: true,
+        },
+      ],
+      ...common,
+    },
+    // A rotation that never runs emits nothing: the failure alarm and the schedule cover that.
+    KeyAgeAlarm: {
+      AlarmDescription: `The signing key of ${rotation.name} is older than its rotation period (${rotation.days} days) plus ${KEY_AGE_MARGIN_DAYS} days: rotation is not happening.`,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: (rotation.days + KEY_AGE_MARGIN_DAYS) * 86_400,
+      EvaluationPeriods: 1,
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.signingKeyAge,
+      Dimensions: [{ Name: 'service', Value: rotation.serviceName }],
+      Statistic: 'Maximum',
+      Period: 86_400,
+      ...common,
+    },
+  };
+};
 
 /** `orders-worker` → `OrdersWorker`, as the CLI's renderer names a record. */
 const pascal = (label: string): string =>
@@ -428,6 +590,152 @@ const dashboardResource = (config: ResolvedConfig): CfnResource => {
 };
 
 /**
+ * The rotation of one identity's key, around the function the plugin added to serverless.yml
+ * (`initialize`), which Serverless compiled as any other: a role of its own instead of the shared
+ * one (see {@link rotationStatements}); for a secret-held key, the invoke permission of
+ * `secretsmanager.amazonaws.com` (that secret, this account) and the `AWS::SecretsManager::RotationSchedule`,
+ * which depends on it (Secrets Manager checks that it may invoke the function as the schedule is
+ * written); for a KMS-held key, a daily `AWS::Scheduler::Schedule` with the input of
+ * `kmsRotationHandler` and a role that may only invoke that function; and the two alarms.
+ */
+const compileRotation = (
+  template: CfnTemplate,
+  config: ResolvedConfig,
+  naming: AwsNaming,
+  rotation: ResolvedRotation,
+  report: CompileReport,
+): void => {
+  const functionId = naming.getLambdaLogicalId(rotation.functionKey);
+  const functionResource = template.Resources[functionId];
+  if (functionResource === undefined) {
+    throw new Error(
+      `serverless-nhi-dns: the template has no ${functionId} for the rotation of ${rotation.identity}`,
+    );
+  }
+  const prefix = `${naming.getNormalizedFunctionName(rotation.functionKey)}Nhi`;
+  const roleId = `${prefix}Role`;
+  addResource(template, roleId, {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] },
+        ],
+      },
+      Policies: [
+        {
+          PolicyName: 'nhi-dns-rotation',
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: rotationStatements(rotation, String(functionResource.Properties?.FunctionName)),
+          },
+        },
+      ],
+    },
+  });
+  functionResource.Properties = { ...functionResource.Properties, Role: { 'Fn::GetAtt': [roleId, 'Arn'] } };
+  const sharedRoleId = naming.getRoleLogicalId();
+  if (functionResource.DependsOn !== undefined) {
+    functionResource.DependsOn = asList(functionResource.DependsOn).filter(
+      (id) => id !== sharedRoleId,
+    ) as string[];
+  }
+  const functionArn = { 'Fn::GetAtt': [functionId, 'Arn'] };
+  const scheduleId = `${prefix}Schedule`;
+  if (rotation.custody === 'secret') {
+    const permissionId = `${prefix}SecretsManagerPermission`;
+    addResource(template, permissionId, {
+      Type: 'AWS::Lambda::Permission',
+      Properties: {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: functionArn,
+        Principal: 'secretsmanager.amazonaws.com',
+        SourceAccount: { Ref: 'AWS::AccountId' },
+        SourceArn: secretArnPattern(rotation.keyName),
+      },
+    });
+    addResource(template, scheduleId, {
+      Type: 'AWS::SecretsManager::RotationSchedule',
+      DependsOn: [permissionId],
+      Properties: {
+        // The name: the secret is nhi-dns keygen's, not this stack's, so its ARN suffix is unknown.
+        SecretId: rotation.keyName,
+        RotationLambdaARN: functionArn,
+        RotationRules: { AutomaticallyAfterDays: rotation.days },
+        // A deployment changes no key: the first rotation comes `days` after the last one.
+        RotateImmediatelyOnUpdate: false,
+      },
+    });
+  } else {
+    const key = config.kmsKeys.find((candidate) => candidate.identity === rotation.identity)!;
+    const signers = key.functions.map((functionKey) => report.roles[functionKey]!);
+    const roleArns = Object.fromEntries(
+      signers.map((id, index) => [`Signer${index}`, { 'Fn::GetAtt': [id, 'Arn'] }]),
+    );
+    const input = JSON.stringify({
+      service: rotation.identity,
+      environment: config.environment,
+      signerRoles: signers.map((_, index) => `\${Signer${index}}`),
+      rotationDays: rotation.days,
+    });
+    const schedulerRoleId = `${prefix}ScheduleRole`;
+    addResource(template, schedulerRoleId, {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: ['scheduler.amazonaws.com'] },
+              Action: ['sts:AssumeRole'],
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: 'nhi-dns-rotation-schedule',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Sid: 'InvokeRotationOnly',
+                  Effect: 'Allow',
+                  Action: ['lambda:InvokeFunction'],
+                  Resource: functionArn,
+                },
+              ],
+            },
+          },
+        ],
+      },
+    });
+    addResource(template, scheduleId, {
+      Type: 'AWS::Scheduler::Schedule',
+      Properties: {
+        Description: `nhi-dns: checks daily whether the KMS signing key of ${rotation.name} is due for rotation, starts or finishes it`,
+        ScheduleExpression: 'rate(1 day)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: {
+          Arn: functionArn,
+          RoleArn: { 'Fn::GetAtt': [schedulerRoleId, 'Arn'] },
+          Input: { 'Fn::Sub': [input, roleArns] },
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+        },
+      },
+    });
+  }
+  for (const [suffix, properties] of Object.entries(rotationAlarms(rotation, config))) {
+    const logicalId = `${prefix}${suffix}`;
+    addResource(template, logicalId, { Type: 'AWS::CloudWatch::Alarm', Properties: properties });
+    report.alarms.push(logicalId);
+  }
+  report.rotations[rotation.identity] = functionId;
+};
+
+/**
  * Adds what the nhi settings ask for to the compiled template, after Serverless compiled the
  * functions and their events (`before:package:finalize`):
  *
@@ -438,6 +746,7 @@ const dashboardResource = (config: ResolvedConfig): CfnResource => {
  * - `sign: kms`: per identity an `AWS::KMS::Key` (see {@link kmsKeyResource}) and its
  *   `AWS::KMS::Alias`, and per signing function an `AWS::IAM::Policy` on its role granting
  *   `kms:Sign`, `GetPublicKey` and `DescribeKey` on that key only.
+ * - `rotation`: per identity, the rotation function's role, schedule and alarms ({@link compileRotation}).
  * - Per `service` dimension: the AuthFailure alarm, the DNS miss anomaly and ceiling alarms, and
  *   with `selfCheck` the self_mismatch alarm.
  *
@@ -458,7 +767,11 @@ export const compileNhi = (
     alarms: [],
     outputs: [],
     warnings: [],
+    rotations: {},
   };
+  const rotatedKmsKeys = new Set(
+    config.rotations.filter((rotation) => rotation.custody === 'kms').map((rotation) => rotation.name),
+  );
   const recordIds = new Map<string, string>();
   for (const record of config.records) {
     const { logicalId, resource } = recordResource(config, record);
@@ -516,7 +829,11 @@ export const compileNhi = (
     });
     for (const functionKey of key.functions) {
       const policyId = `${naming.getNormalizedFunctionName(functionKey)}NhiKmsSignPolicy`;
-      addResource(template, policyId, kmsSignPolicy(keyId, report.roles[functionKey]!));
+      addResource(
+        template,
+        policyId,
+        kmsSignPolicy(keyId, report.roles[functionKey]!, rotatedKmsKeys.has(key.name) ? key.name : undefined),
+      );
       // NHI_KMS_KEY_ID names the alias as a literal, which orders nothing: the function waits for
       // the alias and for its grant, as it waits for its role.
       const functionResource = template.Resources[naming.getLambdaLogicalId(functionKey)]!;
@@ -525,6 +842,8 @@ export const compileNhi = (
     }
     report.kmsKeys[key.identity] = keyId;
   }
+
+  for (const rotation of config.rotations) compileRotation(template, config, naming, rotation, report);
 
   // One output per identity, saying who owns its record: the stack documents the rule itself.
   const identities = new Map<string, ResolvedFunction>();

@@ -65,6 +65,12 @@ export interface NhiAlarmOptions {
   readonly dnsMissCeiling?: number;
 }
 
+/** `functions.<fn>.nhi.rotation`: the automatic rotation of the identity's signing key. */
+export interface NhiRotationOption {
+  /** Days between rotations, 1..1000 (Secrets Manager's `AutomaticallyAfterDays`). */
+  readonly days: number;
+}
+
 /** `custom.nhi`: what every function of the service shares. */
 export interface NhiServiceOptions {
   /** Zone of the identity records, e.g. `auth.example.com`. */
@@ -73,7 +79,10 @@ export interface NhiServiceOptions {
   readonly environment?: string;
   /** Default `'cli'`: the stack declares no record. */
   readonly recordOwner?: RecordOwner;
-  /** Hosted zone of stack-owned records (id or intrinsic). Default: `HostedZoneName` = the zone. */
+  /**
+   * Hosted zone of stack-owned records, or with `recordOwner: 'cli'` the zone the rotation
+   * functions write (id or intrinsic). Default: `HostedZoneName` = the zone; required with `rotation`.
+   */
   readonly hostedZoneId?: string | CfnIntrinsic;
   /** TTL in seconds of stack-owned records. Default 300 (the CLI's). */
   readonly recordTtl?: number;
@@ -94,6 +103,14 @@ export interface NhiServiceOptions {
    * function holding such a grant can sign as any of those workloads. Default `false`.
    */
   readonly allowBroadSecretsGrant?: boolean;
+  /**
+   * Module of the rotation handlers, relative to serverless.yml and without extension: the
+   * functions `rotation` adds run `<rotationModule>.secretsManagerRotationHandler` or
+   * `.kmsRotationHandler`. Default `node_modules/@nhi-dns/rotation/dist/index` (installed as a
+   * dependency and packaged); a bundle of your own, e.g. `dist/nhi-rotation`, when the package
+   * patterns leave node_modules out.
+   */
+  readonly rotationModule?: string;
 }
 
 /** `functions.<fn>.nhi`: the function's identity and what it may do. */
@@ -120,6 +137,8 @@ export interface NhiFunctionOptions {
   readonly publicKeyFile?: string;
   /** Stack-owned records only: `x-` attributes of every RR (`{ tier: internal }`). */
   readonly attributes?: Readonly<Record<string, string>>;
+  /** CLI-owned records only: rotate the identity's signing key every `days` (@nhi-dns/rotation). */
+  readonly rotation?: NhiRotationOption;
 }
 
 /** Alarm settings with every default filled in. */
@@ -180,6 +199,35 @@ export interface ResolvedKmsKey {
   readonly functions: readonly string[];
 }
 
+/** The automatic rotation of one identity's signing key (`rotation`), and the function it adds. */
+export interface ResolvedRotation {
+  /** Service label. */
+  readonly identity: string;
+  /** The identity name. */
+  readonly name: string;
+  /** Days between rotations. */
+  readonly days: number;
+  /** `kms` when a function signs as the identity with `sign: kms`, else `secret`. */
+  readonly custody: 'secret' | 'kms';
+  /** `/<environment>/nhi/<identity>/signing-key` (secret) or `alias/nhi/<environment>/<identity>` (kms). */
+  readonly keyName: string;
+  /** Key of the function the plugin adds to serverless.yml's functions, `nhiRotation<Identity>`. */
+  readonly functionKey: string;
+  /** Its handler: `<rotationModule>.secretsManagerRotationHandler` or `.kmsRotationHandler`. */
+  readonly handler: string;
+  /** Its `service` dimension (`POWERTOOLS_SERVICE_NAME`): `nhi-rotation.<identity>.<environment>`. */
+  readonly serviceName: string;
+  /** Its variables. `NHI_HOSTED_ZONE_ID` may be an intrinsic. */
+  readonly environment: Readonly<Record<string, string | CfnIntrinsic>>;
+}
+
+/** Export of `@nhi-dns/rotation` that Secrets Manager invokes for a secret-held key. */
+export const SECRET_ROTATION_HANDLER = 'secretsManagerRotationHandler';
+/** Export of `@nhi-dns/rotation` that the daily schedule invokes for a KMS-held key. */
+export const KMS_ROTATION_HANDLER = 'kmsRotationHandler';
+/** Default of `custom.nhi.rotationModule`: the package as npm installs it. */
+export const DEFAULT_ROTATION_MODULE = 'node_modules/@nhi-dns/rotation/dist/index';
+
 /** The plugin's whole configuration, checked. */
 export interface ResolvedConfig {
   readonly zone: string;
@@ -197,6 +245,8 @@ export interface ResolvedConfig {
   readonly records: readonly ResolvedRecord[];
   /** The KMS signing keys to create (`sign: kms`). */
   readonly kmsKeys: readonly ResolvedKmsKey[];
+  /** The identities whose keys rotate automatically (`rotation`). */
+  readonly rotations: readonly ResolvedRotation[];
 }
 
 /** One function of serverless.yml, as the plugin reads it. */
@@ -291,6 +341,11 @@ const SERVICE_RULES = {
   alarms: anObject,
   dashboard: aBoolean,
   allowBroadSecretsGrant: aBoolean,
+  rotationModule: {
+    allowed: 'a module path relative to serverless.yml, without extension, e.g. dist/nhi-rotation',
+    test: (value: unknown) =>
+      typeof value === 'string' && /^[A-Za-z0-9_@./-]+$/.test(value) && !value.startsWith('/'),
+  },
 };
 
 const ALARM_RULES = {
@@ -316,6 +371,11 @@ const FUNCTION_RULES = {
   publicKey: either(anObject, { allowed: 'a list of keys', test: Array.isArray }),
   publicKeyFile: aString,
   attributes: aStringMap,
+  rotation: anObject,
+};
+
+const ROTATION_RULES = {
+  days: required(aWholeNumber(1, 1000)),
 };
 
 const KEY_RULES = {
@@ -469,13 +529,18 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
     );
   }
   const recordOwner: RecordOwner = service.recordOwner ?? 'cli';
+  const rotates = protectedFunctions.some(
+    (fn) => typeof fn.nhi === 'object' && (fn.nhi as NhiFunctionOptions).rotation !== undefined,
+  );
   if (recordOwner === 'cli') {
-    for (const option of ['hostedZoneId', 'recordTtl'] as const) {
+    for (const option of rotates ? (['recordTtl'] as const) : (['hostedZoneId', 'recordTtl'] as const)) {
       if (service[option] !== undefined) {
         throw invalidConfig(
           `custom.nhi.${option}`,
           service[option],
-          "it places a stack-owned record, and with recordOwner: 'cli' (the default) the nhi-dns CLI owns every record: set recordOwner: 'stack' or remove it",
+          option === 'hostedZoneId'
+            ? "it places a stack-owned record, and with recordOwner: 'cli' (the default) the nhi-dns CLI owns every record: set recordOwner: 'stack', give a function rotation (its function writes the record in that zone), or remove it"
+            : "it places a stack-owned record, and with recordOwner: 'cli' (the default) the nhi-dns CLI owns every record: set recordOwner: 'stack' or remove it",
         );
       }
     }
@@ -524,6 +589,7 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
     }
   >();
   const kmsKeys = new Map<string, { keyType: KeyType; from: string; functions: string[] }>();
+  const rotationDays = new Map<string, { days: number; from: string }>();
   const functions = protectedFunctions.map((fn): ResolvedFunction => {
     const path = `functions.${fn.key}.nhi`;
     validate(path, fn.nhi, FUNCTION_RULES);
@@ -611,6 +677,33 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
         record.attributesFrom = fn.key;
       }
       records.set(identity, record);
+    }
+
+    if (options.rotation !== undefined) {
+      validate(`${path}.rotation`, options.rotation, ROTATION_RULES);
+      if (recordOwner === 'stack') {
+        throw invalidConfig(
+          `${path}.rotation`,
+          options.rotation,
+          "the rotation changes the record, and a stack-owned record changes only by deploying: keep recordOwner: 'cli' (the default)",
+        );
+      }
+      if (service.hostedZoneId === undefined) {
+        throw invalidConfig(
+          'custom.nhi.hostedZoneId',
+          undefined,
+          `${path}.rotation writes the record of ${identity}: give the id of the hosted zone that holds it (Z..., or !Ref of one)`,
+        );
+      }
+      const earlier = rotationDays.get(identity);
+      if (earlier !== undefined && earlier.days !== options.rotation.days) {
+        throw invalidConfig(
+          `${path}.rotation.days`,
+          options.rotation.days,
+          `functions.${earlier.from}.nhi rotates ${identity} every ${earlier.days} days: one identity, one period`,
+        );
+      }
+      rotationDays.set(identity, { days: options.rotation.days, from: fn.key });
     }
 
     const kmsKey = (() => {
@@ -702,6 +795,46 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
     };
   });
 
+  const rotationModule = service.rotationModule ?? DEFAULT_ROTATION_MODULE;
+  const rotations = [...rotationDays].map(([identity, { days }]): ResolvedRotation => {
+    const custody = kmsKeys.has(identity) ? 'kms' : 'secret';
+    const serviceName = `nhi-rotation.${identity}.${environment}`;
+    const hostedZoneId = service.hostedZoneId as string | CfnIntrinsic;
+    return {
+      identity,
+      name: formatIdentityName({ service: identity, environment, zone }),
+      days,
+      custody,
+      keyName:
+        custody === 'kms'
+          ? kmsAliasName(identity, environment)
+          : `/${environment}/nhi/${identity}/signing-key`,
+      functionKey: `nhiRotation${identity
+        .split('-')
+        .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+        .join('')}`,
+      handler: `${rotationModule}.${custody === 'kms' ? KMS_ROTATION_HANDLER : SECRET_ROTATION_HANDLER}`,
+      serviceName,
+      environment: {
+        NHI_ZONE: zone,
+        NHI_HOSTED_ZONE_ID:
+          typeof hostedZoneId === 'string' ? hostedZoneId.replace(/^\/hostedzone\//, '') : hostedZoneId,
+        ...(dnsServers === undefined ? {} : { NHI_DNS_SERVERS: dnsServers.join(',') }),
+        POWERTOOLS_SERVICE_NAME: serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
+    };
+  });
+  for (const rotation of rotations) {
+    if (input.functions.some((fn) => fn.key === rotation.functionKey)) {
+      throw invalidConfig(
+        `functions.${rotation.functionKey}`,
+        '<given>',
+        `the plugin adds the rotation function of ${rotation.identity} under this key: rename that function`,
+      );
+    }
+  }
+
   return {
     zone,
     environment,
@@ -721,6 +854,7 @@ export const resolveConfig = (input: ServiceInput): ResolvedConfig | undefined =
       keyType: key.keyType,
       functions: key.functions,
     })),
+    rotations,
   };
 };
 
@@ -733,4 +867,5 @@ export const KNOWN_OPTIONS = {
   alarms: Object.keys(ALARM_RULES),
   function: Object.keys(FUNCTION_RULES),
   key: Object.keys(KEY_RULES),
+  rotation: Object.keys(ROTATION_RULES),
 } as const;

@@ -3,7 +3,9 @@ import { ServerlessNhiDns } from './plugin.js';
 export {
   type CompileReport,
   compileNhi,
+  KEY_AGE_MARGIN_DAYS,
   SECRET_READ_ACTIONS,
+  SECRET_ROTATION_ACTIONS,
   SECRETS_POLICY_NAME,
   secretArnPattern,
 } from './compile.js';
@@ -11,12 +13,15 @@ export {
   ALARM_DEFAULTS,
   type CfnIntrinsic,
   checkSecretName,
+  DEFAULT_ROTATION_MODULE,
   type FunctionInput,
   isIntrinsic,
+  KMS_ROTATION_HANDLER,
   KNOWN_OPTIONS,
   type NhiAlarmOptions,
   type NhiFunctionOptions,
   type NhiPublicKeyOption,
+  type NhiRotationOption,
   type NhiServiceOptions,
   RECORD_OWNERS,
   type RecordOwner,
@@ -24,7 +29,9 @@ export {
   type ResolvedConfig,
   type ResolvedFunction,
   type ResolvedRecord,
+  type ResolvedRotation,
   resolveConfig,
+  SECRET_ROTATION_HANDLER,
   type ServiceInput,
 } from './config.js';
 export { invalidConfig, PLUGIN_NAME } from './errors.js';

@@ -26,6 +26,8 @@ export interface ServerlessInstance {
       readonly environment?: Record<string, unknown>;
       readonly compiledCloudFormationTemplate: CfnTemplate;
     };
+    /** The functions of serverless.yml, where the plugin adds the rotation functions. */
+    readonly functions?: Record<string, ServerlessFunction>;
     getAllFunctions(): string[];
     getFunction(key: string): ServerlessFunction;
   };
@@ -90,6 +92,33 @@ export class ServerlessNhiDns {
       const target = this.#serverless.service.getFunction(fn.key);
       target.environment = { ...target.environment, ...fn.environment };
     }
+    this.#addRotationFunctions(this.config);
+  }
+
+  /**
+   * Adds each identity's rotation function to the service's functions, so that Serverless packages,
+   * names and compiles it as any other (log group included); `package` gives it its own role. Named
+   * as Serverless names functions, `<service>-<stage>-<key>`, since its names were set already.
+   */
+  #addRotationFunctions(config: ResolvedConfig): void {
+    if (config.rotations.length === 0) return;
+    const { service } = this.#serverless;
+    const functions = service.functions;
+    if (functions === undefined) throw new Error(`${PLUGIN_NAME}: the service has no functions object`);
+    const stage = this.#serverless.getProvider('aws').getStage?.() ?? service.provider.stage;
+    for (const rotation of config.rotations) {
+      if (functions[rotation.functionKey] !== undefined) continue;
+      functions[rotation.functionKey] = {
+        name: `${service.service}-${stage}-${rotation.functionKey}`,
+        handler: rotation.handler,
+        description: `nhi-dns: rotates the signing key of ${rotation.name} (@nhi-dns/rotation)`,
+        // Lambda's longest: a step waits for INSYNC and the resolvers' caches (the TTL + 5 s).
+        timeout: 900,
+        memorySize: 256,
+        environment: { ...rotation.environment },
+        events: [],
+      };
+    }
   }
 
   /** Adds the records, roles and alarms to the compiled template. */
@@ -107,6 +136,7 @@ export class ServerlessNhiDns {
       `${PLUGIN_NAME}: ${report.records.length} identity record(s)` +
         (config.recordOwner === 'cli' ? ' (recordOwner cli: nhi-dns keygen/publish own them)' : '') +
         `, ${Object.keys(report.roles).length} function role(s), ${report.alarms.length} alarm(s)` +
+        `, ${Object.keys(report.rotations).length} key rotation(s)` +
         (report.dashboard === undefined ? '' : ', a dashboard'),
     );
   }
