@@ -50,6 +50,7 @@ interface Caller {
   key: VerificationKey;
   wit: string;
   signer: WorkloadProofSigner;
+  ephemeral: KeyObject;
 }
 
 const makeCaller = (
@@ -75,6 +76,7 @@ const makeCaller = (
     key: recordKey(root, keyType),
     wit,
     signer: new WorkloadProofSigner({ wit, privateKey: ephemeral.privateKey }),
+    ephemeral: ephemeral.privateKey,
   };
 };
 
@@ -313,6 +315,58 @@ describe('attacks on a WIT + WPT pair', () => {
         verifyWorkloadProof(decodeWorkloadProof(relabelled), identity, { audience: CALLEE, now: NOW }),
       ),
     ).toBe('bad_alg');
+  });
+
+  it('checks a WIT nbf and refuses exp before iat; refuses a WPT naming another sub', () => {
+    const ephemeral = generateKeyPairSync('ed25519');
+    const x = ephemeral.publicKey.export({ format: 'jwk' }).x;
+    const mint = (claims: Record<string, unknown>) => {
+      const head = Buffer.from('{"alg":"EdDSA","kid":"kms-1","typ":"wit+jwt"}').toString('base64url');
+      const input = `${head}.${Buffer.from(
+        JSON.stringify({
+          iss: CALLER,
+          sub: workloadUri(CALLER),
+          iat: NOW,
+          exp: NOW + 600,
+          jti: 'a-wit-with-edges-01',
+          cnf: { jwk: { kty: 'OKP', crv: 'Ed25519', x } },
+          ...claims,
+        }),
+      ).toString('base64url')}`;
+      return assembleWit(input, kmsSign(caller.root, 'ed25519', input));
+    };
+    expect(
+      reasonOf(() =>
+        verifyWorkloadIdentity(decodeProof(mint({ nbf: NOW + 3000 })), { key: caller.key, now: NOW }),
+      ),
+    ).toBe('not_yet_valid');
+    expect(
+      reasonOf(() =>
+        verifyWorkloadIdentity(decodeProof(mint({ exp: NOW - 1 })), { key: caller.key, now: NOW - 30 }),
+      ),
+    ).toBe('malformed_proof');
+    const identity = verifyWorkloadIdentity(decodeProof(caller.wit), { key: caller.key, now: NOW });
+    const cnfPrivate = caller.ephemeral;
+    const withSub = (sub: string) => {
+      const [head, body] = caller.signer.sign({ aud: CALLEE, now: NOW }).split('.') as [string, string];
+      const claims = { ...JSON.parse(Buffer.from(body, 'base64url').toString()), sub };
+      const input = `${head}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+      return `${input}.${sign(null, Buffer.from(input), cnfPrivate).toString('base64url')}`;
+    };
+    expect(
+      reasonOf(() =>
+        verifyWorkloadProof(decodeWorkloadProof(withSub('wimse://auth.example.com/prod/admin')), identity, {
+          audience: CALLEE,
+          now: NOW,
+        }),
+      ),
+    ).toBe('wrong_token');
+    expect(
+      verifyWorkloadProof(decodeWorkloadProof(withSub(workloadUri(CALLER))), identity, {
+        audience: CALLEE,
+        now: NOW,
+      }).iss,
+    ).toBe(CALLER);
   });
 
   it('refuses a cnf key anyone can sign for (small order)', () => {

@@ -351,9 +351,14 @@ export const verifyWorkloadIdentity = (
   const { now, clockSkew } = settingsOf({ ...options, maxLifetime });
   if (!isDecodedProof(wit)) deny('malformed_proof', 'WIT was not produced by decodeProof');
   checkSignedBy(wit, options.key, now, WIT_TYPES, WIT_TYPE);
-  const { iss, sub, iat, exp, jti } = wit.claims;
-  if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) {
-    deny('malformed_proof', 'WIT iat and exp must be integer Unix seconds');
+  const { iss, sub, iat, exp, jti, nbf } = wit.claims;
+  if (
+    !Number.isSafeInteger(iat) ||
+    !Number.isSafeInteger(exp) ||
+    (nbf !== undefined && !Number.isSafeInteger(nbf)) ||
+    exp < iat
+  ) {
+    deny('malformed_proof', 'WIT iat, exp (not before iat) and nbf must be integer Unix seconds');
   }
   if (typeof jti !== 'string' || jti.length < MIN_JTI_LENGTH || jti.length > MAX_JTI_LENGTH) {
     deny('malformed_proof', `WIT jti must be ${MIN_JTI_LENGTH}..${MAX_JTI_LENGTH} characters`);
@@ -361,7 +366,9 @@ export const verifyWorkloadIdentity = (
   if (typeof sub !== 'string' || identityNameOfWorkloadUri(sub) !== iss) {
     deny('malformed_proof', 'WIT sub must be the workload URI of its iss');
   }
-  if (iat > now + clockSkew) deny('not_yet_valid', 'WIT is issued in the future');
+  if (iat > now + clockSkew || (nbf !== undefined && (nbf as number) > now + clockSkew)) {
+    deny('not_yet_valid', 'WIT is issued in the future');
+  }
   if (exp <= now - clockSkew) deny('expired', 'WIT is expired');
   if (exp - iat > maxLifetime) deny('lifetime_too_long', `WIT lifetime exceeds ${maxLifetime} s`);
   const jwk = confirmationJwk(wit.claims);
@@ -409,14 +416,21 @@ export const verifyWorkloadProof = (
 ): ProofClaims => {
   const settings = settingsOf(options);
   if (!isDecodedProof(wpt)) deny('malformed_proof', 'WPT was not produced by decodeWorkloadProof');
+  // A JWK's alg restricts the key to that algorithm identifier (RFC 7517 §4.4), so EdDSA and
+  // RFC 9864's Ed25519, the same signature, are not interchangeable here.
   const bound = identity.confirmationAlgorithm;
-  if (bound !== undefined && wpt.header.alg !== bound)
+  if (bound !== undefined && wpt.header.alg !== bound) {
     deny('bad_alg', `WPT alg must be ${bound}, as cnf.jwk says`);
+  }
   checkSignedBy(wpt, identity.confirmationKey, settings.now, WPT_TYPES, WPT_TYPE);
   if (wpt.claims.wth !== identity.hash) deny('wrong_token', 'WPT wth does not match the WIT');
   if (identity.expiresAt <= settings.now - settings.clockSkew) deny('expired', 'WIT is expired');
+  // The WIT names the workload: a WPT may repeat its iss or sub, never name another.
   if (wpt.claims.iss !== undefined && wpt.claims.iss !== identity.iss) {
     deny('wrong_token', 'WPT iss does not match the WIT');
+  }
+  if (wpt.claims.sub !== undefined && wpt.claims.sub !== workloadUri(identity.iss)) {
+    deny('wrong_token', 'WPT sub does not match the WIT');
   }
   const claims = checkRequestClaims(wpt.claims, options, settings);
   return { ...claims, iss: identity.iss };
