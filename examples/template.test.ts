@@ -45,7 +45,10 @@ const template = parse(templateText, { customTags }) as {
 };
 const resources = Object.entries(template.Resources);
 const ofType = (type: string) => resources.filter(([, resource]) => resource.Type === type);
-const functions = ofType('AWS::Serverless::Function');
+/** billing's key rotation (@nhi-dns/rotation), checked on its own below. */
+const ROTATION_FUNCTION = 'BillingKeyRotationFunction';
+/** The workloads' functions, each one example. */
+const functions = ofType('AWS::Serverless::Function').filter(([name]) => name !== ROTATION_FUNCTION);
 
 type Statement = {
   Sid?: string;
@@ -154,6 +157,7 @@ describe('examples/template.yaml', () => {
       'Environment',
       'IdentityHostedZoneId',
       'IdentityZone',
+      'RecordsHostedZoneId',
     ]);
     expect(templateText).toMatch(/nhi-dns CLI owns every identity TXT record/);
   });
@@ -348,16 +352,25 @@ describe('examples/template.yaml: billing signs with a KMS-held key', () => {
     expect(keyStatements).toHaveLength(3);
   });
 
-  it('grants billing kms:Sign on that key only, sets NHI_KMS_KEY_ID, and gives it no secret', () => {
+  it("grants billing kms:Sign on billing's keys only (by tag, as the rotation makes new ones), sets NHI_KMS_KEY_ID, and gives it no secret", () => {
     expect(billing.Properties.Role).toEqual(billingRole);
     const kms = statementsOf(billing).filter((s) => s.Action.some((a) => a.startsWith('kms:')));
     expect(kms).toEqual([
       {
-        Sid: 'SignWithOwnKmsKeyOnly',
+        Sid: 'SignWithOwnKmsKeysOnly',
         Effect: 'Allow',
         Action: ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey'],
-        Resource: { 'Fn::GetAtt': 'BillingSigningKey.Arn' },
+        Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*' },
+        Condition: {
+          StringEquals: {
+            'aws:ResourceTag/nhi:identity': { 'Fn::Sub': 'billing.${Environment}.${IdentityZone}' },
+          },
+        },
       },
+    ]);
+    // The key the stack creates carries that tag.
+    expect(key.Properties.Tags).toEqual([
+      { Key: 'nhi:identity', Value: { 'Fn::Sub': 'billing.${Environment}.${IdentityZone}' } },
     ]);
     expect(
       statementsOf(billing).filter((s) => s.Action.some((a) => a.startsWith('secretsmanager:'))),
@@ -383,6 +396,102 @@ describe('examples/template.yaml: billing signs with a KMS-held key', () => {
     expect({ status: lint.status, findings: `${lint.stdout}${lint.stderr}`.trim() }).toEqual({
       status: 0,
       findings: '',
+    });
+  });
+});
+
+describe("examples/template.yaml: billing's key rotates every 90 days", () => {
+  const fn = template.Resources[ROTATION_FUNCTION]!;
+  const role = template.Resources.BillingKeyRotationRole!;
+  const statements = statementsOf(fn);
+  const billingName = { 'Fn::Sub': 'billing.${Environment}.${IdentityZone}' };
+
+  it('runs kmsRotationHandler of @nhi-dns/rotation, built by SAM esbuild from the package src/, for 900 s', () => {
+    expect(fn.Metadata?.BuildMethod).toBe('esbuild');
+    expect(fn.Metadata?.BuildProperties).toMatchObject({
+      EntryPoints: ['index.ts'],
+      Format: 'esm',
+      OutExtension: ['.js=.mjs'],
+      External: ['@aws-sdk/*'],
+    });
+    const codeUri = fn.Properties.CodeUri as string;
+    expect(codeUri).toBe('../packages/rotation/src/');
+    expect(existsSync(join(here, codeUri, 'package.json'))).toBe(false);
+    expect(fn.Properties.Handler).toBe('index.kmsRotationHandler');
+    // The export the handler names exists in the entry point.
+    expect(readFileSync(join(here, codeUri, 'index.ts'), 'utf8')).toMatch(/\bkmsRotationHandler\b/);
+    expect(fn.Properties.Timeout).toBe(900);
+    expect(fn.Properties.Role).toEqual({ 'Fn::GetAtt': 'BillingKeyRotationRole.Arn' });
+    expect(variablesOf(fn)).toEqual({
+      POWERTOOLS_SERVICE_NAME: { 'Fn::Sub': 'nhi-rotation.billing.${Environment}' },
+      NHI_HOSTED_ZONE_ID: { Ref: 'RecordsHostedZoneId' },
+    });
+    // NHI_ZONE comes from the globals.
+    expect(template.Globals.Function.Environment.Variables.NHI_ZONE).toEqual({ Ref: 'IdentityZone' });
+  });
+
+  it("is run daily by EventBridge Scheduler with billing's role as the signer and a 90-day period", () => {
+    const events = fn.Properties.Events as Record<
+      string,
+      { Type: string; Properties: Record<string, unknown> }
+    >;
+    expect(Object.values(events)).toHaveLength(1);
+    const [daily] = Object.values(events);
+    expect(daily?.Type).toBe('ScheduleV2');
+    expect(daily?.Properties.ScheduleExpression).toBe('rate(1 day)');
+    expect(JSON.parse(sub(daily?.Properties.Input)!)).toEqual({
+      service: 'billing',
+      environment: '${Environment}',
+      signerRoles: ['${BillingRole.Arn}'],
+      rotationDays: 90,
+    });
+  });
+
+  it("reaches billing's keys by tag, its alias and its TXT RRset, nothing else", () => {
+    expect(statements.map((s) => s.Sid)).toEqual([
+      'CreateKeysOfBillingOnly',
+      'ManageKeysOfBilling',
+      'MoveBillingAlias',
+      'ReadIdentityZone',
+      'ChangeBillingRecordOnly',
+      'WaitForInsync',
+    ]);
+    const bySid = (sid: string) => statements.find((s) => s.Sid === sid)!;
+    expect(bySid('CreateKeysOfBillingOnly').Condition).toEqual({
+      StringEquals: { 'aws:RequestTag/nhi:identity': billingName },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['nhi:identity'] },
+    });
+    expect(bySid('ManageKeysOfBilling').Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/nhi:identity': billingName },
+    });
+    expect(bySid('ChangeBillingRecordOnly').Condition).toEqual({
+      'ForAllValues:StringEquals': {
+        'route53:ChangeResourceRecordSetsNormalizedRecordNames': [billingName],
+        'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
+      },
+    });
+    // Only key creation (conditioned on the tag) has a "*" resource: CreateKey has no other.
+    expect(statements.filter((s) => s.Resource === '*').map((s) => s.Sid)).toEqual([
+      'CreateKeysOfBillingOnly',
+    ]);
+    expect(JSON.stringify(role)).not.toContain('secretsmanager');
+  });
+
+  it('alarms on a failed step and on a key older than 92 days', () => {
+    const failure = template.Resources.BillingKeyRotationFailureAlarm!;
+    expect(JSON.stringify(failure.Properties.Metrics)).toContain(
+      "SELECT SUM(RotationFailure) FROM SCHEMA(NHI, Step, service) WHERE service = 'nhi-rotation.billing.${Environment}'",
+    );
+    expect(failure.Properties).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(template.Resources.BillingSigningKeyAgeAlarm!.Properties).toMatchObject({
+      Namespace: 'NHI',
+      MetricName: 'SigningKeyAge',
+      Dimensions: [{ Name: 'service', Value: { 'Fn::Sub': 'nhi-rotation.billing.${Environment}' } }],
+      Statistic: 'Maximum',
+      Threshold: 92 * 86_400,
     });
   });
 });
