@@ -474,7 +474,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
     )
     .option(
       '--max-wit-lifetime <seconds>',
-      "with --kms: longest witLifetime of the identity's signers; the old key stays this long + clock skew",
+      "with --kms: longest witLifetime of the identity's signers (default 86400, the ceiling); the old key stays this long + clock skew",
       integer('--max-wit-lifetime', 1),
     )
     .option(

@@ -6,7 +6,6 @@
 import {
   aNumber,
   DEFAULT_CLOCK_SKEW,
-  DEFAULT_WIT_LIFETIME,
   MAX_WIT_LIFETIME,
   type OptionRule,
   type OptionRules,
@@ -46,8 +45,9 @@ export interface KmsRotationInput {
   readonly rotationDays: number;
   /**
    * Longest `witLifetime` of the identity's signers, seconds: the old key stays published that
-   * long (plus the clock skew) after the alias moves.
-   * @default 3600
+   * long (plus the clock skew) after the alias moves. The ceiling by default, since a signer may
+   * be configured up to it; give identity-sign's real `witLifetime` (its default is 3600) to shorten it.
+   * @default 86400
    */
   readonly maxWitLifetime?: number;
   /**
@@ -124,7 +124,8 @@ export const parseKmsRotationInput = (event: unknown): ResolvedKmsRotationInput 
     environment: input.environment,
     signerRoles: [...input.signerRoles],
     rotationDays: input.rotationDays,
-    maxWitLifetime: input.maxWitLifetime ?? DEFAULT_WIT_LIFETIME,
+    // The ceiling by default: a signer may live on WITs that long (see rotate --kms).
+    maxWitLifetime: input.maxWitLifetime ?? MAX_WIT_LIFETIME,
     clockSkew: input.clockSkew ?? DEFAULT_CLOCK_SKEW,
   };
 };

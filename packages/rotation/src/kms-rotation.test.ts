@@ -136,7 +136,7 @@ describe('Function: parseKmsRotationInput', () => {
     const input = parseKmsRotationInput(INPUT);
 
     // Assess
-    expect(input).toEqual({ ...INPUT, maxWitLifetime: 3600, clockSkew: 60 });
+    expect(input).toEqual({ ...INPUT, maxWitLifetime: 86_400, clockSkew: 60 });
   });
 
   it.each([

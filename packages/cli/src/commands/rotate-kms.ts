@@ -1,11 +1,5 @@
 import { type KMSClient, ScheduleKeyDeletionCommand, UpdateAliasCommand } from '@aws-sdk/client-kms';
-import {
-  DEFAULT_CLOCK_SKEW,
-  DEFAULT_WIT_LIFETIME,
-  type KeyType,
-  kidOfKmsKey,
-  MAX_WIT_LIFETIME,
-} from '@nhi-dns/core';
+import { DEFAULT_CLOCK_SKEW, type KeyType, kidOfKmsKey, MAX_WIT_LIFETIME } from '@nhi-dns/core';
 import type { CommandDeps } from '../deps.js';
 import { CliError, EXIT_CODE, usageError } from '../errors.js';
 import { createLockedKmsKey, grantKmsSign, kmsAliasName, kmsAliasTarget } from '../kms-key.js';
@@ -43,7 +37,11 @@ export interface RotateKmsOptions extends IdentityTarget, WriteOptions {
   readonly signerRoles: readonly string[];
   /** Type of the new key. Default: the current key's. */
   readonly keyType?: KeyType;
-  /** Longest `witLifetime` of the identity's signers, seconds. Default 3600 (identity-sign's). */
+  /**
+   * Longest `witLifetime` of the identity's signers, seconds. Default the ceiling, 86 400: a signer
+   * may be configured up to it, and retiring the old key before its last WIT expires would refuse
+   * that signer until it renews. Give the real value (identity-sign's default is 3600) to shorten it.
+   */
   readonly maxWitLifetimeSeconds?: number;
   /** Largest `clockSkew` of the identity's verifiers, seconds. Default 60. */
   readonly clockSkewSeconds?: number;
@@ -89,7 +87,7 @@ const kmsOf = (deps: CommandDeps): KMSClient => {
 export const rotateKms = async (options: RotateKmsOptions, deps: CommandDeps): Promise<RotateKmsResult> => {
   checkTarget(options);
   if (options.dryRun === true) throw usageError('rotate --kms has no dry run: it creates a KMS key');
-  const maxWitLifetime = options.maxWitLifetimeSeconds ?? DEFAULT_WIT_LIFETIME;
+  const maxWitLifetime = options.maxWitLifetimeSeconds ?? MAX_WIT_LIFETIME;
   if (!Number.isSafeInteger(maxWitLifetime) || maxWitLifetime < 1 || maxWitLifetime > MAX_WIT_LIFETIME) {
     throw usageError(`--max-wit-lifetime must be 1..${MAX_WIT_LIFETIME} seconds`);
   }
