@@ -8,6 +8,7 @@ import {
   GetPublicKeyCommand,
   type KeySpec,
   KMSClient,
+  ListResourceTagsCommand,
   PutKeyPolicyCommand,
   ScheduleKeyDeletionCommand,
   SignCommand,
@@ -342,37 +343,54 @@ describe('nhi-dns sign --kms-key-id', () => {
 });
 
 describe('finishKmsRotation', () => {
-  it('takes a retired key already pending deletion as scheduled (a finish that failed after scheduling), and removes its RR', async () => {
+  const oldId = '1111aaaa-11aa-11aa-11aa-111111111111';
+  const newId = '2222bbbb-22bb-22bb-22bb-222222222222';
+  const now = Math.floor(NOW_MS / 1000);
+  const rr = (kid: string, fill: number, extra: Record<string, unknown> = {}) =>
+    formatTxtValue(
+      formatRecord({
+        service: 'billing',
+        environment: 'prod',
+        kid,
+        publicKey: Buffer.alloc(32, fill).toString('base64'),
+        keyCustody: 'kms',
+        ...extra,
+      }),
+    );
+  const retiredSetup = () => {
     const aws = fakeAws();
     const kms = new KMSClient({ region: 'us-east-1' });
     const mock = mockClient(kms);
-    const oldId = '1111aaaa-11aa-11aa-11aa-111111111111';
-    const newId = '2222bbbb-22bb-22bb-22bb-222222222222';
+    aws.setTxt(NAME, [rr(`kms-${oldId}`, 1, { expiresAt: now - 10 }), rr(`kms-${newId}`, 2)]);
+    return { aws, kms, mock };
+  };
+
+  it('takes a retired key already pending deletion as scheduled (a finish that failed after scheduling), and removes its RR', async () => {
+    const { aws, kms, mock } = retiredSetup();
     mock
       .on(DescribeKeyCommand)
-      .resolves({ KeyMetadata: { KeyId: newId, Arn: `arn:aws:kms:us-east-1:123456789012:key/${newId}` } });
-    mock.on(ScheduleKeyDeletionCommand).rejects(
-      Object.assign(new Error(`${oldId} is pending deletion.`), {
-        name: 'KMSInvalidStateException',
-        $metadata: {},
-      }),
-    );
-    const now = Math.floor(NOW_MS / 1000);
-    const rr = (kid: string, fill: number, extra: Record<string, unknown> = {}) =>
-      formatTxtValue(
-        formatRecord({
-          service: 'billing',
-          environment: 'prod',
-          kid,
-          publicKey: Buffer.alloc(32, fill).toString('base64'),
-          keyCustody: 'kms',
-          ...extra,
-        }),
+      .callsFake(async (input: { KeyId: string }) =>
+        input.KeyId === oldId
+          ? { KeyMetadata: { KeyId: oldId, KeyState: 'PendingDeletion' } }
+          : { KeyMetadata: { KeyId: newId, KeyState: 'Enabled' } },
       );
-    aws.setTxt(NAME, [rr(`kms-${oldId}`, 1, { expiresAt: now - 10 }), rr(`kms-${newId}`, 2)]);
     const finished = await finishKmsRotation(TARGET, { ...aws.deps, kms });
     expect(finished.scheduledDeletion).toEqual([oldId]);
     expect(finished.removed).toEqual([`kms-${oldId}`]);
-    expect(mock.commandCalls(ScheduleKeyDeletionCommand)).toHaveLength(1);
+    expect(mock.commandCalls(ScheduleKeyDeletionCommand)).toHaveLength(0);
+  });
+
+  it('never deletes a key the record names but that is not this identity (another workload tag)', async () => {
+    const { aws, kms, mock } = retiredSetup();
+    mock.on(DescribeKeyCommand).callsFake(async (input: { KeyId: string }) => ({
+      KeyMetadata: { KeyId: input.KeyId === oldId ? oldId : newId, KeyState: 'Enabled' },
+    }));
+    mock
+      .on(ListResourceTagsCommand)
+      .resolves({ Tags: [{ TagKey: 'nhi:identity', TagValue: 'payments.prod.auth.example.com' }] });
+    const finished = await finishKmsRotation(TARGET, { ...aws.deps, kms });
+    expect(finished.scheduledDeletion).toEqual([]);
+    expect(mock.commandCalls(ScheduleKeyDeletionCommand)).toHaveLength(0);
+    expect(aws.log.join('\n')).toMatch(/not a KMS key of billing\.prod\.auth\.example\.com/);
   });
 });

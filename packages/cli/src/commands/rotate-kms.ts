@@ -1,8 +1,21 @@
-import { type KMSClient, ScheduleKeyDeletionCommand, UpdateAliasCommand } from '@aws-sdk/client-kms';
+import {
+  DescribeKeyCommand,
+  type KMSClient,
+  ListResourceTagsCommand,
+  ScheduleKeyDeletionCommand,
+  UpdateAliasCommand,
+} from '@aws-sdk/client-kms';
 import { DEFAULT_CLOCK_SKEW, type KeyType, kidOfKmsKey, MAX_WIT_LIFETIME } from '@nhi-dns/core';
 import type { CommandDeps } from '../deps.js';
 import { CliError, EXIT_CODE, usageError } from '../errors.js';
-import { createLockedKmsKey, grantKmsSign, kmsAliasName, kmsAliasTarget } from '../kms-key.js';
+import {
+  createLockedKmsKey,
+  grantKmsSign,
+  KMS_IDENTITY_TAG,
+  kmsAliasName,
+  kmsAliasTarget,
+  readKmsPublicKey,
+} from '../kms-key.js';
 import { PROPAGATION_MARGIN_SECONDS, waitForPropagation } from '../negative-cache.js';
 import {
   DEFAULT_TTL,
@@ -160,6 +173,29 @@ export const rotateKms = async (options: RotateKmsOptions, deps: CommandDeps): P
   };
 };
 
+/**
+ * Whether the KMS key is this identity's: tagged for `name` (`nhi:identity`, as every nhi-dns path
+ * tags the keys it creates) with `publicKey` as its public half, as the record publishes it.
+ */
+const keyOfIdentity = async (
+  kms: KMSClient,
+  keyId: string,
+  name: string,
+  publicKey: string,
+): Promise<'ours' | 'pending-deletion' | 'not-ours'> => {
+  try {
+    const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+    // Already scheduled by an earlier finish that failed before the record changed.
+    if (KeyMetadata?.KeyState === 'PendingDeletion') return 'pending-deletion';
+    const { Tags = [] } = await kms.send(new ListResourceTagsCommand({ KeyId: keyId }));
+    if (!Tags.some((tag) => tag.TagKey === KMS_IDENTITY_TAG && tag.TagValue === name)) return 'not-ours';
+    return (await readKmsPublicKey(kms, keyId)).publicKey === publicKey ? 'ours' : 'not-ours';
+  } catch {
+    // A key we cannot read (gone, disabled, no permission) is not one we delete.
+    return 'not-ours';
+  }
+};
+
 /** Options of {@link finishKmsRotation}. */
 export interface FinishKmsRotationOptions extends IdentityTarget, WriteOptions {
   /** Days KMS waits before it deletes a retired key (7..30). Default 30. */
@@ -196,6 +232,19 @@ export const finishKmsRotation = async (
     const keyId = key.kid.startsWith('kms-') ? key.kid.slice(4) : undefined;
     const expired = key.publicKey !== '' && key.expiresAt !== undefined && key.expiresAt <= now;
     if (keyId === undefined || !expired || keyId === aliasTarget || options.dryRun === true) continue;
+    // Only a key of this identity: whoever may write this name's RRs must not get another
+    // workload's key deleted by naming it here. The tag and the public key must both agree.
+    const owner = await keyOfIdentity(kms, keyId, current.name, key.publicKey);
+    if (owner === 'not-ours') {
+      deps.log?.(
+        `WARNING: ${key.kid} is not a KMS key of ${current.name} (tag or public key differ): not deleted`,
+      );
+      continue;
+    }
+    if (owner === 'pending-deletion') {
+      scheduledDeletion.push(keyId);
+      continue;
+    }
     try {
       await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: days }));
     } catch (error) {
