@@ -355,7 +355,8 @@ export class NhiIdentity extends Construct {
    * Lets `grantee` sign as this identity.
    *
    * With `signingKey: 'kms'`: `kms:Sign`, `kms:GetPublicKey` and `kms:DescribeKey` on exactly this
-   * identity's KMS key (its ARN), the grantee's role added to the signers of the key policy (the
+   * identity's KMS key (its ARN; with `rotation`, on the keys tagged `nhi:identity` = the name, since
+   * the rotation makes the next key later), the grantee's role added to the signers of the key policy (the
    * only principals not denied `kms:Sign`), and, on a Lambda function, `NHI_KMS_KEY_ID` set to the
    * alias, where identity-sign finds its key (the function then depends on the alias). The grantee must be a role or have one (a function).
    * No Secrets Manager grant: there is no secret to read.
