@@ -455,9 +455,12 @@ interface CurrentVersion extends CurrentSigningKey {
 }
 
 const readCurrentVersion = async (options: SecretAccess): Promise<CurrentVersion> => {
+  // The label is named although AWS defaults to it: moto answers a request without one from the
+  // version last written as current, not the one AWSCURRENT was moved to.
   const secretName = signingKeySecretName(options.service, options.environment);
   const output = await withRetry(
-    () => options.secrets.send(new GetSecretValueCommand({ SecretId: secretName })),
+    () =>
+      options.secrets.send(new GetSecretValueCommand({ SecretId: secretName, VersionStage: CURRENT_STAGE })),
     options.retry,
   );
   if (output.SecretString === undefined) {

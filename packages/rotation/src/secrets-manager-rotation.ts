@@ -437,6 +437,7 @@ const checkProof = async (
     iss: context.name,
     aud: context.name,
     now,
+    lifetime: Math.max(1, Math.min(60, context.config.maxProofLifetimeSeconds)),
   });
   try {
     verifyProof(decodeProof(token), {
