@@ -284,6 +284,11 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
       'with --kms: IAM role allowed kms:Sign, granted once the key is in DNS (repeatable; required)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
+    .option(
+      '--admin-role <arn>',
+      'with --kms: IAM role that alone may change the key policy and alias (repeatable; recommended: otherwise any principal IAM grants kms:PutKeyPolicy could make itself a signer)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .action(
       async (
         flags: TargetFlags & {
@@ -293,6 +298,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           propagationWait?: number;
           kms?: boolean;
           signerRole?: string[];
+          adminRole?: string[];
         },
       ) => {
         if (flags.kms === true) {
@@ -302,6 +308,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
               ...write(flags),
               keyType: flags.alg,
               signerRoles: flags.signerRole ?? [],
+              ...(flags.adminRole === undefined ? {} : { adminRoles: flags.adminRole }),
               ...(flags.attr === undefined ? {} : { attributes: flags.attr }),
               ...(flags.propagationWait === undefined
                 ? {}
@@ -318,7 +325,9 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           ]);
           return;
         }
-        if (flags.signerRole !== undefined) throw usageError('--signer-role applies only to --kms');
+        if (flags.signerRole !== undefined || flags.adminRole !== undefined) {
+          throw usageError('--signer-role and --admin-role apply only to --kms');
+        }
         const result = await keygen(
           {
             ...target(flags),
@@ -473,6 +482,11 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
       (value: string, previous: string[] = []) => [...previous, value],
     )
     .option(
+      '--admin-role <arn>',
+      'with --kms: IAM role that alone may change the key policy and alias (repeatable; recommended: otherwise any principal IAM grants kms:PutKeyPolicy could make itself a signer)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
       '--max-wit-lifetime <seconds>',
       "with --kms: longest witLifetime of the identity's signers (default 86400, the ceiling); the old key stays this long + clock skew",
       integer('--max-wit-lifetime', 1),
@@ -501,6 +515,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           propagationWait?: number;
           kms?: boolean;
           signerRole?: string[];
+          adminRole?: string[];
           maxWitLifetime?: number;
           deletionWindowDays?: number;
         },
@@ -534,6 +549,7 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
               ...target(flags),
               ...write(flags),
               signerRoles: flags.signerRole ?? [],
+              ...(flags.adminRole === undefined ? {} : { adminRoles: flags.adminRole }),
               clockSkewSeconds: flags.clockSkew,
               ...(flags.maxWitLifetime === undefined ? {} : { maxWitLifetimeSeconds: flags.maxWitLifetime }),
               ...(flags.propagationWait === undefined
@@ -549,8 +565,12 @@ export const createProgram = (deps: CliDeps, setExitCode: (code: ExitCode) => vo
           ]);
           return;
         }
-        if (flags.signerRole !== undefined || flags.maxWitLifetime !== undefined) {
-          throw usageError('--signer-role and --max-wit-lifetime apply only to --kms');
+        if (
+          flags.signerRole !== undefined ||
+          flags.adminRole !== undefined ||
+          flags.maxWitLifetime !== undefined
+        ) {
+          throw usageError('--signer-role, --admin-role and --max-wit-lifetime apply only to --kms');
         }
         if (flags.finish === true) {
           const result = await finishRotation({ ...target(flags), ...write(flags) }, commandDeps());

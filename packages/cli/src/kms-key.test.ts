@@ -209,6 +209,31 @@ describe('keygenKms (Ed25519, KMS response shapes)', () => {
     expect(set.keys).toEqual([expect.objectContaining({ kid: `kms-${KEY_ID}`, keyCustody: 'kms' })]);
   });
 
+  it('with admin roles, denies policy and alias changes to everyone else from the first policy on', async () => {
+    const aws = fakeAws();
+    const kms = fakeKms();
+    await keygenKms(
+      {
+        ...TARGET,
+        signerRoles: [ROLE],
+        adminRoles: ['arn:aws:iam::123456789012:role/nhi-pipeline'],
+        propagationWaitSeconds: 0,
+      },
+      { ...aws.deps, kms: kms.kms },
+    );
+    expect(kms.events).toEqual([
+      'CreateKey ECC_NIST_EDWARDS25519 AccountAdministersButDoesNotSign,OnlyTheWorkloadSigns,OnlyAdministratorsChangeIt',
+      'CreateAlias alias/nhi/prod/billing',
+      'PutKeyPolicy AccountAdministersButDoesNotSign,OnlyTheWorkloadSigns,OnlyAdministratorsChangeIt,WorkloadSigns',
+    ]);
+    await expect(
+      keygenKms(
+        { ...TARGET, signerRoles: [ROLE], adminRoles: ['not-a-role'] },
+        { ...aws.deps, kms: fakeKms().kms },
+      ),
+    ).rejects.toThrow(/--admin-role not-a-role: not an IAM role ARN/);
+  });
+
   it('refuses when the alias already names a key, creating nothing', async () => {
     const aws = fakeAws();
     const kms = fakeKms();

@@ -102,6 +102,12 @@ export interface KmsKeyPolicyInput {
   readonly signerRoles: readonly string[];
   /** Leave the signers out: a key not yet in DNS must not sign (keygen grants them after). */
   readonly withoutSigners?: boolean;
+  /**
+   * IAM role ARNs that alone may change the key policy and the alias (`--admin-role`: the pipeline
+   * that runs keygen and rotate). Recommended: without them, any principal IAM grants
+   * `kms:PutKeyPolicy` on the key could make itself a signer.
+   */
+  readonly adminRoles?: readonly string[];
 }
 
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/;
@@ -123,11 +129,15 @@ export const kmsKeyPolicy = (input: KmsKeyPolicyInput): string => {
   if (parsed.some((match) => match[2] !== account)) {
     throw usageError('--signer-role: every signer role must be in one account (the key is)');
   }
+  for (const arn of input.adminRoles ?? []) {
+    if (!ROLE_ARN.test(arn)) throw usageError(`--admin-role ${arn}: not an IAM role ARN`);
+  }
   return JSON.stringify(
     coreKmsKeyPolicy({
       accountRoot: `arn:${partition}:iam::${account}:root`,
       signerRoles,
       ...(input.withoutSigners === undefined ? {} : { withoutSigners: input.withoutSigners }),
+      ...(input.adminRoles === undefined ? {} : { adminRoles: input.adminRoles }),
     }),
   );
 };

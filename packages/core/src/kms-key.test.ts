@@ -50,4 +50,23 @@ describe('KMS signing keys', () => {
       Condition: { ArnNotEquals: { 'aws:PrincipalArn': [ROOT] } },
     });
   });
+
+  it('denies policy and alias changes to all but the named administrators, when they are named', () => {
+    const admin = 'arn:aws:iam::123456789012:role/nhi-pipeline';
+    const policy = kmsKeyPolicy({ accountRoot: ROOT, signerRoles: [ROLE], adminRoles: [admin] }) as {
+      Statement: Record<string, unknown>[];
+    };
+    expect(policy.Statement.find((s) => s.Sid === 'OnlyAdministratorsChangeIt')).toEqual({
+      Sid: 'OnlyAdministratorsChangeIt',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: ['kms:PutKeyPolicy', 'kms:UpdateAlias', 'kms:CreateGrant'],
+      Resource: '*',
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [admin] } },
+    });
+    const open = kmsKeyPolicy({ accountRoot: ROOT, signerRoles: [ROLE] }) as {
+      Statement: Record<string, unknown>[];
+    };
+    expect(open.Statement.some((s) => s.Sid === 'OnlyAdministratorsChangeIt')).toBe(false);
+  });
 });

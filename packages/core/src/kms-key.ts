@@ -76,6 +76,13 @@ export interface KmsKeyPolicyPrincipals {
   readonly signerRoles: readonly unknown[];
   /** Leave the signers out: a key not yet in DNS must not sign. */
   readonly withoutSigners?: boolean;
+  /**
+   * IAM role ARNs that alone may change the key policy or the alias (the pipeline that creates and
+   * rotates the key). Without them, any principal the account's IAM grants `kms:PutKeyPolicy` on
+   * the key could rewrite the policy to name itself a signer; with them, that is denied to every
+   * other principal. Default none (IAM decides, as for other keys).
+   */
+  readonly adminRoles?: readonly unknown[];
 }
 
 /**
@@ -110,6 +117,18 @@ export const kmsKeyPolicy = (principals: KmsKeyPolicyPrincipals): Record<string,
         // Without signers nobody but the account's root user (who can change the policy anyway).
         Condition: { ArnNotEquals: { 'aws:PrincipalArn': signers.length === 0 ? [accountRoot] : signers } },
       },
+      ...(principals.adminRoles === undefined || principals.adminRoles.length === 0
+        ? []
+        : [
+            {
+              Sid: 'OnlyAdministratorsChangeIt',
+              Effect: 'Deny',
+              Principal: { AWS: '*' },
+              Action: ['kms:PutKeyPolicy', 'kms:UpdateAlias', 'kms:CreateGrant'],
+              Resource: '*',
+              Condition: { ArnNotEquals: { 'aws:PrincipalArn': [...principals.adminRoles] } },
+            },
+          ]),
       ...(signers.length === 0
         ? []
         : [

@@ -29,6 +29,8 @@ export interface KeygenKmsOptions extends IdentityTarget, WriteOptions {
   readonly keyType?: KeyType;
   /** IAM role ARNs that may sign with the key (the workload's function roles); at least one. */
   readonly signerRoles: readonly string[];
+  /** IAM role ARNs that alone may change the key policy and alias (recommended; see `kmsKeyPolicy`). */
+  readonly adminRoles?: readonly string[];
   /** `x-` attributes of the key; default: those every published key agrees on. */
   readonly attributes?: Readonly<Record<string, string>>;
   /** As keygen's: seconds to wait after `INSYNC` before the signers may sign. */
@@ -101,6 +103,7 @@ export const keygenKms = async (options: KeygenKmsOptions, deps: CommandDeps): P
     name: current.name,
     keyType,
     signerRoles: options.signerRoles,
+    ...(options.adminRoles === undefined ? {} : { adminRoles: options.adminRoles }),
   });
   deps.log?.(`created KMS key ${key.keyArn} (${alias}); no one may sign with it until it is in DNS`);
   const record = await publishKmsKey(options, deps, key, options.attributes);
@@ -109,7 +112,10 @@ export const keygenKms = async (options: KeygenKmsOptions, deps: CommandDeps): P
     plan.seconds,
     `for resolver caches to drop what they held for ${record.name} before ${key.kid} may sign`,
   );
-  await grantKmsSign(kms, key.keyArn, { signerRoles: options.signerRoles });
+  await grantKmsSign(kms, key.keyArn, {
+    signerRoles: options.signerRoles,
+    ...(options.adminRoles === undefined ? {} : { adminRoles: options.adminRoles }),
+  });
   deps.log?.(`granted kms:Sign on ${alias} to ${options.signerRoles.join(', ')}`);
   return { ...base, kid: key.kid, publicKey: key.publicKey, keyArn: key.keyArn, record };
 };

@@ -48,6 +48,8 @@ export const kmsRotationOverlap = (limits: {
 export interface RotateKmsOptions extends IdentityTarget, WriteOptions {
   /** IAM role ARNs that may sign with the new key (the workload's function roles); at least one. */
   readonly signerRoles: readonly string[];
+  /** IAM role ARNs that alone may change the key policy and alias (recommended; see `kmsKeyPolicy`). */
+  readonly adminRoles?: readonly string[];
   /** Type of the new key. Default: the current key's. */
   readonly keyType?: KeyType;
   /**
@@ -143,6 +145,7 @@ export const rotateKms = async (options: RotateKmsOptions, deps: CommandDeps): P
     name: current.name,
     keyType,
     signerRoles: options.signerRoles,
+    ...(options.adminRoles === undefined ? {} : { adminRoles: options.adminRoles }),
   });
   deps.log?.(`created KMS key ${next.keyArn}; no one may sign with it until it is in DNS`);
   const added = await publishKmsKey(options, deps, next);
@@ -153,7 +156,10 @@ export const rotateKms = async (options: RotateKmsOptions, deps: CommandDeps): P
     propagationWait,
     `for resolver caches to see ${next.kid} before signers may use it`,
   );
-  await grantKmsSign(kms, next.keyArn, { signerRoles: options.signerRoles });
+  await grantKmsSign(kms, next.keyArn, {
+    signerRoles: options.signerRoles,
+    ...(options.adminRoles === undefined ? {} : { adminRoles: options.adminRoles }),
+  });
   await kms.send(new UpdateAliasCommand({ AliasName: alias, TargetKeyId: next.keyArn }));
   deps.log?.(`${alias} now names ${next.kid}; signers switch at their next WIT`);
   const finishAfter = nowSeconds(deps) + kmsRotationOverlap({ maxWitLifetime, clockSkew });
