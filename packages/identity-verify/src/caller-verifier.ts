@@ -261,7 +261,8 @@ export class CallerVerifier {
     const identity = asDenial(() =>
       verifyWorkloadIdentity(wit, { key, now: at, clockSkew: this.#settings.clockSkew }),
     );
-    this.#wits.remember(issuer, identity, now);
+    // Only callers the allow list admits take cache room: a refused one must not push out theirs.
+    if (this.#settings.isAllowed(issuer)) this.#wits.remember(issuer, identity, now);
     return identity;
   }
 

@@ -470,6 +470,18 @@ describe('identity-verify: a WIT + WPT pair', () => {
       expect(cache.stats).toEqual({ hits: 4, misses: 1, size: 1 });
     });
 
+    it('gives no cache room to a caller the allow list refuses', async () => {
+      const cache = new WorkloadIdentityCache();
+      const target = chain({ workloadIdentityCache: cache, allow: [`billing.prod.${ZONE}`] });
+      for (let i = 0; i < 3; i++) {
+        const { result } = await run(() => target.invoke(request(mint(orders))));
+        expect(result.statusCode).toBe(403);
+      }
+      expect(cache.size).toBe(0);
+      expect((await run(() => target.invoke(request(mint(billing))))).result.statusCode).toBe(200);
+      expect(cache.size).toBe(1);
+    });
+
     it("stays bounded under a flood of 5 000 distinct valid WITs from one caller, and keeps the others'", async () => {
       const cache = new WorkloadIdentityCache();
       const target = chain({ workloadIdentityCache: cache, replayStore: new MemoryReplayStore() });
