@@ -350,6 +350,7 @@ export class NhiRotation extends Construct {
         actions: [
           'kms:DescribeKey',
           'kms:GetPublicKey',
+          'kms:ListResourceTags',
           'kms:PutKeyPolicy',
           'kms:ScheduleKeyDeletion',
           'kms:TagResource',

@@ -339,6 +339,7 @@ const rotationStatements = (rotation: ResolvedRotation, functionName: string): R
       Action: [
         'kms:DescribeKey',
         'kms:GetPublicKey',
+        'kms:ListResourceTags',
         'kms:PutKeyPolicy',
         'kms:ScheduleKeyDeletion',
         'kms:TagResource',
