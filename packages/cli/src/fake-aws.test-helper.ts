@@ -172,7 +172,7 @@ export const fakeAws = () => {
     const stage = input.VersionStage ?? 'AWSCURRENT';
     const version = secretValues.get(input.SecretId)?.find((candidate) => candidate.stages.has(stage));
     if (version === undefined) throw notFound();
-    return { SecretString: version.value, VersionId: version.id };
+    return { SecretString: version.value, VersionId: version.id, CreatedDate: new Date(NOW_MS) };
   });
   const log: string[] = [];
   let now = NOW_MS;

@@ -66,7 +66,7 @@ const setUp = async (options: { remainingMs?: number; dnsLag?: boolean } = {}) =
     sleep: deps.sleep,
     logger,
     metrics: {
-      addMetric: (metric: string) => metrics.push(metric),
+      addMetric: (metric: string, _unit: string, value: number) => metrics.push(`${metric} ${value}`),
       singleMetric: () => emitter,
       publishStoredMetrics: () => {},
       hasStoredMetrics: () => false,
@@ -107,6 +107,8 @@ describe('Function: createSecretsManagerRotation (fakes)', () => {
       ['k0', Math.floor(now() / 1000) + 600],
       [newKid, undefined],
     ]);
+    // The current key's age, once per rotation, at createSecret (the fake's versions date from NOW_MS).
+    expect(metrics.filter((metric) => metric.startsWith(METRIC.signingKeyAge))).toEqual(['SigningKeyAge 0']);
     expect(metrics.filter((metric) => metric.startsWith(METRIC.rotationStep))).toEqual([
       'RotationStep createSecret',
       'RotationStep setSecret',
@@ -184,7 +186,7 @@ describe('Function: createSecretsManagerRotation (fakes)', () => {
   });
 
   it('refuses other secrets, malformed events and missing configuration', async () => {
-    const { step } = await setUp();
+    const { aws, step } = await setUp();
     const handler = createSecretsManagerRotation({
       config: { ...secretsManagerRotationConfigFromEnv({ NHI_ZONE: 'z', NHI_HOSTED_ZONE_ID: 'Z1' }) },
     });
@@ -199,6 +201,25 @@ describe('Function: createSecretsManagerRotation (fakes)', () => {
     expect(() =>
       secretsManagerRotationConfigFromEnv({ NHI_ZONE: 'a', NHI_HOSTED_ZONE_ID: 'Z', NHI_CLOCK_SKEW: '-1' }),
     ).toThrow(/NHI_CLOCK_SKEW/);
+    aws.setSecret('/prod/db/password', '{}');
+    await expect(
+      createSecretsManagerRotation({
+        config: secretsManagerRotationConfigFromEnv({
+          NHI_ZONE: 'auth.example.com',
+          NHI_HOSTED_ZONE_ID: 'Z1',
+        }),
+        secrets: aws.secrets,
+        route53: aws.route53,
+        logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+        metrics: {
+          addMetric: () => {},
+          singleMetric: () => ({ addDimension: () => ({ addMetric: () => {} }) }),
+          publishStoredMetrics: () => {},
+          hasStoredMetrics: () => false,
+        } as never,
+      })({ Step: 'createSecret', SecretId: '/prod/db/password', ClientRequestToken: TOKEN }),
+    ).rejects.toMatchObject({ reason: 'bad_secret_name' });
+    expect(aws.secretVersions('/prod/db/password')).toEqual(['{}']);
     await expect(step('setSecret', 'ffffffff-ffff-4fff-8fff-ffffffffffff')).rejects.toMatchObject({
       reason: 'unknown_version',
     });

@@ -51,6 +51,7 @@ import {
   METRIC,
   type NhiLogger,
   type NhiMetrics,
+  type Observability,
   parseRecordSet,
   resolveObservability,
   signProof,
@@ -551,13 +552,17 @@ export const createSecretsManagerRotation = (
   let resolver = options.resolver;
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const observability = resolveObservability({
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
-  });
-  const { logger, metrics } = observability;
+  // Resolved at the first call, not here: the default handler is built when the package is
+  // imported, and importing it must not create a logger (the package is side-effect free).
+  let resolved: Observability | undefined;
 
   return async function secretsManagerRotationStep(event, lambdaContext) {
+    resolved ??= resolveObservability({
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+    });
+    const observability = resolved;
+    const { logger, metrics } = observability;
     attachLambdaContext(observability, lambdaContext);
     const step = isEvent(event) ? event.Step : 'unknown';
     try {
