@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { jest } from '@jest/globals';
-import { keygen, parseTxtValue } from '@nhi-dns/cli';
+import { keygen, parseTxtValue, rotate } from '@nhi-dns/cli';
 import {
   decodeProof,
   importRecordKeys,
@@ -249,6 +249,23 @@ describe('the Secrets Manager rotation function on moto (Route 53, Secrets Manag
     const key = (await keysFromDns(id.name)).get(kid ?? '');
     if (key === undefined) throw new Error('the new key is not in DNS');
     expect(verifyProof(proof, { key, audience: CALLEE, now: Math.floor(clock / 1000) }).iss).toBe(id.name);
+  });
+
+  it('nhi-dns rotate moves AWSCURRENT onto the version it staged: no version is left without a label', async () => {
+    const id = await identity('operator');
+    const deps = { route53, secrets, now: () => clock, sleep: async () => {}, log: () => {} };
+    const target = { service: 'operator', environment: 'prod', zone: ZONE, hostedZoneId };
+    const rotated = await rotate({ ...target, overlapSeconds: OVERLAP, propagationWaitSeconds: 0 }, deps);
+    expect(await kidOf(id.secretName)).toBe(rotated.kid);
+    expect(await id.stages()).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+    // Writing the key again as a new version would leave a third, unlabelled (deprecated) one.
+    const { ListSecretVersionIdsCommand } = await import('@aws-sdk/client-secrets-manager');
+    const listed = await secrets.send(
+      new ListSecretVersionIdsCommand({ SecretId: id.secretName, IncludeDeprecated: true }),
+    );
+    expect(
+      listed.Versions?.map((version) => [...(version.VersionStages ?? [])].sort().join(',')).sort(),
+    ).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
   });
 
   it('each step called twice changes nothing the second time', async () => {
