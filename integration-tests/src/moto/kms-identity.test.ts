@@ -12,12 +12,7 @@ import {
   ListAliasesCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
-import {
-  ChangeResourceRecordSetsCommand,
-  CreateHostedZoneCommand,
-  ListResourceRecordSetsCommand,
-  Route53Client,
-} from '@aws-sdk/client-route-53';
+import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   CreateQueueCommand,
@@ -43,6 +38,7 @@ import { createResolver } from '@nhi-dns/resolver';
 import { startTestDnsServer, type TestDnsServer } from '@nhi-dns/resolver/test-support';
 import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
 import { type MotoServer, startMoto } from '../lab/moto.js';
+import { createMotoHostedZone, exportTxtToDns } from '../lab/moto-zone.js';
 import { lambdaContext } from '../support/http-event.js';
 
 const ZONE = 'auth.example.com';
@@ -73,21 +69,7 @@ const target = () => ({
 });
 
 /** Copies the identity's TXT RRset from moto's Route 53 into the loopback DNS server. */
-const exportToDns = async (): Promise<void> => {
-  const { ResourceRecordSets = [] } = await route53.send(
-    new ListResourceRecordSetsCommand({ HostedZoneId: hostedZoneId }),
-  );
-  dns.removeRecords(NAME, 'TXT');
-  for (const set of ResourceRecordSets.filter((rr) => rr.Type === 'TXT' && rr.Name === `${NAME}.`)) {
-    for (const { Value = '' } of set.ResourceRecords ?? []) {
-      // Route 53 presents TXT data as quoted character-strings.
-      const strings = [...Value.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) =>
-        (m[1] ?? '').replace(/\\(.)/g, '$1'),
-      );
-      dns.addRecord({ name: NAME, type: 'TXT', ttl: set.TTL ?? 60, data: strings });
-    }
-  }
-};
+const exportToDns = (): Promise<void> => exportTxtToDns(route53, hostedZoneId, NAME, dns);
 
 /** The caller's keys as DNS serves them now (no cache: each call asks). */
 const keysFromDns = async () => {
@@ -102,29 +84,7 @@ beforeAll(async () => {
   dns = await startTestDnsServer({ zone: ZONE });
   route53 = new Route53Client(moto.clientConfig);
   kms = new KMSClient(moto.clientConfig);
-  const zone = await route53.send(
-    new CreateHostedZoneCommand({ Name: ZONE, CallerReference: `${Date.now()}` }),
-  );
-  hostedZoneId = (zone.HostedZone?.Id ?? '').replace('/hostedzone/', '');
-  // moto lists its default SOA as a Python dict repr: put a real one in its place.
-  await route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: hostedZoneId,
-      ChangeBatch: {
-        Changes: [
-          {
-            Action: 'UPSERT',
-            ResourceRecordSet: {
-              Name: `${ZONE}.`,
-              Type: 'SOA',
-              TTL: 900,
-              ResourceRecords: [{ Value: 'ns-1.example.net. hostmaster.example.net. 1 7200 900 1209600 60' }],
-            },
-          },
-        ],
-      },
-    }),
-  );
+  hostedZoneId = await createMotoHostedZone(route53, ZONE);
 }, 60_000);
 
 afterAll(async () => {

@@ -6,12 +6,7 @@
  * The clock is compressed: the function's sleeps, the signer's key cache and the verifier's DNS
  * cache run on one fake clock, so a rotation with a 60 s TTL and a 420 s overlap takes moments.
  */
-import {
-  ChangeResourceRecordSetsCommand,
-  CreateHostedZoneCommand,
-  ListResourceRecordSetsCommand,
-  Route53Client,
-} from '@aws-sdk/client-route-53';
+import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { jest } from '@jest/globals';
 import { keygen, parseTxtValue, rotate } from '@nhi-dns/cli';
@@ -27,6 +22,7 @@ import { createResolver } from '@nhi-dns/resolver';
 import { startTestDnsServer, type TestDnsServer } from '@nhi-dns/resolver/test-support';
 import { createSecretsManagerRotation, type SecretsManagerRotationStep } from '@nhi-dns/rotation';
 import { type MotoServer, startMoto } from '../lab/moto.js';
+import { createMotoHostedZone, exportTxtToDns } from '../lab/moto-zone.js';
 
 const ZONE = 'auth.example.com';
 const CALLEE = `ledger.prod.${ZONE}`;
@@ -59,18 +55,7 @@ const noMetrics = {
 } as never;
 
 /** Copies an identity's TXT RRset from moto's Route 53 into the loopback DNS server. */
-const exportToDns = async (name: string): Promise<void> => {
-  const { ResourceRecordSets = [] } = await route53.send(
-    new ListResourceRecordSetsCommand({ HostedZoneId: hostedZoneId }),
-  );
-  dns.removeRecords(name, 'TXT');
-  for (const set of ResourceRecordSets.filter((rr) => rr.Type === 'TXT' && rr.Name === `${name}.`)) {
-    for (const { Value = '' } of set.ResourceRecords ?? []) {
-      const strings = (parseTxtValue(Value) ?? []).map((part) => part.toString());
-      dns.addRecord({ name, type: 'TXT', ttl: set.TTL ?? TTL, data: strings });
-    }
-  }
-};
+const exportToDns = (name: string): Promise<void> => exportTxtToDns(route53, hostedZoneId, name, dns);
 
 /** The keys DNS serves for `name` now (no cache). */
 const keysFromDns = async (name: string): Promise<ReadonlyMap<string, VerificationKey>> => {
@@ -194,29 +179,7 @@ beforeAll(async () => {
   dns = await startTestDnsServer({ zone: ZONE });
   route53 = new Route53Client(moto.clientConfig);
   secrets = new SecretsManagerClient(moto.clientConfig);
-  const zone = await route53.send(
-    new CreateHostedZoneCommand({ Name: ZONE, CallerReference: `${Date.now()}` }),
-  );
-  hostedZoneId = (zone.HostedZone?.Id ?? '').replace('/hostedzone/', '');
-  // moto lists its default SOA as a Python dict repr: put a real one in its place.
-  await route53.send(
-    new ChangeResourceRecordSetsCommand({
-      HostedZoneId: hostedZoneId,
-      ChangeBatch: {
-        Changes: [
-          {
-            Action: 'UPSERT',
-            ResourceRecordSet: {
-              Name: `${ZONE}.`,
-              Type: 'SOA',
-              TTL: 900,
-              ResourceRecords: [{ Value: 'ns-1.example.net. hostmaster.example.net. 1 7200 900 1209600 60' }],
-            },
-          },
-        ],
-      },
-    }),
-  );
+  hostedZoneId = await createMotoHostedZone(route53, ZONE);
 }, 60_000);
 
 afterAll(async () => {
