@@ -1,5 +1,11 @@
 import { createRequire } from 'node:module';
-import { KMS_IDENTITY_TAG, METRIC, METRICS_NAMESPACE } from '@nhi-dns/core';
+import {
+  METRIC,
+  METRICS_NAMESPACE,
+  type RotationRoleResources,
+  rotationRoleStatements,
+  SECRET_ROTATION_ACTIONS,
+} from '@nhi-dns/core';
 import { ArnFormat, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -28,14 +34,8 @@ export const ROTATION_TIMEOUT = Duration.seconds(900);
 /** Margin added to the rotation period before the key-age alarm fires: a late run is not yet an incident. */
 export const DEFAULT_KEY_AGE_MARGIN = Duration.days(2);
 
-/** Secrets Manager actions the rotation function needs on the one signing-key secret. */
-export const SECRET_ROTATION_ACTIONS: readonly string[] = Object.freeze([
-  'secretsmanager:DescribeSecret',
-  'secretsmanager:GetSecretValue',
-  'secretsmanager:PutSecretValue',
-  'secretsmanager:UpdateSecretVersionStage',
-  'secretsmanager:TagResource',
-]);
+/** Secrets Manager actions the rotation function needs on the one signing-key secret (core's). */
+export { SECRET_ROTATION_ACTIONS };
 
 /** Rotation settings of an {@link NhiIdentity} beside its `rotation` period. */
 export interface NhiRotationOptions {
@@ -166,7 +166,6 @@ export class NhiRotation extends Construct {
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata('cfn-lint', {
       config: { ignore_checks: ['W3005'] },
     });
-    this.#grantRecord(props);
 
     if (kms === undefined) {
       const secretArn = stack.formatArn({
@@ -175,13 +174,7 @@ export class NhiRotation extends Construct {
         resourceName: `${props.secretName}-??????`,
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       });
-      this.function.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'RotateOwnSigningKeySecret',
-          actions: [...SECRET_ROTATION_ACTIONS],
-          resources: [secretArn],
-        }),
-      );
+      this.#grant(props, { secretArn });
       // Only Secrets Manager, only for this secret, only from this account (confused deputy).
       const permission = new lambda.CfnPermission(this, 'SecretsManagerInvoke', {
         action: 'lambda:InvokeFunction',
@@ -201,7 +194,14 @@ export class NhiRotation extends Construct {
       // Secrets Manager invokes the function as the schedule is created: the permission first.
       this.rotationSchedule.addResourceDependency(permission);
     } else {
-      this.#grantKms(props, kms);
+      this.#grant(props, {
+        keysArn: stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' }),
+        aliasArn: stack.formatArn({
+          service: 'kms',
+          resource: 'alias',
+          resourceName: kms.aliasName.replace(/^alias\//, ''),
+        }),
+      });
       const maxWitLifetime = props.maxWitLifetime;
       if (
         maxWitLifetime !== undefined &&
@@ -287,87 +287,23 @@ export class NhiRotation extends Construct {
     }
   }
 
-  /** Reads and changes the identity's TXT RRset only, in its hosted zone. */
-  #grantRecord(props: NhiRotationProps): void {
-    const zoneArn = `arn:${Stack.of(this).partition}:route53:::hostedzone/${props.hostedZoneId}`;
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadIdentityZone',
-        actions: ['route53:ListResourceRecordSets'],
-        resources: [zoneArn],
-      }),
-    );
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'ChangeOwnIdentityRecordOnly',
-        actions: ['route53:ChangeResourceRecordSets'],
-        resources: [zoneArn],
-        conditions: {
-          'ForAllValues:StringEquals': {
-            'route53:ChangeResourceRecordSetsNormalizedRecordNames': [props.name],
-            'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
-          },
-        },
-      }),
-    );
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'WaitForInsync',
-        actions: ['route53:GetChange'],
-        resources: [`arn:${Stack.of(this).partition}:route53:::change/*`],
-      }),
-    );
-  }
-
   /**
-   * The identity's KMS keys: creating one is allowed only with the `nhi:identity` tag of this
-   * identity, and every other key action only on keys that carry it (and on the alias), so the
-   * function cannot reach another workload's key.
+   * The role's statements (core's `rotationRoleStatements`, as the Serverless plugin grants them):
+   * read the zone, change only the identity's TXT RRset, wait for INSYNC, and the identity's key
+   * only (the one secret, or the KMS keys tagged with the identity and its alias).
    */
-  #grantKms(props: NhiRotationProps, kms: NhiKmsSigningKey): void {
-    const stack = Stack.of(this);
-    const keys = stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
-    const alias = stack.formatArn({
-      service: 'kms',
-      resource: 'alias',
-      resourceName: kms.aliasName.replace(/^alias\//, ''),
+  #grant(
+    props: NhiRotationProps,
+    key: Pick<RotationRoleResources, 'secretArn' | 'keysArn' | 'aliasArn'>,
+  ): void {
+    const partition = Stack.of(this).partition;
+    const statements = rotationRoleStatements(props.name, {
+      zoneArn: `arn:${partition}:route53:::hostedzone/${props.hostedZoneId}`,
+      changeArn: `arn:${partition}:route53:::change/*`,
+      ...key,
     });
-    const tagged = { StringEquals: { [`aws:ResourceTag/${KMS_IDENTITY_TAG}`]: props.name } };
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'CreateKeysOfOwnIdentityOnly',
-        actions: ['kms:CreateKey', 'kms:TagResource'],
-        resources: ['*'],
-        conditions: {
-          StringEquals: { [`aws:RequestTag/${KMS_IDENTITY_TAG}`]: props.name },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [KMS_IDENTITY_TAG] },
-        },
-      }),
-    );
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'ManageKeysOfOwnIdentity',
-        actions: [
-          'kms:DescribeKey',
-          'kms:GetPublicKey',
-          'kms:ListResourceTags',
-          'kms:PutKeyPolicy',
-          'kms:ScheduleKeyDeletion',
-          'kms:TagResource',
-          'kms:CreateAlias',
-          'kms:UpdateAlias',
-        ],
-        resources: [keys],
-        conditions: tagged,
-      }),
-    );
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'MoveOwnAlias',
-        actions: ['kms:CreateAlias', 'kms:UpdateAlias'],
-        resources: [alias],
-      }),
-    );
+    for (const statement of statements)
+      this.function.addToRolePolicy(iam.PolicyStatement.fromJson(statement));
   }
 }
 

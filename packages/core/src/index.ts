@@ -166,6 +166,11 @@ export {
   MemoryReplayStore,
   type MemoryReplayStoreOptions,
 } from './replay-memory.js';
+export {
+  type RotationRoleResources,
+  rotationRoleStatements,
+  SECRET_ROTATION_ACTIONS,
+} from './rotation-grants.js';
 export { grantReachesSigningKeys, type SigningKeyOwner, signingKeyReach } from './signing-key-grants.js';
 export {
   assembleWit,

@@ -5,6 +5,8 @@ import {
   kmsKeyPolicy,
   METRIC,
   METRICS_NAMESPACE,
+  rotationRoleStatements,
+  SECRET_ROTATION_ACTIONS,
   signingKeyReach,
 } from '@nhi-dns/core';
 import type { ResolvedConfig, ResolvedFunction, ResolvedKmsKey, ResolvedRotation } from './config.js';
@@ -254,14 +256,8 @@ const kmsSignPolicy = (keyId: string, roleId: string, rotatedName?: string): Cfn
   },
 });
 
-/** Secrets Manager actions the rotation function needs on the one signing-key secret. */
-export const SECRET_ROTATION_ACTIONS: readonly string[] = Object.freeze([
-  'secretsmanager:DescribeSecret',
-  'secretsmanager:GetSecretValue',
-  'secretsmanager:PutSecretValue',
-  'secretsmanager:UpdateSecretVersionStage',
-  'secretsmanager:TagResource',
-]);
+/** Secrets Manager actions the rotation function needs on the one signing-key secret (core's). */
+export { SECRET_ROTATION_ACTIONS };
 
 /** Margin added to the rotation period before the key-age alarm fires: a late run is not yet an incident. */
 export const KEY_AGE_MARGIN_DAYS = 2;
@@ -278,7 +274,7 @@ const rotationStatements = (rotation: ResolvedRotation, functionName: string): R
       { ZoneId: rotation.environment.NHI_HOSTED_ZONE_ID },
     ],
   };
-  const statements: Record<string, unknown>[] = [
+  return [
     {
       Sid: 'OwnLogGroup',
       Effect: 'Allow',
@@ -287,78 +283,20 @@ const rotationStatements = (rotation: ResolvedRotation, functionName: string): R
         'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*`,
       },
     },
-    {
-      Sid: 'ReadIdentityZone',
-      Effect: 'Allow',
-      Action: ['route53:ListResourceRecordSets'],
-      Resource: zoneArn,
-    },
-    {
-      Sid: 'ChangeOwnIdentityRecordOnly',
-      Effect: 'Allow',
-      Action: ['route53:ChangeResourceRecordSets'],
-      Resource: zoneArn,
-      Condition: {
-        'ForAllValues:StringEquals': {
-          'route53:ChangeResourceRecordSetsNormalizedRecordNames': [rotation.name],
-          'route53:ChangeResourceRecordSetsRecordTypes': ['TXT'],
-        },
-      },
-    },
-    {
-      Sid: 'WaitForInsync',
-      Effect: 'Allow',
-      Action: ['route53:GetChange'],
+    ...rotationRoleStatements(rotation.name, {
+      zoneArn,
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub placeholder.
-      Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:route53:::change/*' },
-    },
+      changeArn: { 'Fn::Sub': 'arn:${AWS::Partition}:route53:::change/*' },
+      ...(rotation.custody === 'secret'
+        ? { secretArn: secretArnPattern(rotation.keyName) }
+        : {
+            keysArn: KMS_KEYS,
+            aliasArn: {
+              'Fn::Sub': `arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:${rotation.keyName}`,
+            },
+          }),
+    }),
   ];
-  if (rotation.custody === 'secret') {
-    statements.push({
-      Sid: 'RotateOwnSigningKeySecret',
-      Effect: 'Allow',
-      Action: [...SECRET_ROTATION_ACTIONS],
-      Resource: secretArnPattern(rotation.keyName),
-    });
-    return statements;
-  }
-  statements.push(
-    {
-      Sid: 'CreateKeysOfOwnIdentityOnly',
-      Effect: 'Allow',
-      Action: ['kms:CreateKey', 'kms:TagResource'],
-      Resource: '*',
-      Condition: {
-        StringEquals: { [`aws:RequestTag/${KMS_IDENTITY_TAG}`]: rotation.name },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': [KMS_IDENTITY_TAG] },
-      },
-    },
-    {
-      Sid: 'ManageKeysOfOwnIdentity',
-      Effect: 'Allow',
-      Action: [
-        'kms:DescribeKey',
-        'kms:GetPublicKey',
-        'kms:ListResourceTags',
-        'kms:PutKeyPolicy',
-        'kms:ScheduleKeyDeletion',
-        'kms:TagResource',
-        'kms:CreateAlias',
-        'kms:UpdateAlias',
-      ],
-      Resource: KMS_KEYS,
-      Condition: taggedWith(rotation.name),
-    },
-    {
-      Sid: 'MoveOwnAlias',
-      Effect: 'Allow',
-      Action: ['kms:CreateAlias', 'kms:UpdateAlias'],
-      Resource: {
-        'Fn::Sub': `arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:${rotation.keyName}`,
-      },
-    },
-  );
-  return statements;
 };
 
 /** The RotationFailure and SigningKeyAge alarms of one rotation function. */
