@@ -387,7 +387,10 @@ describe('examples/template.yaml: billing signs with a KMS-held key', () => {
   });
 
   it('is cfn-lint clean', () => {
-    const lint = spawnSync('cfn-lint', ['--', join(here, 'template.yaml')], { encoding: 'utf8' });
+    const lint = spawnSync('cfn-lint', ['--', join(here, 'template.yaml')], {
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
     if (lint.error !== undefined) {
       throw new Error(
         `cfn-lint could not run (${lint.error.message}): install it (pip install cfn-lint), as CI has it`,

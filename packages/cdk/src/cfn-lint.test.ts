@@ -136,7 +136,7 @@ describe('cfn-lint', () => {
     try {
       const file = join(dir, 'template.json');
       writeFileSync(file, JSON.stringify(template.toJSON(), null, 2));
-      const lint = spawnSync('cfn-lint', ['--', file], { encoding: 'utf8' });
+      const lint = spawnSync('cfn-lint', ['--', file], { encoding: 'utf8', timeout: 180_000 });
       if (lint.error !== undefined) {
         throw new Error(
           `cfn-lint could not run (${lint.error.message}): install it (pip install cfn-lint), as CI has it`,

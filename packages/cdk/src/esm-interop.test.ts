@@ -59,6 +59,8 @@ describe('ES module interop with aws-cdk-lib (CommonJS)', () => {
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       cwd: here,
       encoding: 'utf8',
+      // A synchronous child the test timeout cannot interrupt: bound it, so a stuck one fails.
+      timeout: 120_000,
     });
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual([]);

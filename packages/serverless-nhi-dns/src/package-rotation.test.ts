@@ -208,7 +208,7 @@ describe('serverless package (v3, offline) of the README rotation service', () =
   });
 
   it('cfn-lint finds nothing in the template', () => {
-    const lint = spawnSync('cfn-lint', ['--', templateFile], { encoding: 'utf8' });
+    const lint = spawnSync('cfn-lint', ['--', templateFile], { encoding: 'utf8', timeout: 180_000 });
     if (lint.error !== undefined) {
       throw new Error(
         `cfn-lint could not run (${lint.error.message}): install it (pip install cfn-lint), as CI has it`,

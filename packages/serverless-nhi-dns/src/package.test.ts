@@ -415,7 +415,7 @@ describe('serverless package (v3, offline) of the README service', () => {
       route.Metadata = { 'cfn-lint': { config: { ignore_checks: ['W3005'] } } };
     const lintedFile = join(dirname(templateFile), 'linted.json');
     writeFileSync(lintedFile, JSON.stringify(linted, null, 2));
-    const lint = spawnSync('cfn-lint', ['--', lintedFile], { encoding: 'utf8' });
+    const lint = spawnSync('cfn-lint', ['--', lintedFile], { encoding: 'utf8', timeout: 180_000 });
     if (lint.error !== undefined) {
       throw new Error(
         `cfn-lint could not run (${lint.error.message}): install it (pip install cfn-lint), as CI has it`,

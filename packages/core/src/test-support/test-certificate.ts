@@ -42,12 +42,13 @@ export const createTestCertificate = (commonName: string): TestCertificate => {
         '-out',
         certPath,
       ],
-      { stdio: 'ignore' },
+      { stdio: 'ignore', timeout: 30_000 },
     );
     // The DER from openssl, not from node: tests hold core's certThumbprint to another implementation.
     const derPath = join(dir, 'cert.der');
     execFileSync('openssl', ['x509', '-in', certPath, '-outform', 'der', '-out', derPath], {
       stdio: 'ignore',
+      timeout: 30_000,
     });
     const pem = readFileSync(certPath, 'utf8');
     const thumbprint = createHash('sha256').update(readFileSync(derPath)).digest('base64url');
