@@ -1,6 +1,7 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CliError, EXIT_CODE } from './errors.js';
 import type { RetryOptions } from './retry.js';
 
 /**
@@ -19,6 +20,16 @@ export interface CommandDeps {
   /** Progress messages for the operator (stderr in the CLI); never key material. */
   readonly log?: (line: string) => void;
 }
+
+/** The KMS client of the deps, or a clear error (`aws_credentials`, exit 3). */
+export const kmsOf = (deps: CommandDeps): KMSClient => {
+  if (deps.kms === undefined)
+    throw new CliError('aws_credentials', 'no KMS client configured', EXIT_CODE.aws);
+  return deps.kms;
+};
+
+/** The injected clock in whole Unix seconds. */
+export const nowSeconds = (deps: CommandDeps): number => Math.floor(deps.now() / 1000);
 
 /** Retry options of AWS calls, wired to the injected sleep and progress log. */
 export const retryOptionsOf = (deps: CommandDeps): RetryOptions => ({

@@ -18,7 +18,7 @@ import {
 import {
   kidOfKmsKey as coreKidOfKmsKey,
   kmsKeyPolicy as coreKmsKeyPolicy,
-  ecdsaDerToJose,
+  joseSignatureOfKms,
   type KeyCustody,
   type KeyType,
   KMS_IDENTITY_TAG,
@@ -242,7 +242,7 @@ export const kmsSign = async (
   );
   if (Signature === undefined)
     throw new CliError('kms_key_unusable', 'Sign returned no signature', EXIT_CODE.other);
-  return keyType === 'p256' ? ecdsaDerToJose(Signature) : Buffer.from(Signature);
+  return Buffer.from(joseSignatureOfKms(keyType, Signature));
 };
 
 /** Options of {@link mintKmsWorkloadIdentity}. */

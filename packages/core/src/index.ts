@@ -52,6 +52,7 @@ export { IdentityError, type IdentityErrorCause, statusForReason } from './ident
 export type { Jwk } from './jwk.js';
 export { type ImportedRecordKeys, importRecordKeys, type VerificationKey } from './keys.js';
 export {
+  joseSignatureOfKms,
   KMS_ADMIN_ACTIONS,
   KMS_IDENTITY_TAG,
   KMS_KEY_SPECS,

@@ -5,12 +5,20 @@
  * Strings only: no AWS SDK import here.
  */
 import type { KeyType } from './record.js';
+import { ecdsaDerToJose } from './workload-token.js';
 
 /** KMS key spec and `Sign` algorithm of each record key type (`MessageType: RAW`: KMS hashes). */
 export const KMS_KEY_SPECS = Object.freeze({
   ed25519: Object.freeze({ keySpec: 'ECC_NIST_EDWARDS25519', signingAlgorithm: 'ED25519_SHA_512' }),
   p256: Object.freeze({ keySpec: 'ECC_NIST_P256', signingAlgorithm: 'ECDSA_SHA_256' }),
 } as const satisfies Record<KeyType, { keySpec: string; signingAlgorithm: string }>);
+
+/**
+ * A KMS `Sign` answer as the 64-byte JOSE signature: Ed25519 as it comes, `ECDSA_SHA_256` from
+ * the DER KMS answers with to r||s (RFC 7518 §3.4).
+ */
+export const joseSignatureOfKms = (keyType: KeyType, signature: Uint8Array): Uint8Array =>
+  keyType === 'p256' ? ecdsaDerToJose(signature) : signature;
 
 /** The record key type of a KMS key spec; `undefined` for a spec that cannot sign for an identity. */
 export const keyTypeOfKmsKeySpec = (keySpec: string | undefined): KeyType | undefined =>

@@ -5,7 +5,7 @@ import {
   aString,
   countWithDimension,
   DEFAULT_WIT_LIFETIME,
-  ecdsaDerToJose,
+  joseSignatureOfKms,
   type KeyType,
   KMS_KEY_SPECS,
   keyTypeOfKmsKeySpec,
@@ -218,7 +218,7 @@ export class KmsWitSource {
           if (!(Signature instanceof Uint8Array)) {
             throw new SigningError('signing_key_unavailable', 'KMS Sign returned no signature');
           }
-          return keyType === 'p256' ? ecdsaDerToJose(Signature) : Signature;
+          return joseSignatureOfKms(keyType, Signature);
         },
       });
       this.#current = {

@@ -1,6 +1,5 @@
-import type { KMSClient } from '@aws-sdk/client-kms';
 import type { KeyType } from '@nhi-dns/core';
-import type { CommandDeps } from '../deps.js';
+import { type CommandDeps, kmsOf } from '../deps.js';
 import { CliError, EXIT_CODE } from '../errors.js';
 import {
   createKmsSigningKey,
@@ -53,13 +52,6 @@ export interface KeygenKmsResult {
   /** Absent in a dry run. */
   readonly record?: RecordUpdateResult;
 }
-
-/** The KMS client of the deps, or a clear error. */
-export const kmsOf = (deps: CommandDeps): KMSClient => {
-  if (deps.kms === undefined)
-    throw new CliError('aws_credentials', 'no KMS client configured', EXIT_CODE.aws);
-  return deps.kms;
-};
 
 /**
  * Creates a workload's signing key in AWS KMS and publishes its public half (`kc=kms`): the

@@ -6,7 +6,7 @@ import {
   UpdateAliasCommand,
 } from '@aws-sdk/client-kms';
 import { DEFAULT_CLOCK_SKEW, type KeyType, kidOfKmsKey, MAX_WIT_LIFETIME } from '@nhi-dns/core';
-import type { CommandDeps } from '../deps.js';
+import { type CommandDeps, kmsOf, nowSeconds } from '../deps.js';
 import { CliError, EXIT_CODE, usageError } from '../errors.js';
 import {
   createLockedKmsKey,
@@ -78,14 +78,6 @@ export interface RotateKmsResult {
   readonly propagationWaitSeconds: number;
   readonly steps: readonly RecordUpdateResult[];
 }
-
-const nowSeconds = (deps: CommandDeps): number => Math.floor(deps.now() / 1000);
-
-const kmsOf = (deps: CommandDeps): KMSClient => {
-  if (deps.kms === undefined)
-    throw new CliError('aws_credentials', 'no KMS client configured', EXIT_CODE.aws);
-  return deps.kms;
-};
 
 /**
  * Rotates a KMS-held identity key (DESIGN §3a, §4.5). In order, so that no WIT is ever refused:

@@ -1,5 +1,5 @@
 import type { KeyType } from '@nhi-dns/core';
-import { type CommandDeps, retryOptionsOf } from '../deps.js';
+import { type CommandDeps, nowSeconds, retryOptionsOf } from '../deps.js';
 import { CliError, EXIT_CODE, usageError } from '../errors.js';
 import { defaultKid, generateSigningKey, publicKeyFingerprint } from '../keys.js';
 import { PROPAGATION_MARGIN_SECONDS, waitForPropagation } from '../negative-cache.js';
@@ -122,8 +122,6 @@ export interface RotateFinishResult {
   readonly pending: readonly { kid: string; expiresAt: number }[];
   readonly record: RecordUpdateResult;
 }
-
-const nowSeconds = (deps: CommandDeps): number => Math.floor(deps.now() / 1000);
 
 /** Says why a staged version is not resumed: only rotation's mark can vouch for it. */
 const warnIgnored = (deps: CommandDeps, pending: IgnoredPending): void => {
